@@ -1,0 +1,3 @@
+from voiceplatform.cli import main
+
+main()

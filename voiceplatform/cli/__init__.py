@@ -1,0 +1,23 @@
+"""The ``voiceplatform`` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from voiceplatform import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="voiceplatform")
+def main() -> None:
+    """Run customer journeys over voice, SMS and WhatsApp from one flow definition."""
+
+
+def _register() -> None:
+    from voiceplatform.cli import demo, flow
+
+    main.add_command(flow.flow_group)
+    main.add_command(demo.demo_command)
+
+
+_register()

@@ -1,0 +1,97 @@
+"""The one exception tree of voiceplatform.
+
+Library errors (PyYAML, Jinja2, panoramisk, greenswitch, SQLAlchemy, redis, ...) are caught at the
+edge and re-raised as the most specific error below, with ``raise ... from exc`` so the cause is
+kept.
+
+    VoicePlatformError
+    ├── FlowError                       anything about a flow definition or a flow session
+    │   ├── FlowValidationError         a definition is broken (carries .problems, each file:line:col)
+    │   └── FlowEngineError             the caller misused the engine (tier 3 of the error tiers)
+    │       ├── InvalidInputError       an input the session is not waiting for
+    │       ├── SessionEndedError       resume() on a session that has already ended
+    │       ├── StateError              a state that cannot be read (bad JSON, unknown version,
+    │       │                           another flow, a node that no longer exists)
+    │       └── ChannelNotSupportedError  start() on a channel the flow does not declare
+    └── SwitchError                     talking to a telephone switch (Asterisk, FreeSWITCH)
+        ├── SwitchConnectionError       cannot connect, or the connection dropped
+        ├── SwitchCommandError          the switch refused or failed a command
+        └── LabError                    the local Asterisk lab cannot be set up or started
+
+Errors *inside* a running flow (a template that fails to render, a webhook that returns bad JSON)
+are not exceptions: they become error events in the engine's Step and the run goes on. Fatal
+problems (a loop that hits the step guard) end the run with a failure event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class VoicePlatformError(Exception):
+    """Base class of every error voiceplatform raises on purpose."""
+
+
+class FlowError(VoicePlatformError):
+    """A problem with a flow definition or a flow session."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem found in a flow file, located as precisely as the YAML allows."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        prefix = "" if self.severity == "error" else "warning: "
+        return f"{self.file}:{self.line}:{self.column}: {prefix}{self.message}"
+
+
+class FlowValidationError(FlowError):
+    """A flow definition is broken. ``problems`` lists every error found, in file order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems) or "invalid flow")
+
+
+class FlowEngineError(FlowError):
+    """The caller misused the engine. ``code`` is a stable machine-readable identifier."""
+
+    code = "engine_error"
+
+
+class InvalidInputError(FlowEngineError):
+    code = "invalid_input"
+
+
+class SessionEndedError(FlowEngineError):
+    code = "session_ended"
+
+
+class StateError(FlowEngineError):
+    code = "bad_state"
+
+
+class ChannelNotSupportedError(FlowEngineError):
+    code = "channel_not_supported"
+
+
+class SwitchError(VoicePlatformError):
+    """A problem talking to a telephone switch."""
+
+
+class SwitchConnectionError(SwitchError):
+    pass
+
+
+class SwitchCommandError(SwitchError):
+    pass
+
+
+class LabError(SwitchError):
+    pass
