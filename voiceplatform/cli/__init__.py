@@ -14,10 +14,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from voiceplatform.cli import demo, flow
+    from voiceplatform.cli import demo, flow, lab
 
     main.add_command(flow.flow_group)
     main.add_command(demo.demo_command)
+    main.add_command(lab.lab_group)
 
 
 _register()
