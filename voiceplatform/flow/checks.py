@@ -1,0 +1,280 @@
+"""Static checks of a loaded flow and its subflows.
+
+- every exit, fallback, start and handler names a node that exists;
+- every node is reachable;
+- every node can run on each channel it can be reached on (following switch_channel and
+  fallbacks, and knowing when a call is no longer live), and its texts cover that channel;
+- no loop can spin without waiting for input;
+- templates parse, and the variables they read exist where that can be known;
+- every prompt id is in the catalogue of every language of the flow.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Iterator
+
+from voiceplatform.exceptions import Problem
+from voiceplatform.flow.channels import Channel
+from voiceplatform.flow.flow import Flow
+from voiceplatform.flow.nodes.base import NodeBase
+from voiceplatform.flow.nodes.gather import DTMF_KEY, WHATSAPP_BUTTON_TITLE, WHATSAPP_ROW_TITLE, GatherNode
+from voiceplatform.flow.nodes.subflow import SubflowNode
+from voiceplatform.flow.nodes.switch_channel import SwitchChannelNode
+from voiceplatform.flow.templates import KNOWN_ROOTS, references, syntax_error
+
+State = tuple[str, str, Channel, bool]  # flow name, node id, channel, live
+
+
+def check_flow(root: Flow) -> list[Problem]:
+    problems: list[Problem] = []
+    flows = list({id(flow): flow for flow in root.library.values()}.values())
+    stores = _stores(flows)
+    for flow in flows:
+        problems.extend(_check_targets(flow))
+        problems.extend(_check_templates(flow, stores, root))
+        problems.extend(_check_prompts(flow))
+        problems.extend(_check_loops(flow))
+    problems.extend(_check_reach(root, flows))
+    return problems
+
+
+def _where(flow: Flow, node: NodeBase, *path: object) -> tuple[object, ...]:
+    return ("nodes", flow.positions[node.id], *path)
+
+
+def _check_targets(flow: Flow) -> Iterator[Problem]:
+    definition = flow.definition
+    if definition.start not in flow.nodes:
+        yield flow.locations.problem(("start",), f"start node {definition.start!r} does not exist")
+    for handler, target in definition.on.model_dump().items():
+        if target is not None and target not in flow.nodes:
+            yield flow.locations.problem(("on", handler), f"on.{handler} names unknown node {target!r}")
+    for node in flow.nodes.values():
+        for exit_name, target, path in node.exit_targets():
+            if target is not None and target not in flow.nodes:
+                yield flow.locations.problem(_where(flow, node, *path), f"node {node.id!r}: exit {exit_name!r} goes to unknown node {target!r}")
+        if node.fallback is not None and node.fallback not in flow.nodes:
+            yield flow.locations.problem(_where(flow, node, "fallback"), f"node {node.id!r}: fallback goes to unknown node {node.fallback!r}")
+
+
+def _stores(flows: list[Flow]) -> dict[str, set[str]]:
+    stores: dict[str, set[str]] = {"results": set(), "vars": set(), "contact": set()}
+    for flow in flows:
+        stores["vars"].update(flow.definition.vars)
+        for node in flow.nodes.values():
+            for root, name in node.stores():
+                stores[root].add(name)
+    return stores
+
+
+def _check_templates(flow: Flow, stores: dict[str, set[str]], root: Flow) -> Iterator[Problem]:
+    declared_contact = root.definition.contact_fields
+    for node in flow.nodes.values():
+        for path, source, is_expression in node.texts():
+            where = _where(flow, node, *path)
+            error = syntax_error(source, expression=is_expression)
+            if error is not None:
+                yield flow.locations.problem(where, f"node {node.id!r}: {error}")
+                continue
+            allowed = KNOWN_ROOTS if path[:1] == ("save",) else KNOWN_ROOTS - {"response"}
+            for name, attribute in references(source, expression=is_expression):
+                if name not in allowed:
+                    yield flow.locations.problem(where, f"node {node.id!r}: undefined variable {name!r}")
+                elif attribute is None:
+                    continue
+                elif name == "results" and attribute not in stores["results"]:
+                    yield flow.locations.problem(where, f"node {node.id!r}: results.{attribute} is never set")
+                elif name == "vars" and attribute not in stores["vars"]:
+                    yield flow.locations.problem(where, f"node {node.id!r}: vars.{attribute} is never set")
+                elif (
+                    name == "contact"
+                    and declared_contact is not None
+                    and attribute not in declared_contact
+                    and attribute not in stores["contact"]
+                ):
+                    yield flow.locations.problem(where, f"node {node.id!r}: contact.{attribute} is not a declared contact field")
+
+
+def _check_prompts(flow: Flow) -> Iterator[Problem]:
+    for node in flow.nodes.values():
+        for path, prompt_id in node.prompt_ids():
+            for language in flow.definition.all_languages:
+                if flow.prompts.lookup(language, prompt_id) is None:
+                    catalogue = flow.prompts.file_for(language)
+                    yield flow.locations.problem(_where(flow, node, *path), f"node {node.id!r}: prompt {prompt_id!r} is missing from {catalogue}")
+
+
+def _waits(flow: Flow, node: NodeBase) -> bool:
+    if isinstance(node, SubflowNode):
+        child_name = flow.subflows.get(node.flow)
+        child = flow.library.get(child_name) if child_name else None
+        return child is None or any(n.waits for n in child.nodes.values())
+    return node.waits
+
+
+def _check_loops(flow: Flow) -> Iterator[Problem]:
+    """Cycles made only of nodes that never wait for input (strongly connected components)."""
+    busy = {node_id for node_id, node in flow.nodes.items() if not _waits(flow, node)}
+    edges: dict[str, list[str]] = {node_id: [] for node_id in busy}
+    for node_id in busy:
+        node = flow.nodes[node_id]
+        targets = [target for _name, target, _path in node.exit_targets()]
+        targets.append(node.fallback)
+        edges[node_id] = [t for t in targets if t in busy]
+    for component in _strongly_connected(edges):
+        first = min(component, key=lambda node_id: flow.positions[node_id])
+        if len(component) == 1 and first not in edges[first]:
+            continue
+        cycle = _cycle_from(first, edges, set(component))
+        yield flow.locations.problem(
+            _where(flow, flow.nodes[first]), "loop with no input: " + " → ".join(cycle)
+        )
+
+
+def _cycle_from(start: str, edges: dict[str, list[str]], members: set[str]) -> list[str]:
+    path, seen, current = [start], {start}, start
+    while True:
+        following = next(t for t in edges[current] if t in members)
+        path.append(following)
+        if following in seen:
+            return path[path.index(following):]
+        seen.add(following)
+        current = following
+
+
+def _strongly_connected(edges: dict[str, list[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative (no recursion limit on long flows)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    counter = 0
+    for origin in edges:
+        if origin in index:
+            continue
+        work = [(origin, iter(edges[origin]))]
+        index[origin] = low[origin] = counter
+        counter += 1
+        stack.append(origin)
+        on_stack.add(origin)
+        while work:
+            node, successors = work[-1]
+            advanced = False
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = low[successor] = counter
+                    counter += 1
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(edges[successor])))
+                    advanced = True
+                    break
+                if successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
+    return components
+
+
+def _check_reach(root: Flow, flows: list[Flow]) -> Iterator[Problem]:
+    """Walk (flow, node, channel, live) states from every entry; report nodes that cannot run
+    where they are reached, and nodes reached nowhere."""
+    starts: list[State] = [(root.name, root.start, channel, True) for channel in root.definition.channels]
+    if Channel.VOICE in root.channels:
+        handlers = root.definition.on
+        for target, live in ((handlers.no_answer, False), (handlers.machine, True), (handlers.hangup, False)):
+            if target is not None:
+                starts.append((root.name, target, Channel.VOICE, live))
+    seen_states: set[State] = set()
+    reached: set[tuple[str, str]] = set()
+    reported: set[tuple[str, str, Channel, bool]] = set()
+    queue = deque(starts)
+    while queue:
+        state = queue.popleft()
+        if state in seen_states:
+            continue
+        seen_states.add(state)
+        flow_name, node_id, channel, live = state
+        flow = root.library.get(flow_name)
+        node = flow.nodes.get(node_id) if flow is not None else None
+        if flow is None or node is None:
+            continue
+        reached.add((flow_name, node_id))
+        if not node.runs_on(channel, live):
+            if node.fallback is not None:
+                queue.append((flow_name, node.fallback, channel, live))
+            elif (flow_name, node_id, channel, live) not in reported:
+                reported.add((flow_name, node_id, channel, live))
+                when = "" if live or channel is not Channel.VOICE else " after the call has ended"
+                yield flow.locations.problem(
+                    _where(flow, node, "type"),
+                    f"node {node.id!r} ({node.type_name}) cannot run on {channel.value}{when}; add a fallback or take {channel.value} out of channels",
+                )
+            continue
+        yield from _channel_specific(flow, node, channel)
+        queue.extend(_successors(root, flow, node, channel, live))
+    for flow in flows:
+        for node_id, node in flow.nodes.items():
+            if (flow.name, node_id) not in reached:
+                yield flow.locations.problem(_where(flow, node, "id"), f"node {node_id!r} is never reached")
+
+
+def _successors(root: Flow, flow: Flow, node: NodeBase, channel: Channel, live: bool) -> Iterator[State]:
+    if isinstance(node, SwitchChannelNode):
+        target_channel = Channel(node.channel)
+        for exit_name, target, _path in node.exit_targets():
+            if target is not None:
+                answered = exit_name == "next"
+                yield flow.name, target, target_channel, (answered or target_channel.is_messaging)
+        return
+    if isinstance(node, SubflowNode):
+        child_name = flow.subflows.get(node.flow)
+        if child_name is not None and child_name in root.library:
+            yield child_name, root.library[child_name].start, channel, live
+    for _name, target, _path in node.exit_targets():
+        if target is not None:
+            yield flow.name, target, channel, live
+
+
+def _channel_specific(flow: Flow, node: NodeBase, channel: Channel) -> Iterator[Problem]:
+    if isinstance(node, GatherNode):
+        if channel is Channel.VOICE and "dtmf" in node.input:
+            for position, choice in enumerate(node.choices):
+                if not DTMF_KEY.match(choice.key) and "speech" not in node.input:
+                    yield flow.locations.problem(
+                        _where(flow, node, "choices", position, "key"),
+                        f"node {node.id!r}: key {choice.key!r} cannot be pressed on a phone keypad",
+                    )
+        if channel is Channel.WHATSAPP and len(node.choices) <= 10:
+            limit = WHATSAPP_BUTTON_TITLE if len(node.choices) <= 3 else WHATSAPP_ROW_TITLE
+            for position, choice in enumerate(node.choices):
+                if len(choice.label) > limit:
+                    yield flow.locations.problem(
+                        _where(flow, node, "choices", position, "label"),
+                        f"node {node.id!r}: label is longer than WhatsApp's {limit} characters and will be shortened",
+                        severity="warning",
+                    )
+    for path, _source, _is_expression in node.texts():
+        if len(path) == 2 and path[1] in ("default", "voice", "sms", "whatsapp"):
+            texts = getattr(node, str(path[0]), None)
+            if isinstance(texts, dict) and channel.value not in texts and "default" not in texts:
+                yield flow.locations.problem(
+                    _where(flow, node, path[0]),
+                    f"node {node.id!r}: {path[0]} has no text for {channel.value} and no default",
+                )
+                break

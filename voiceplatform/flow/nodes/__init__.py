@@ -1,0 +1,19 @@
+"""Node types. Importing this package registers every type in ``NODE_TYPES``."""
+
+from voiceplatform.flow.nodes import (  # noqa: F401  (imported to register)
+    branch,
+    ending,
+    gather,
+    record,
+    say,
+    send,
+    set,
+    subflow,
+    switch_channel,
+    transfer,
+    wait,
+    webhook,
+)
+from voiceplatform.flow.nodes.base import NODE_TYPES, NodeBase
+
+__all__ = ["NODE_TYPES", "NodeBase"]

@@ -1,0 +1,38 @@
+"""``say``: speak text, a catalogue prompt or an audio file; a message on messaging channels."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import model_validator
+
+from voiceplatform.flow.channels import Channel
+from voiceplatform.flow.nodes.base import Outcome, register
+from voiceplatform.flow.nodes.utterance import UtteranceNode
+
+if TYPE_CHECKING:
+    from voiceplatform.flow.run import Run
+
+
+@register
+class SayNode(UtteranceNode):
+    type: Literal["say"] = "say"
+    barge_in: bool = False
+    offline = False
+
+    @model_validator(mode="after")
+    def _something_to_say(self) -> SayNode:
+        if not self.has_utterance():
+            raise ValueError("say needs text, prompt or audio")
+        return self
+
+    def runs_on(self, channel: Channel, live: bool) -> bool:
+        if not live:
+            return False
+        if channel is Channel.SMS:
+            return self.can_write(channel)
+        return True
+
+    def enter(self, run: Run) -> Outcome:
+        self.speak_or_send(run, self.barge_in)
+        return "next"

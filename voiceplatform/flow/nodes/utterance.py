@@ -1,0 +1,78 @@
+"""What nodes say: a text template, a catalogue prompt, or an audio file (with text as its
+transcript and messaging fallback). Shared by say, gather, record, transfer and wait."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from pydantic import field_validator
+
+from voiceplatform.flow.channels import Channel
+from voiceplatform.flow.nodes.base import NodeBase, Path, Text, check_text, text_paths
+from voiceplatform.flow.outputs import Play, Say, Send
+
+if TYPE_CHECKING:
+    from voiceplatform.flow.run import Run
+
+
+class UtteranceNode(NodeBase):
+    text: Text | None = None
+    prompt: str | None = None
+    audio: str | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: Text | None) -> Text | None:
+        return check_text(value)
+
+    def has_utterance(self) -> bool:
+        return bool(self.text or self.prompt or self.audio)
+
+    def can_write(self, channel: Channel) -> bool:
+        """Whether there is something to send as text on a messaging channel."""
+        if self.prompt:
+            return True
+        if isinstance(self.text, dict):
+            return channel.value in self.text or "default" in self.text
+        return bool(self.text)
+
+    def texts(self) -> Iterator[tuple[Path, str, bool]]:
+        yield from text_paths(("text",), self.text)
+
+    def prompt_ids(self) -> Iterator[tuple[Path, str]]:
+        if self.prompt:
+            yield ("prompt",), self.prompt
+
+    def content(self, run: Run) -> tuple[str, str | None]:
+        """The rendered text and the audio file of this utterance."""
+        text = run.text(self.text) if self.text is not None else ""
+        audio = self.audio
+        if self.prompt:
+            prompt_text, prompt_audio = run.prompt(self.prompt)
+            text = text or prompt_text
+            audio = audio or prompt_audio
+        return text, audio
+
+    def spoken(self, run: Run, barge_in: bool, suffix: str = "") -> Say | Play | None:
+        """The voice output for this utterance (``suffix`` is appended to spoken text)."""
+        text, audio = self.content(run)
+        if audio:
+            return Play(audio, barge_in, text or None)
+        text = " ".join(part for part in (text, suffix) if part)
+        if not text:
+            return None
+        return Say(text, run.language, barge_in, self.prompt)
+
+    def message(self, run: Run, suffix: str = "") -> Send | None:
+        """The message for this utterance on the session's messaging channel."""
+        text, audio = self.content(run)
+        text = "\n".join(part for part in (text, suffix) if part)
+        media = audio if run.channel is Channel.WHATSAPP else None
+        if not text and not media:
+            return None
+        return Send(run.channel.value, text, media=media)
+
+    def speak_or_send(self, run: Run, barge_in: bool = False) -> None:
+        output = self.spoken(run, barge_in) if run.channel is Channel.VOICE else self.message(run)
+        if output is not None:
+            run.emit(output)

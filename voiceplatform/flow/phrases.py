@@ -1,0 +1,37 @@
+"""Words the engine itself says: menu instructions and retry messages, per language.
+
+A prompts catalogue may override any of them with the same id (``system.press_for`` ...). Each is a
+Python format string with the fields shown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from voiceplatform.flow.run import Run
+
+SYSTEM_PHRASES: dict[str, dict[str, str]] = {
+    "en": {
+        "system.press_for": "Press {key} for {label}.",
+        "system.say_for": "Say {label}.",
+        "system.press_or_say": "For {label}, press {key} or say {label}.",
+        "system.reply_or": 'Reply {key} or "{label}"',
+        "system.list_button": "Choose",
+        "system.no_match": "Sorry, I didn't understand that.",
+        "system.no_input_voice": "Sorry, I didn't hear anything.",
+        "system.no_input_messaging": "We haven't heard back from you.",
+    },
+}
+
+
+def phrase(run: Run, phrase_id: str, **fields: str) -> str:
+    entry = run.flow.prompts.lookup(run.language, phrase_id)
+    template = entry.text if entry is not None else None
+    if template is None:
+        template = SYSTEM_PHRASES.get(run.language, {}).get(phrase_id) or SYSTEM_PHRASES["en"][phrase_id]
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError):
+        run.error("bad_phrase", f"phrase {phrase_id!r} has unknown fields: {template!r}")
+        return SYSTEM_PHRASES["en"][phrase_id].format(**fields)

@@ -1,0 +1,228 @@
+"""The runtime of one start() or resume(): what nodes read and write while the engine steps.
+
+A Run wraps the session state (a plain dict that is the stored JSON), collects outputs and events,
+and renders templates against the session's data. It is created and thrown away by the engine on
+every call, so it holds nothing between resumes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from voiceplatform.flow import events as ev
+from voiceplatform.flow.channels import Channel
+from voiceplatform.flow.limits import Limits
+from voiceplatform.flow.outputs import Output
+from voiceplatform.flow.results import Fields, ResultsView, plain
+from voiceplatform.flow.state import SessionStatus
+from voiceplatform.flow.templates import TemplateFailure, evaluate, render
+
+if TYPE_CHECKING:
+    from voiceplatform.flow.flow import Flow
+    from voiceplatform.flow.nodes.base import NodeBase, Text
+
+
+class Run:
+    __slots__ = (
+        "root", "flow", "state", "now", "limits", "channel", "live", "outputs", "events",
+        "steps", "node_id", "_context", "_now_iso",
+    )
+
+    def __init__(self, root: Flow, state: dict[str, Any], now: datetime, limits: Limits) -> None:
+        self.root = root
+        self.state = state
+        self.now = now
+        self.limits = limits
+        self.flow = root.resolve(state["current_flow"])
+        self.channel = Channel(state["channel"])
+        self.live: bool = state.get("live", True)
+        self.outputs: list[Output] = []
+        self.events: list[ev.Event] = []
+        self.steps = 0
+        self.node_id: str | None = state.get("node")
+        self._context: dict[str, Any] | None = None
+        self._now_iso: str | None = None
+
+    # ---- time and data ----------------------------------------------------------------
+
+    @property
+    def now_iso(self) -> str:
+        if self._now_iso is None:
+            self._now_iso = self.now.isoformat()
+        return self._now_iso
+
+    @property
+    def language(self) -> str:
+        return self.state["language"]
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The template context. Built once per run; it wraps the live dicts, so it stays current."""
+        if self._context is None:
+            state = self.state
+            self._context = {
+                "contact": Fields(state["contact"]),
+                "results": ResultsView(state["results"]),
+                "vars": Fields(state["vars"]),
+                "call": Fields(state["call"]),
+                "message": Fields(state["message"]),
+                "session": Fields(self._session_facts()),
+            }
+        return self._context
+
+    def _session_facts(self) -> dict[str, Any]:
+        return {
+            "id": self.state["session"],
+            "channel": self.channel.value,
+            "language": self.language,
+            "flow": self.flow.name,
+        }
+
+    def text(self, value: Text | None, extra: dict[str, Any] | None = None) -> str:
+        """Render a text field for the current channel. Problems become error events."""
+        if value is None:
+            return ""
+        if isinstance(value, dict):
+            value = value.get(self.channel.value, value.get("default", ""))
+        context = self.context if extra is None else {**self.context, **extra}
+        try:
+            out, missed = render(value, context)
+        except TemplateFailure as exc:
+            self.error("template_error", str(exc))
+            return ""
+        if missed:
+            self.error("undefined_variable", "undefined in template: " + ", ".join(missed))
+        return out.strip()
+
+    def value(self, raw: Any, extra: dict[str, Any] | None = None) -> Any:
+        """Render a value of a set/save mapping: strings are templates, anything else is kept."""
+        if isinstance(raw, str):
+            return self.text(raw, extra)
+        return raw
+
+    def condition(self, expression: str, extra: dict[str, Any] | None = None) -> bool:
+        return bool(self.expression(expression, extra))
+
+    def expression(self, expression: str, extra: dict[str, Any] | None = None) -> Any:
+        """Evaluate an expression to a plain JSON value. Problems become error events (None)."""
+        context = self.context if extra is None else {**self.context, **extra}
+        try:
+            return plain(evaluate(expression, context))
+        except TemplateFailure as exc:
+            self.error("expression_error", str(exc))
+            return None
+
+    def prompt(self, prompt_id: str) -> tuple[str, str | None]:
+        """The text and audio of a catalogue prompt, rendered. A missing one is an error event."""
+        entry = self.flow.prompts.lookup(self.language, prompt_id)
+        if entry is None:
+            self.error("missing_prompt", f"prompt {prompt_id!r} is not in the {self.language} catalogue")
+            return "", None
+        return self.text(entry.text), entry.audio
+
+    # ---- effects -----------------------------------------------------------------------
+
+    def emit(self, output: Output) -> None:
+        self.outputs.append(output)
+
+    def event(self, event: ev.Event) -> None:
+        self.events.append(event)
+
+    def error(self, code: str, message: str) -> None:
+        self.events.append(ev.ErrorEvent(code, message, self.node_id))
+
+    def save_result(
+        self,
+        name: str,
+        value: Any,
+        *,
+        label: str | None = None,
+        input: str | None = None,
+        confidence: float | None = None,
+        **details: Any,
+    ) -> None:
+        results = self.state["results"]
+        if name not in results and len(results) >= self.limits.max_results:
+            self.error("too_many_results", f"result {name!r} not saved: limit {self.limits.max_results}")
+            return
+        entry: dict[str, Any] = {"value": value, "node": self.node_id, "channel": self.channel.value}
+        if label is not None:
+            entry["label"] = label
+        if input is not None:
+            entry["input"] = input
+        if confidence is not None:
+            entry["confidence"] = confidence
+        entry.update(details)
+        entry["at"] = self.now_iso
+        results[name] = entry
+        self.events.append(ev.ResultSaved(self.node_id or "", name, value, label))
+
+    def set_var(self, name: str, value: Any) -> None:
+        self.state["vars"][name] = value
+        self.events.append(ev.VarSet(self.node_id or "", name, value))
+
+    # ---- session control ---------------------------------------------------------------
+
+    def enter_node(self, node: NodeBase) -> None:
+        self.node_id = node.id
+        state = self.state
+        state["node"] = node.id
+        state["attempt"] = 0
+        state["steps"] += 1
+        self.events.append(ev.NodeEntered(node.id, node.type_name, self.flow.name))
+
+    def wait(self, kind: str, timeout: float | None) -> None:
+        wait: dict[str, Any] = {"kind": kind, "node": self.node_id}
+        if timeout is not None:
+            wait["timeout"] = timeout
+            wait["expires_at"] = (self.now + timedelta(seconds=timeout)).isoformat()
+        self.state["wait"] = wait
+        self.state["status"] = SessionStatus.WAITING.value
+
+    def clear_wait(self) -> None:
+        self.state["wait"] = None
+
+    def switch_channel(self, channel: Channel) -> None:
+        previous = self.channel
+        self.channel = channel
+        self.state["channel"] = channel.value
+        self.live = channel.is_messaging
+        self.state["live"] = self.live
+        if self._context is not None:
+            self._context["session"] = Fields(self._session_facts())
+        self.events.append(ev.ChannelChanged(channel.value, previous.value))
+
+    def go_offline(self) -> None:
+        self.live = False
+        self.state["live"] = False
+
+    def enter_flow(self, child: Flow, return_node: str) -> None:
+        self.state["stack"].append({"flow": self.flow.name, "node": return_node})
+        self.flow = child
+        self.state["current_flow"] = child.name
+        if self._context is not None:
+            self._context["session"] = Fields(self._session_facts())
+        self.events.append(ev.FlowEntered(child.name, len(self.state["stack"])))
+
+    def exit_flow(self) -> NodeBase:
+        """Return to the parent flow; gives the subflow node to continue from."""
+        frame = self.state["stack"].pop()
+        self.events.append(ev.FlowExited(self.flow.name, len(self.state["stack"]) + 1))
+        self.flow = self.root.resolve(frame["flow"])
+        self.state["current_flow"] = self.flow.name
+        self.node_id = frame["node"]
+        if self._context is not None:
+            self._context["session"] = Fields(self._session_facts())
+        return self.flow.nodes[frame["node"]]
+
+    def finish(self, status: SessionStatus, reason: str) -> None:
+        state = self.state
+        state["status"] = status.value
+        state["end_reason"] = reason
+        state["wait"] = None
+        self.events.append(ev.SessionEnded(status.value))
+
+    def fail(self, code: str, message: str) -> None:
+        self.events.append(ev.FailureEvent(code, message, self.node_id))
+        self.finish(SessionStatus.FAILED, code)

@@ -1,0 +1,101 @@
+"""Read YAML while keeping where every value came from (line and column, 1-based).
+
+The result is plain Python data plus a :class:`Locations` map from a path of keys and indexes
+(``("nodes", 3, "text")``) to the position of that value in the file. Validation errors from the
+schema use the same paths, so every problem can be reported as ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from voiceplatform.exceptions import FlowValidationError, Problem
+
+Path = tuple[Any, ...]
+
+try:  # the C loader is several times faster; fall back when libyaml is absent
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+
+@dataclass
+class Locations:
+    """Positions of values in one YAML document, keyed by path."""
+
+    file: str
+    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def at(self, path: Path) -> tuple[int, int]:
+        """The position of ``path``, or of its nearest located ancestor."""
+        path = tuple(path)
+        while path:
+            found = self.positions.get(path)
+            if found is not None:
+                return found
+            path = path[:-1]
+        return self.positions.get((), (1, 1))
+
+    def problem(self, path: Path, message: str, severity: str = "error") -> Problem:
+        line, column = self.at(path)
+        return Problem(self.file, line, column, message, severity)
+
+
+def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
+    """Parse one YAML document. Raises FlowValidationError (with a position) on any YAML error."""
+    locations = Locations(file)
+    try:
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                raise FlowValidationError([Problem(file, 1, 1, "the file is empty")])
+            problems: list[Problem] = []
+            data = _construct(loader, root, (), locations, problems)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        raise FlowValidationError([Problem(file, line, column, f"YAML: {message}")]) from exc
+    except yaml.YAMLError as exc:
+        raise FlowValidationError([Problem(file, 1, 1, f"YAML: {exc}")]) from exc
+    except RecursionError as exc:
+        raise FlowValidationError([Problem(file, 1, 1, "YAML: nested too deeply")]) from exc
+    if problems:
+        raise FlowValidationError(problems)
+    return data, locations
+
+
+def _construct(
+    loader: Any, node: yaml.Node, path: Path, locations: Locations, problems: list[Problem]
+) -> Any:
+    locations.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            # Keys are always text: YAML 1.1 would read `on:` as True and `1:` as a number.
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(_at(locations, key_node, "mapping keys must be plain scalars"))
+                continue
+            key = key_node.value
+            if key in result:
+                problems.append(_at(locations, key_node, f"duplicate key {key!r}"))
+                continue
+            result[key] = _construct(loader, value_node, path + (key,), locations, problems)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(loader, item, path + (index,), locations, problems)
+            for index, item in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
+
+
+def _at(locations: Locations, node: yaml.Node, message: str) -> Problem:
+    return Problem(locations.file, node.start_mark.line + 1, node.start_mark.column + 1, message)
