@@ -1,0 +1,110 @@
+"""Scripted callees: who picks up the emulated phone, and what they do.
+
+The originate destination selects the callee by its last path component, so
+``loopback/answer-press-1``, ``sofia/gateway/lab/answer-press-1`` and ``user/answer-press-1``
+all reach ``answer-press-1``. The names match the Asterisk lab's callees.
+
+A callee is a small frozen description (:class:`Callee`); subclass it and override a hook for
+anything the fields cannot say, then ``CalleeRegistry.register()`` it. Times are emulated
+seconds (the emulator's ``time_scale`` shrinks them).
+
+"Gathers" are the moments a caller can type digits: each prompt of ``play_and_get_digits`` (one
+per try), each ``read``, and each ``playback`` whose ``playback_terminators`` would accept a
+digit. The n-th gather of a call gets ``digits_for_gather(n)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Callee:
+    name: str
+    #: seconds of ringing before the callee answers (or fails)
+    ring_seconds: float = 1.0
+    #: a hangup cause to fail the originate with, after ``ring_seconds`` (e.g. USER_BUSY)
+    failure_cause: Optional[str] = None
+    #: ring until ``originate_timeout`` and fail with NO_ANSWER
+    never_answers: bool = False
+    #: digits typed at the n-th gather (index 0 is the first); None = types nothing
+    gather_digits: tuple[Optional[str], ...] = ()
+    #: seconds into a prompt at which the digits are typed
+    digit_delay: float = 0.6
+    #: gap between two digits of one entry
+    inter_digit: float = 0.2
+    #: what the callee says into a recording or speech capture (None = silence)
+    speech: Optional[str] = None
+    #: seconds into a recording at which the speech starts
+    speech_offset: float = 0.4
+    #: hang up this many seconds into the first prompt (None = never)
+    hangup_into_first_prompt: Optional[float] = None
+    #: answering-machine detection outcome, mod_amd style (amd_result / amd_cause)
+    amd_result: str = "HUMAN"
+    amd_cause: str = "HUMAN"
+    #: seconds an AMD analysis takes for this callee
+    amd_seconds: float = 1.5
+    #: a long greeting spoken from the moment of answer (machines)
+    greeting: Optional[str] = None
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def digits_for_gather(self, index: int) -> Optional[str]:
+        if index < len(self.gather_digits):
+            return self.gather_digits[index]
+        return None
+
+    def speech_for_record(self, index: int) -> Optional[str]:
+        """Text said into the ``index``-th recording (the greeting for a machine)."""
+        if self.greeting and index == 0:
+            return self.greeting
+        return self.speech
+
+
+class CalleeRegistry:
+    """Name → callee. Unknown names answer and stay silent (like ``silent``)."""
+
+    def __init__(self) -> None:
+        self._callees: dict[str, Callee] = {}
+        for callee in DEFAULT_CALLEES:
+            self.register(callee)
+
+    def register(self, callee: Callee) -> None:
+        self._callees[callee.name] = callee
+
+    def names(self) -> list[str]:
+        return sorted(self._callees)
+
+    def resolve(self, dial_string: str) -> Callee:
+        name = callee_name(dial_string)
+        return self._callees.get(name) or Callee(name=name)
+
+
+def callee_name(dial_string: str) -> str:
+    """The callee a dial string reaches: its last path component, minus any ``@host``."""
+    target = dial_string
+    if target.startswith("{") and "}" in target:
+        target = target[target.index("}") + 1 :]
+    if target.startswith("[") and "]" in target:
+        target = target[target.index("]") + 1 :]
+    target = target.rstrip("/").rsplit("/", 1)[-1]
+    return target.split("@", 1)[0]
+
+
+DEFAULT_CALLEES: tuple[Callee, ...] = (
+    Callee("answer-press-1", gather_digits=("1",)),
+    Callee("wrong-then-right", gather_digits=("9", "1")),
+    Callee("say-yes", speech="yes"),
+    Callee("silent"),
+    Callee("busy", ring_seconds=0.5, failure_cause="USER_BUSY"),
+    Callee("no-answer", never_answers=True),
+    Callee("hangup-mid-prompt", hangup_into_first_prompt=1.5),
+    Callee(
+        "machine",
+        ring_seconds=1.5,
+        amd_result="MACHINE",
+        amd_cause="LONGGREETING",
+        amd_seconds=3.0,
+        greeting="Hello, you have reached the voicemail of the lab. Please leave a message after the tone.",
+    ),
+)

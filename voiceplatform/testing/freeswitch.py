@@ -1,0 +1,206 @@
+"""A FreeSWITCH that speaks the Event Socket exactly as the real one, for tests and benchmarks.
+
+No FreeSWITCH binary can be installed on our machines, so the ESL driver is tested against
+this emulator. It is a gevent ``StreamServer`` (one greenlet pair per connection, one greenlet
+per call) and holds thousands of sessions in one process.
+
+    from voiceplatform.testing.freeswitch import FreeSwitchEmulator
+
+    with FreeSwitchEmulator(password="ClueCon", time_scale=0.01) as fs:
+        esl = greenswitch.InboundESL("127.0.0.1", fs.port, "ClueCon")
+        esl.connect()
+        esl.send("bgapi originate {originate_timeout=30}loopback/answer-press-1 "
+                 "'&socket(127.0.0.1:%d async full)'" % outbound_port)
+
+What is emulated and what is not: docs/freeswitch-emulator.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import uuid as uuidlib
+from typing import Callable, Optional
+
+import gevent
+from gevent import socket
+from gevent.server import StreamServer
+
+from voiceplatform.testing import esl_wire as wire
+from voiceplatform.testing.esl_api import ApiCommands
+from voiceplatform.testing.esl_call import Call
+from voiceplatform.testing.esl_callees import Callee, CalleeRegistry
+from voiceplatform.testing.esl_channel import Channel
+from voiceplatform.testing.esl_clock import EmulatedClock
+from voiceplatform.testing.esl_event import CoreIdentity, EslEvent, EventFactory
+from voiceplatform.testing.esl_faults import FaultInjector
+from voiceplatform.testing.esl_listener import Listener
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FreeSwitchEmulator", "Callee", "CalleeRegistry", "EslEvent"]
+
+
+class FreeSwitchEmulator:
+    """The emulated switch: an inbound ESL server, calls, and outbound socket connections.
+
+    :param host: address to listen on for inbound ESL.
+    :param port: port to listen on; 0 (the default) picks a free one, see :attr:`port`.
+    :param password: the ``auth`` password (FreeSWITCH's default is ``ClueCon``).
+    :param time_scale: real seconds per emulated second (0.01 makes a 60 s ring last 0.6 s).
+    :param callees: the scripted callee registry (a default one has the lab's callees).
+    :param sound_prefix: default ``sound_prefix`` for relative playback paths.
+    :param hostname: what ``FreeSWITCH-Hostname`` / ``-Switchname`` say.
+    :param socket_connect_timeout: seconds (real) the ``socket`` application waits to connect.
+    :param max_sessions: what ``status`` reports as the session limit.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        password: str = "ClueCon",
+        *,
+        time_scale: float = 1.0,
+        callees: Optional[CalleeRegistry] = None,
+        sound_prefix: Optional[str] = None,
+        hostname: str = "fs-emulator",
+        socket_connect_timeout: float = 5.0,
+        max_sessions: int = 10000,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self.password = password
+        self.clock = EmulatedClock(time_scale)
+        self.identity = CoreIdentity(core_uuid=str(uuidlib.uuid4()), hostname=hostname, switchname=hostname, ipv4=host)
+        self.events = EventFactory(self.identity, self.clock.now)
+        self.api = ApiCommands(self)
+        self.callees = callees or CalleeRegistry()
+        self.faults = FaultInjector(self)
+        self.sound_prefix = sound_prefix
+        self.socket_connect_timeout = socket_connect_timeout
+        self.max_sessions = max_sessions
+        self.global_vars: dict[str, str] = {"hostname": hostname, "local_ip_v4": host}
+        self.started_at = self.clock.now()
+        self.session_count = 0
+        self.peak_sessions = 0
+        self.events_fired = 0
+        self._session_ids = itertools.count(1)
+        self._listeners: set[Listener] = set()
+        self._calls: dict[str, Call] = {}
+        self._greenlets: set[gevent.Greenlet] = set()
+        self._server: Optional[StreamServer] = None
+        self._event_hooks: list[Callable[[EslEvent], None]] = []
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> "FreeSwitchEmulator":
+        self._server = StreamServer((self.host, self._requested_port), self._handle_inbound, backlog=4096)
+        self._server.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close the listening socket, hang up every call, say goodbye to every connection."""
+        if self._server is not None:
+            self._server.stop(timeout=0)
+            self._server = None
+        for call in list(self._calls.values()):
+            call.hangup("SYSTEM_SHUTDOWN")
+        for listener in list(self._listeners):
+            listener.close("The system is being shut down.\n")
+        gevent.joinall(list(self._greenlets), timeout=timeout)
+        for greenlet in list(self._greenlets):
+            greenlet.kill(block=False)
+
+    def __enter__(self) -> "FreeSwitchEmulator":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return int(self._server.server_port)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    def spawn(self, func: Callable[..., object], *args: object) -> gevent.Greenlet:
+        greenlet = gevent.spawn(func, *args)
+        self._greenlets.add(greenlet)
+        greenlet.link(self._greenlets.discard)
+        return greenlet
+
+    # ------------------------------------------------------------------ connections
+    def _handle_inbound(self, sock: socket.socket, address: tuple[str, int]) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        listener = Listener(self, sock)
+        self._listeners.add(listener)
+        listener.start(greeting=wire.AUTH_REQUEST)
+        listener.finished.wait()
+
+    def attach_outbound(self, sock: socket.socket, call: Call, *, full: bool, async_mode: bool) -> Listener:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        listener = Listener(self, sock, session=call, outbound=True, full=full, async_mode=async_mode)
+        call.listeners.append(listener)
+        self._listeners.add(listener)
+        listener.start()
+        return listener
+
+    def _listener_finished(self, listener: Listener) -> None:
+        self._listeners.discard(listener)
+        if listener.session is not None:
+            listener.session.listener_finished(listener)
+
+    def inbound_listeners(self) -> list[Listener]:
+        return [l for l in self._listeners if not l.outbound and l.running]
+
+    def outbound_listeners(self) -> list[Listener]:
+        return [l for l in self._listeners if l.outbound and l.running]
+
+    # ------------------------------------------------------------------ events
+    def fire(self, event: EslEvent) -> None:
+        """``switch_event_fire``: hand the event to every listener that wants it."""
+        self.events_fired += 1
+        for hook in self._event_hooks:
+            hook(event)
+        for listener in list(self._listeners):
+            if listener.wants(event):
+                listener.deliver(event)
+
+    def add_event_hook(self, hook: Callable[[EslEvent], None]) -> None:
+        """Observe every fired event in-process (tests use it to wait without sockets)."""
+        self._event_hooks.append(hook)
+
+    # ------------------------------------------------------------------ calls
+    def next_session_id(self) -> int:
+        return next(self._session_ids)
+
+    def start_call(self, channel: Channel, callee: Callee, application: Optional[tuple[str, str]],
+                   timeout_seconds: float) -> Call:
+        call = Call(self, channel, callee, application, timeout_seconds)
+        self._calls[call.uuid] = call
+        self.session_count += 1
+        self.peak_sessions = max(self.peak_sessions, len(self._calls))
+        call.greenlet = self.spawn(call.run)
+        return call
+
+    def _call_finished(self, call: Call) -> None:
+        self._calls.pop(call.uuid, None)
+
+    def find_call(self, uuid: str) -> Optional[Call]:
+        return self._calls.get(uuid)
+
+    def active_calls(self) -> list[Call]:
+        return [c for c in self._calls.values() if not c.channel.down]
+
+    def calls(self) -> list[Call]:
+        return list(self._calls.values())
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every call has finished (been destroyed). True if so within timeout."""
+        greenlets = [c.greenlet for c in self._calls.values() if c.greenlet is not None]
+        done = gevent.joinall(greenlets, timeout=timeout)
+        return len(done) == len(greenlets)
