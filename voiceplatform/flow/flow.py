@@ -32,7 +32,9 @@ class Flow:
         self.start = self.definition.start
         self.channels: frozenset[Channel] = frozenset(self.definition.channels)
         self.language = self.definition.language
-        self.positions = {node.id: index for index, node in enumerate(self.definition.nodes)}
+        self.positions: dict[str, int] = {}
+        for index, node in enumerate(self.definition.nodes):
+            self.positions.setdefault(node.id, index)
 
     @property
     def on(self) -> Handlers:

@@ -137,6 +137,8 @@ def _schema_problems(exc: ValidationError, data: dict[str, Any], locations: Loca
     problems = []
     for error in exc.errors(include_url=False):
         loc = list(error["loc"])
+        if loc == ["nodes"] and error["type"] == "too_short" and data.get("nodes"):
+            continue  # pydantic's echo of node errors: the nodes are there, but invalid
         node_label = ""
         if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
             raw_nodes = data.get("nodes")

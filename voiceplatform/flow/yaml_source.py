@@ -3,6 +3,9 @@
 The result is plain Python data plus a :class:`Locations` map from a path of keys and indexes
 (``("nodes", 3, "text")``) to the position of that value in the file. Validation errors from the
 schema use the same paths, so every problem can be reported as ``file:line:col``.
+
+Two YAML 1.1 surprises are turned off: mapping keys are always text (``on:`` is not ``True``),
+and only ``true`` / ``false`` are booleans (``key: yes`` is the word "yes").
 """
 
 from __future__ import annotations
@@ -94,7 +97,12 @@ def _construct(
             _construct(loader, item, path + (index,), locations, problems)
             for index, item in enumerate(node.value)
         ]
+    if node.tag == _BOOL_TAG and not node.style and node.value.lower() not in ("true", "false"):
+        return node.value  # YAML 1.1 reads yes/no/on/off as booleans; flows mean the words
     return loader.construct_object(node, deep=True)
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 
 
 def _at(locations: Locations, node: yaml.Node, message: str) -> Problem:
