@@ -10,8 +10,11 @@ import subprocess
 from pathlib import Path
 
 from voiceplatform.exceptions import LabError
+from voiceplatform.lab.polling import poll
 
 MOUNTINFO = Path("/proc/self/mountinfo")
+#: How long a busy mount may take to become free (its last user exiting).
+BUSY_TIMEOUT = 10.0
 
 
 def _unescape(field: str) -> str:
@@ -61,6 +64,25 @@ def bind(source: Path, target: Path) -> None:
         _run(["mount", "--bind", str(source), str(target)])
 
 
+def _try_unmount(point: Path) -> bool | None:
+    """True once unmounted; None while the mount is busy (a process still exiting)."""
+    done = subprocess.run(["umount", str(point)], capture_output=True, text=True)
+    if done.returncode == 0:
+        return True
+    if "busy" in done.stderr:
+        return None
+    raise LabError(f"umount {point} failed: {done.stderr.strip()}")
+
+
+def _unmount(point: Path) -> None:
+    try:
+        unmounted = poll(lambda: _try_unmount(point), BUSY_TIMEOUT)
+    except FileNotFoundError as exc:
+        raise LabError(f"umount is not installed: {exc}") from exc
+    if not unmounted:
+        raise LabError(f"{point} stays busy; find its users with: fuser -vm {point}")
+
+
 def unmount_all(root: Path) -> list[Path]:
     """Unmount everything at or below ``root`` (not ``root`` itself); returns what was unmounted.
 
@@ -71,7 +93,7 @@ def unmount_all(root: Path) -> list[Path]:
     for point in mounts_under(root):
         if point == root:
             continue
-        _run(["umount", str(point)])
+        _unmount(point)
         done.append(point)
     left = [p for p in mounts_under(root) if p != root]
     if left:

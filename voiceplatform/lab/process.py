@@ -65,10 +65,21 @@ def _reap(pid: int) -> None:
 
 
 def is_alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
+    """True while the process, or any of its threads, has not exited.
+
+    A multi-threaded process whose main thread has exited shows as a zombie while its other
+    threads still run (and still hold its mounts and files): that counts as alive.
+    """
     _reap(pid)
     fields = _stat(pid)
-    return fields is not None and fields[0] != "Z"
+    if fields is None:
+        return False
+    if fields[0] != "Z":
+        return True
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except FileNotFoundError:
+        return False
 
 
 def is_lab_asterisk(pid: int, process_start: int, root: Path) -> bool:
