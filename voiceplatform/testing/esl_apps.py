@@ -78,7 +78,7 @@ def play_prompt(call: Call, target: str, *, collect: Optional[list[str]] = None,
     seconds = media.media_duration(target, call.channel.variables.get("sound_prefix"))
     if seconds is None:
         return "FILE NOT FOUND"
-    call.start_prompt(seconds)
+    call.start_prompt(seconds, target)
     start = call.clock.now()
     while True:
         remaining = seconds - call.clock.since(start)
@@ -105,8 +105,6 @@ def play_prompt(call: Call, target: str, *, collect: Optional[list[str]] = None,
 def app_playback(call: Call, arg: str) -> None:
     call.channel.set_var("playback_terminator_used", "")
     terminators = _terminators(call)
-    if any(d in terminators for d in "0123456789"):
-        call.start_gather()
     response = play_prompt(call, arg.strip(), terminators=terminators)
     call.channel.set_var("current_application_response", response)
 
@@ -136,7 +134,6 @@ def read_digits(call: Call, min_digits: int, max_digits: int, prompt: str, var_n
     ch = call.channel
     ch.set_var("read_result", None)
     ch.set_var("read_terminator_used", None)
-    call.start_gather()
     digits: list[str] = []
     terminator = ""
     if prompt:

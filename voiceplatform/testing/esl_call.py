@@ -58,8 +58,10 @@ class Call:
         self.hungup = Event()
         self.done = Event()
         self.listeners: list["Listener"] = []
-        self.gather_count = 0
+        self.entries_typed = 0
         self.prompt_count = 0
+        self._pending_entry: Optional[gevent.Greenlet] = None
+        self.in_app = False
         self.record_count = 0
         self.answered_at: Optional[float] = None
         self.recordings: dict[str, float] = {}  # uuid_record path -> emulated start time
@@ -131,30 +133,36 @@ class Call:
 
     # ------------------------------------------------------------ the callee's side
     def receive_dtmf(self, digit: str, duration: int = 2000) -> None:
+        """A digit from the far end. Outside an application the park loop eats it (the DTMF
+        event still fires), as ``switch_ivr_park`` does."""
         if self.channel.down:
             return
         self.fire("DTMF", {"DTMF-Digit": digit, "DTMF-Duration": str(duration), "DTMF-Source": "RTP"})
-        self._dtmf.put(digit)
+        if self.in_app:
+            self._dtmf.put(digit)
 
-    def _type(self, digits: str) -> None:
-        for index, digit in enumerate(digits):
+    def _type_entry(self) -> None:
+        digits = self.callee.digits_for_prompt(self.entries_typed)
+        self.entries_typed += 1
+        for index, digit in enumerate(digits or ""):
             if index:
                 gevent.sleep(self.clock.to_real(self.callee.inter_digit))
             self.receive_dtmf(digit)
 
-    def start_gather(self) -> None:
-        """A moment the caller can type: the callee may type its next entry."""
-        index = self.gather_count
-        self.gather_count += 1
-        digits = self.callee.digits_for_gather(index)
-        if digits:
-            self.spawn_helper(self.callee.digit_delay, self._type, digits)
-
-    def start_prompt(self, seconds: float) -> None:
+    def start_prompt(self, seconds: float, target: str = "") -> None:
+        """The caller started playing a prompt of ``seconds``: the callee will answer it a
+        quiet second after it ends (a new prompt before then pushes the answer back)."""
+        if target.startswith("silence_stream://"):
+            return
         index = self.prompt_count
         self.prompt_count += 1
         if index == 0 and self.callee.hangup_into_first_prompt is not None:
             self.spawn_helper(self.callee.hangup_into_first_prompt, self.hangup, "NORMAL_CLEARING")
+        if self._pending_entry is not None:
+            self._pending_entry.kill(block=False)
+            self._pending_entry = None
+        if self.callee.digits_for_prompt(self.entries_typed):
+            self._pending_entry = self.spawn_helper(seconds + self.callee.digit_delay, self._type_entry)
         self.emulator.faults.on_prompt(self, seconds)
 
     # ------------------------------------------------------------ life cycle
@@ -215,6 +223,8 @@ class Call:
         """``switch_ivr_park``: run queued ``sendmsg`` executes until hangup or the socket goes."""
         self.fire("CHANNEL_PARK")
         while not self.channel.down:
+            self.in_app = False  # parked: digits are eaten, not queued
+            self.flush_dtmf()
             item = self._messages.get()
             if item is _HANGUP:
                 return
@@ -264,10 +274,16 @@ class Call:
         ch.set_var("current_application_response", None)
         head = {"Application": name, "Application-Data": arg, "Application-UUID": app_uuid}
         self.fire("CHANNEL_EXECUTE", head)
+        nested = self.in_app
+        self.in_app = True
         try:
             impl(self, arg)
         except (ChannelHangup, AppBreak):
             pass
+        finally:
+            self.in_app = nested
+            if not nested:
+                self.flush_dtmf()
         response = ch.variables.get("current_application_response") or "_none_"
         self.fire("CHANNEL_EXECUTE_COMPLETE", {
             "Application": name, "Application-Data": arg, "Application-Response": response,

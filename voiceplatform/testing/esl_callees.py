@@ -8,9 +8,12 @@ A callee is a small frozen description (:class:`Callee`); subclass it and overri
 anything the fields cannot say, then ``CalleeRegistry.register()`` it. Times are emulated
 seconds (the emulator's ``time_scale`` shrinks them).
 
-"Gathers" are the moments a caller can type digits: each prompt of ``play_and_get_digits`` (one
-per try), each ``read``, and each ``playback`` whose ``playback_terminators`` would accept a
-digit. The n-th gather of a call gets ``digits_for_gather(n)``.
+Like the Asterisk lab's callees (``customers-lib,await-prompt``), a callee reacts to the caller's
+*prompts*: it waits for a prompt to end and for a second of quiet, then types its next entry
+(``digits_for_prompt(n)``, n counting entries typed so far). A prompt is any audio the caller
+plays (``playback``, the prompts and invalid-input files of ``play_and_get_digits``, ``read``,
+``speak``, ``say``); ``silence_stream://`` is not a prompt. A prompt that starts before the
+second of quiet is over merges with the previous one.
 """
 
 from __future__ import annotations
@@ -28,30 +31,31 @@ class Callee:
     failure_cause: Optional[str] = None
     #: ring until ``originate_timeout`` and fail with NO_ANSWER
     never_answers: bool = False
-    #: digits typed at the n-th gather (index 0 is the first); None = types nothing
-    gather_digits: tuple[Optional[str], ...] = ()
-    #: seconds into a prompt at which the digits are typed
-    digit_delay: float = 0.6
+    #: the entries typed after successive prompts (index 0 first); None = types nothing
+    prompt_digits: tuple[Optional[str], ...] = ()
+    #: seconds of quiet after a prompt before the callee types
+    digit_delay: float = 1.0
     #: gap between two digits of one entry
     inter_digit: float = 0.2
     #: what the callee says into a recording or speech capture (None = silence)
     speech: Optional[str] = None
     #: seconds into a recording at which the speech starts
-    speech_offset: float = 0.4
+    speech_offset: float = 1.0
     #: hang up this many seconds into the first prompt (None = never)
     hangup_into_first_prompt: Optional[float] = None
-    #: answering-machine detection outcome, mod_amd style (amd_result / amd_cause)
+    #: answering-machine detection outcome, mod_amd style (amd_result / amd_cause); a person
+    #: says one short "hello?" and stops (HUMAN)
     amd_result: str = "HUMAN"
     amd_cause: str = "HUMAN"
     #: seconds an AMD analysis takes for this callee
-    amd_seconds: float = 1.5
+    amd_seconds: float = 1.3
     #: a long greeting spoken from the moment of answer (machines)
     greeting: Optional[str] = None
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
-    def digits_for_gather(self, index: int) -> Optional[str]:
-        if index < len(self.gather_digits):
-            return self.gather_digits[index]
+    def digits_for_prompt(self, index: int) -> Optional[str]:
+        if index < len(self.prompt_digits):
+            return self.prompt_digits[index]
         return None
 
     def speech_for_record(self, index: int) -> Optional[str]:
@@ -92,13 +96,13 @@ def callee_name(dial_string: str) -> str:
 
 
 DEFAULT_CALLEES: tuple[Callee, ...] = (
-    Callee("answer-press-1", gather_digits=("1",)),
-    Callee("wrong-then-right", gather_digits=("9", "1")),
+    Callee("answer-press-1", prompt_digits=("1",)),
+    Callee("wrong-then-right", prompt_digits=("9", "1")),
     Callee("say-yes", speech="yes"),
-    Callee("silent"),
+    Callee("silent", amd_result="MACHINE", amd_cause="INITIALSILENCE", amd_seconds=2.5),
     Callee("busy", ring_seconds=0.5, failure_cause="USER_BUSY"),
     Callee("no-answer", never_answers=True),
-    Callee("hangup-mid-prompt", hangup_into_first_prompt=1.5),
+    Callee("hangup-mid-prompt", hangup_into_first_prompt=1.2),
     Callee(
         "machine",
         ring_seconds=1.5,
