@@ -1,0 +1,24 @@
+"""The benchmark scripts run and write their JSON report (no timing is asserted here: figures
+are read from the benchmark's own output, never from a timed unit test)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_flow_engine_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "flow_engine.json"
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "flow_engine.py"), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "transitions/s, no templates" in done.stdout
+    report = json.loads(out.read_text())
+    assert report["validate_500"]["nodes"] == 500
+    assert report["transitions_no_templates"]["steps_per_resume"] == 51
+    for key in ("transitions_no_templates", "transitions_templates", "resume", "validate_500"):
+        assert report[key]["ratio_to_baseline"] > 0
