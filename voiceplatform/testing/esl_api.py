@@ -173,8 +173,8 @@ class ApiCommands:
             dialplan=argv[2] if len(argv) > 2 and argv[2] else "XML",
         )
         channel.variables.update({
-            "direction": "outbound", "uuid": call_uuid, "session_id": str(self.emulator.next_session_id()),
-            "call_uuid": call_uuid, "channel_name": channel.name,
+            "direction": "outbound", "uuid": call_uuid, "call_uuid": call_uuid,
+            "session_id": str(self.emulator.next_session_id()), "channel_name": channel.name,
         })
         channel.variables.update(variables)
         channel.variables.update({"read_codec": "PCMU", "read_rate": "8000", "write_codec": "PCMU", "write_rate": "8000"})

@@ -302,7 +302,13 @@ def app_answer(call: Call, arg: str) -> None:
     call.answer()
 
 
-@application("pre_answer", "ring_ready", "park", "wait_for_answer", "log", "info", "event")
+@application("park")
+def app_park(call: Call, arg: str) -> None:
+    """Parks until hangup, running ``sendmsg`` executes meanwhile (``switch_ivr_park``)."""
+    call.park()
+
+
+@application("pre_answer", "ring_ready", "wait_for_answer", "log", "info", "event")
 def app_noop(call: Call, arg: str) -> None:
     return None
 

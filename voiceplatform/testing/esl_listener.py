@@ -475,7 +475,7 @@ class Listener:
     def deliver(self, event: EslEvent) -> None:
         fmt = "plain" if self.format == "xml" else self.format
         frame = wire.event_frame(fmt, event.serialize(fmt))
-        if self._deferred is not None and gevent.getcurrent() is self._reader:
+        if self._deferred is not None:
             self._deferred.append(frame)
         else:
             self.send(frame)
@@ -483,6 +483,10 @@ class Listener:
     def channel_down(self) -> None:
         """The controlled channel hung up: linger, or say goodbye (outbound sockets)."""
         if self._handled_disco or self.session is None:
+            return
+        if self._deferred is not None:
+            # a command of this very socket hung the channel up: its reply goes first
+            gevent.spawn(self.channel_down)
             return
         self._handled_disco = True
         if not self.running:

@@ -12,11 +12,12 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import wave
 from functools import lru_cache
 from typing import Optional
+
+from gevent import subprocess  # cooperative: a synthesis must not stall other calls
 
 RATE = 8000
 SAMPLE_WIDTH = 2
