@@ -1,0 +1,113 @@
+"""Text to speech with a shared on-disk cache.
+
+A prompt is rendered once per (text, language, voice, rate) for every worker on the machine: the
+file name is a hash of those, rendering happens under a file lock, and the result is moved into
+place atomically. Rendering runs in one dedicated thread (pyttsx3 is not thread-safe), so under
+gevent the other greenlets keep running while espeak-ng works.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable
+
+from voiceplatform.exceptions import VoicePlatformError
+from voiceplatform.speech.audio import to_telephony
+
+ENGINE_VERSION = "espeak-ng/pyttsx3/1"
+
+
+class SpeechError(VoicePlatformError):
+    """Text could not be turned into speech, or speech into text."""
+
+
+class TextToSpeech:
+    def __init__(self, cache_dir: str | Path, *, rate: int = 160, voice: str | None = None,
+                 offload: Callable[[Callable[[], None]], None] | None = None) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.rate = rate
+        self.voice = voice
+        self._offload = offload or _run_here
+        self.rendered = 0  # how many prompts this instance synthesised (cache misses)
+
+    def path_for(self, text: str, language: str) -> Path:
+        key = "\n".join((ENGINE_VERSION, language, self.voice or "", str(self.rate), text))
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+        return self.cache_dir / digest[:2] / f"{digest}.wav"
+
+    def render(self, text: str, language: str = "en") -> Path:
+        """The 8 kHz mono WAV of ``text``, synthesised only when not cached."""
+        target = self.path_for(text, language)
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._offload(lambda: self._render_locked(text, language, target))
+        return target
+
+    def _render_locked(self, text: str, language: str, target: Path) -> None:
+        with open(target.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if target.exists():  # another worker rendered it while we waited
+                return
+            with tempfile.TemporaryDirectory(dir=target.parent) as work:
+                raw = Path(work) / "raw.wav"
+                _synthesise(text, language, self.voice, self.rate, raw)
+                converted = Path(work) / "out.wav"
+                to_telephony(raw, converted)
+                os.replace(converted, target)
+            self.rendered += 1
+
+
+_engine_lock = threading.Lock()
+_engines: dict[int, object] = {}
+
+
+def _synthesise(text: str, language: str, voice: str | None, rate: int, target: Path) -> None:
+    import pyttsx3
+
+    with _engine_lock:
+        engine = _engines.get(threading.get_ident())
+        if engine is None:
+            try:
+                engine = pyttsx3.init()
+            except (RuntimeError, OSError, ImportError) as exc:
+                raise SpeechError(f"cannot start the speech engine: {exc}") from exc
+            _engines[threading.get_ident()] = engine
+        engine.setProperty("rate", rate)  # type: ignore[attr-defined]
+        chosen = voice or _voice_for(engine, language)
+        if chosen:
+            engine.setProperty("voice", chosen)  # type: ignore[attr-defined]
+        engine.save_to_file(text, str(target))  # type: ignore[attr-defined]
+        engine.runAndWait()  # type: ignore[attr-defined]
+    if not target.exists() or target.stat().st_size <= 44:
+        raise SpeechError(f"the speech engine wrote nothing for {text!r}")
+
+
+def _voice_for(engine: object, language: str) -> str | None:
+    for candidate in engine.getProperty("voices"):  # type: ignore[attr-defined]
+        languages = [str(code).lower() for code in getattr(candidate, "languages", [])]
+        if candidate.id == language or any(language in code for code in languages):
+            return str(candidate.id)
+    return None
+
+
+def _run_here(job: Callable[[], None]) -> None:
+    job()
+
+
+def gevent_offload() -> Callable[[Callable[[], None]], None]:
+    """Run rendering in one dedicated OS thread, so the gevent hub stays free."""
+    from gevent.threadpool import ThreadPool
+
+    pool = ThreadPool(1)
+
+    def offload(job: Callable[[], None]) -> None:
+        pool.apply(job)
+
+    return offload

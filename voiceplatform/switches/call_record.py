@@ -1,0 +1,85 @@
+"""What a call leaves behind: outcome, cause, timestamps, billable seconds, AMD, the path through
+the flow, the transcript, results and recordings. Handed to a ``CallSink`` when the call ends
+(the campaign layer persists it; tests and the CLI keep it in memory)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from voiceplatform.switches.outcomes import CallOutcome
+
+PHASES = ("queued", "dialling", "ringing", "answered", "ended")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class RecordingInfo:
+    path: str
+    duration: float
+    sha256: str
+    node: str | None = None
+    transcript: str | None = None
+
+
+@dataclass
+class CallRecord:
+    call_id: str
+    to: str
+    flow: str
+    switch: str
+    account: str = "default"
+    outcome: CallOutcome | None = None
+    cause: str | None = None
+    amd: str | None = None
+    timestamps: dict[str, datetime] = field(default_factory=dict)
+    path: list[str] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)
+    recordings: list[RecordingInfo] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    final_state: dict[str, Any] | None = None
+    handoff_state: dict[str, Any] | None = None  # the journey moved to another channel
+
+    def mark(self, phase: str, at: datetime | None = None) -> None:
+        """Record when a phase began; the first time wins."""
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}")
+        self.timestamps.setdefault(phase, at or utcnow())
+
+    @property
+    def ended(self) -> bool:
+        return "ended" in self.timestamps
+
+    @property
+    def billable_seconds(self) -> float:
+        answered, ended = self.timestamps.get("answered"), self.timestamps.get("ended")
+        if answered is None or ended is None:
+            return 0.0
+        return max(0.0, round((ended - answered).total_seconds(), 3))
+
+    def to_dict(self) -> dict[str, Any]:
+        raw = asdict(self)
+        raw["outcome"] = self.outcome.value if self.outcome else None
+        raw["timestamps"] = {phase: at.isoformat() for phase, at in self.timestamps.items()}
+        raw["billable_seconds"] = self.billable_seconds
+        return raw
+
+
+class CallSink(Protocol):
+    """Where finished calls go (the campaign issue persists them in the database)."""
+
+    def call_ended(self, record: CallRecord) -> None: ...
+
+
+class MemoryCallSink:
+    def __init__(self) -> None:
+        self.calls: dict[str, CallRecord] = {}
+
+    def call_ended(self, record: CallRecord) -> None:
+        self.calls[record.call_id] = record
