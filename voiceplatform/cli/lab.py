@@ -41,11 +41,15 @@ def up_command(agi_address: str | None) -> None:
     except LabError as exc:
         raise click.ClickException(str(exc)) from exc
     if report.already_running:
-        click.echo("lab already running")
+        reloaded = " (dialplans/asterisk changed: installed and reloaded)" if report.reloaded else ""
+        click.echo(f"lab already running{reloaded}")
+    elif report.build and report.build.built:
+        click.echo(
+            f"lab up in {report.seconds:.1f} s (chroot built from {report.build.mirror} "
+            f"in {report.build.seconds:.1f} s)"
+        )
     else:
-        built = report.build and report.build.built
-        how = f"chroot built from {report.build.mirror}" if built and report.build else "cached chroot"
-        click.echo(f"lab up in {report.seconds:.1f} s ({how})")
+        click.echo(f"lab up in {report.seconds:.1f} s (cached chroot)")
     click.echo("\n".join(_describe(report.state)))
 
 

@@ -8,6 +8,7 @@ port and user, its FastAGI address and media directory, and a SIP port on loopba
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,14 @@ def render_local_files(values: LocalValues) -> dict[str, str]:
         ),
         "pjsip_transport_local.conf": f"{note}bind = 127.0.0.1:{values.sip_port}\n",
     }
+
+
+def digest(config_dir: Path) -> str:
+    """A hash of the project's configuration files (names and contents)."""
+    sha = hashlib.sha256()
+    for source in sorted(config_dir.glob("*.conf")):
+        sha.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return sha.hexdigest()
 
 
 def install(root: Path, config_dir: Path, values: LocalValues) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from voiceplatform.exceptions import LabError, SwitchError
@@ -24,6 +24,7 @@ class UpReport:
     already_running: bool
     build: chroot.BuildReport | None
     seconds: float
+    reloaded: bool = False  # already running, and dialplans/asterisk was installed again
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,35 @@ def _clean_up_after_crash(settings: LabSettings) -> DownReport:
     return DownReport(stopped=stopped, unmounted=unmounted, had_state=saved is not None)
 
 
+def _local_values(state: LabState) -> asterisk_config.LocalValues:
+    return asterisk_config.LocalValues(
+        ami_host=state.ami_host,
+        ami_port=state.ami_port,
+        ami_username=state.ami_username,
+        ami_secret=state.ami_secret,
+        agi_address=state.agi_address,
+        media_dir=Path(state.media_dir),
+        sip_port=state.sip_port,
+    )
+
+
+def _reload_if_changed(settings: LabSettings, state: LabState) -> LabState:
+    """If dialplans/asterisk changed since the lab started, install it again and reload."""
+    digest = asterisk_config.digest(settings.config_dir)
+    if digest == state.config_digest:
+        return state
+    asterisk_config.install(settings.root, settings.config_dir, _local_values(state))
+    try:
+        with AmiClient(state.ami_host, state.ami_port) as ami:
+            ami.login(state.ami_username, state.ami_secret, events="off")
+            ami.request("Reload", timeout=30)
+    except (SwitchError, TimeoutError) as exc:
+        raise LabError(f"cannot reload the lab's configuration over AMI: {exc}") from exc
+    updated = replace(state, config_digest=digest)
+    state_file.save(settings.state_file, updated)
+    return updated
+
+
 def _mount(settings: LabSettings) -> None:
     root = settings.root
     mounts.mount_proc(root / "proc")
@@ -125,7 +155,10 @@ def up(settings: LabSettings) -> UpReport:
     with exclusive_lock(settings.lock_file):
         current = running_state(settings)
         if current:
-            return UpReport(current, True, None, time.monotonic() - started)
+            updated = _reload_if_changed(settings, current)
+            return UpReport(
+                updated, True, None, time.monotonic() - started, reloaded=updated != current
+            )
         others = process.asterisks_in(settings.root)
         if others:
             raise LabError(
@@ -146,7 +179,8 @@ def up(settings: LabSettings) -> UpReport:
             sip_port=ports.free_udp_port(defaults.AMI_HOST),
         )
         asterisk_config.install(settings.root, settings.config_dir, values)
-        (settings.media_dir / "lab").mkdir(parents=True, exist_ok=True)
+        config_digest = asterisk_config.digest(settings.config_dir)
+        (settings.media_dir / "recordings/lab").mkdir(parents=True, exist_ok=True)
         (settings.media_dir / "recordings/native").mkdir(parents=True, exist_ok=True)
         version = process.version(settings.root)
         _mount(settings)
@@ -164,6 +198,8 @@ def up(settings: LabSettings) -> UpReport:
             version=version,
             log_file=str(settings.log_file),
             started_at=time.time(),
+            sip_port=values.sip_port,
+            config_digest=config_digest,
         )
         state_file.save(settings.state_file, state)
         try:

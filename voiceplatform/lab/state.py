@@ -26,6 +26,8 @@ class LabState:
     version: str
     log_file: str
     started_at: float
+    sip_port: int = 0
+    config_digest: str = ""  # of dialplans/asterisk when it was installed
 
 
 def save(path: Path, state: LabState) -> None:

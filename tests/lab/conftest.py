@@ -1,0 +1,1 @@
+from voiceplatform.testing.lab_fixture import asterisk_lab  # noqa: F401  (a fixture)
