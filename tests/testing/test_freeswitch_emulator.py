@@ -729,3 +729,30 @@ def test_fault_outbound_socket_closes_mid_prompt(fs: FreeSwitchEmulator, media: 
     done.set()
     server.stop()
     client.close()
+
+
+def test_outbound_static_single_channel_mode(fs: FreeSwitchEmulator) -> None:
+    """Without ``async`` the sendmsg reply means "done"; without ``full`` api is refused."""
+    server = RawOutboundServer()
+    client = RawESL.connect(fs)
+    uuid = str(uuidlib.uuid4())
+    client.send(f"bgapi originate {{origination_uuid={uuid}}}loopback/silent '&socket(127.0.0.1:{server.port})'")
+    peer, done = server.accept()
+    peer.send("connect")
+    reply = peer.read()
+    assert (reply.get("Socket-Mode"), reply.get("Control")) == ("static", "single-channel")
+    peer.send("myevents")
+    peer.read()
+    peer.send("sendmsg\ncall-command: execute\nexecute-app-name: sleep\nexecute-app-arg: 2000")
+    # the reply comes when sleep is over; the events it caused were queued behind it
+    frames = [peer.read() for _ in range(3)]
+    assert [f.get("Content-Type") for f in frames] == ["command/reply", "text/event-plain", "text/event-plain"]
+    assert frames[2].event()["Event-Name"] == "CHANNEL_EXECUTE_COMPLETE"
+    peer.send("api version")
+    assert peer.read().get("Reply-Text") == "-ERR command not found"
+    peer.send("exit")
+    assert peer.read().get("Reply-Text") == "+OK bye"
+    client.read_until(lambda f: True)  # the BACKGROUND_JOB reply line
+    done.set()
+    server.stop()
+    client.close()

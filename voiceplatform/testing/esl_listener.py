@@ -403,7 +403,12 @@ class Listener:
         if uuid and self.session is not None and uuid == self.session.uuid:
             uuid = ""
         if not uuid and self.session is not None:
-            self.session.queue_message(command)
+            if self.async_mode:
+                self.session.queue_message(command)
+            elif (command.get("call-command") or "").lower() == "execute":
+                self.session.execute_message(command)  # static mode: the reply means "done"
+            else:
+                self.session.queue_message(command)
             return "+OK"
         call = self.emulator.find_call(uuid) if uuid else None
         if call is None:
