@@ -71,6 +71,7 @@ _engines: dict[int, object] = {}
 def _synthesise(text: str, language: str, voice: str | None, rate: int, target: Path) -> None:
     import pyttsx3
 
+    _quiet_espeak_driver()
     with _engine_lock:
         engine = _engines.get(threading.get_ident())
         if engine is None:
@@ -87,6 +88,15 @@ def _synthesise(text: str, language: str, voice: str | None, rate: int, target: 
         engine.runAndWait()  # type: ignore[attr-defined]
     if not target.exists() or target.stat().st_size <= 44:
         raise SpeechError(f"the speech engine wrote nothing for {text!r}")
+
+
+def _quiet_espeak_driver() -> None:
+    """pyttsx3's espeak driver prints "Audio saved to ..." for every file; keep stdout clean."""
+    try:
+        from pyttsx3.drivers import espeak
+    except ImportError:  # another driver: nothing to silence
+        return
+    espeak.print = lambda *_args, **_kwargs: None  # type: ignore[attr-defined]
 
 
 def _voice_for(engine: object, language: str) -> str | None:

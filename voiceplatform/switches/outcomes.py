@@ -83,6 +83,20 @@ FREESWITCH_CAUSE = {
 }
 
 
+ORIGINATE_REASON_TEXT = {
+    "0": "failed before dialling",
+    "1": "hung up before answer",
+    "3": "rang until the timeout",
+    "4": "answered",
+    "5": "busy",
+    "8": "congestion",
+}
+
+
+def describe_originate_reason(reason: str | int | None) -> str:
+    return f"originate reason {reason} ({ORIGINATE_REASON_TEXT.get(str(reason), 'unknown')})"
+
+
 def from_originate_reason(reason: str | int | None) -> CallOutcome:
     return ORIGINATE_REASON.get(str(reason), CallOutcome.FAILED)
 

@@ -1,0 +1,140 @@
+"""CallControl over one FastAGI session (panoramisk's Request), as blocking calls.
+
+A hang-up is noticed at once wherever the flow is: Asterisk answers the running command with
+``result=-1`` (or sends ``HANGUP``), the AMI Hangup event sets ``hung_up``, and a closed socket
+(Asterisk gone) counts as a hang-up with cause ``switch_lost``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+from voiceplatform.exceptions import SwitchCommandError
+from voiceplatform.speech.audio import wav_duration
+from voiceplatform.switches.asterisk.async_bridge import AsyncBridge
+from voiceplatform.switches.call_control import CallHungUp, Recorded
+from voiceplatform.switches.outcomes import from_dial_status
+
+COMMAND_SLACK = 30.0  # seconds beyond a command's own length before we give up on Asterisk
+
+
+class AgiCallControl:
+    def __init__(self, bridge: AsyncBridge, request: Any, call_id: str, transfer_template: str) -> None:
+        self.bridge = bridge
+        self.request = request
+        self.call_id = call_id
+        self.transfer_template = transfer_template
+        self.hangup_cause: str | None = None
+        self.hung_up_by_platform = False
+        self.round_trips: list[float] = []  # seconds, for commands that return at once
+
+    # ---- the wire ----------------------------------------------------------------------
+
+    def notice_hangup(self, cause: str) -> None:
+        """Called from the AMI side when the channel's Hangup event arrives."""
+        if self.hangup_cause is None:
+            self.hangup_cause = cause
+
+    def command(self, line: str, *, timeout: float = COMMAND_SLACK, quick: bool = False) -> tuple[str, str, dict[str, Any]]:
+        """Send one AGI command. Returns (result, data, parsed). Raises CallHungUp."""
+        if self.hangup_cause is not None:
+            raise CallHungUp(self.hangup_cause)
+        began = time.perf_counter()
+        try:
+            parsed = self.bridge.call(self.request.send_command(line), timeout=timeout)
+        except gevent.Timeout as exc:
+            raise SwitchCommandError(f"AGI {line.split()[0]} got no answer in {timeout:.0f}s") from exc
+        except (ConnectionError, OSError, EOFError) as exc:
+            raise CallHungUp(self.hangup_cause or "switch_lost") from exc
+        if quick:
+            self.round_trips.append(time.perf_counter() - began)
+        if parsed.get("error") in ("AGIResultHangup", "AGIAppError"):
+            # panoramisk reports "200 result=-1" (the channel is gone) as AGIAppError
+            raise CallHungUp(self.hangup_cause or "caller")
+        if "result" not in parsed:
+            if self.request.reader.at_eof():
+                raise CallHungUp(self.hangup_cause or "switch_lost")
+            raise SwitchCommandError(f"AGI {line!r} failed: {parsed}")
+        result, data = parsed["result"]
+        if result == "-1":
+            raise CallHungUp(self.hangup_cause or "caller")
+        return result, data, parsed
+
+    # ---- CallControl ---------------------------------------------------------------------
+
+    def play(self, audio_path: str, escape_digits: str = "") -> str | None:
+        stem = _stem(audio_path)
+        length = wav_duration(audio_path) if Path(audio_path).exists() else 60.0
+        result, _data, _ = self.command(f'STREAM FILE {stem} "{escape_digits}"', timeout=length + COMMAND_SLACK)
+        return chr(int(result)) if result not in ("0", "") else None
+
+    def collect_digits(self, max_digits: int, timeout: float, finish_on_key: str | None,
+                       inter_digit_timeout: float = 3.0) -> str:
+        digits = ""
+        wait = timeout
+        while len(digits) < max_digits:
+            result, _data, _ = self.command(f"WAIT FOR DIGIT {int(wait * 1000)}", timeout=wait + COMMAND_SLACK)
+            if result == "0":
+                break
+            digit = chr(int(result))
+            if finish_on_key and digit == finish_on_key:
+                break
+            digits += digit
+            wait = inter_digit_timeout
+        return digits
+
+    def record(self, path: str, max_seconds: int, beep: bool, silence_timeout: float,
+               finish_on_key: str | None, escape_digits: str = "") -> Recorded:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        escape = escape_digits or finish_on_key or ""
+        parts = [f"RECORD FILE {_stem(path)} wav \"{escape}\" {int(max_seconds * 1000)} 0"]
+        if beep:
+            parts.append("BEEP")
+        if silence_timeout > 0:
+            parts.append(f"s={max(1, math.ceil(silence_timeout))}")
+        result, data, _parsed = self.command(" ".join(parts), timeout=max_seconds + COMMAND_SLACK)
+        duration = wav_duration(path) if Path(path).exists() else 0.0
+        if result not in ("0", "") and result.isdigit():
+            key = chr(int(result))
+            ended_by = f"key:{key}" if escape_digits and key in escape_digits else "key"
+        elif "timeout" in (data or "") or duration >= max_seconds - 0.5:
+            ended_by = "max_length"
+        else:
+            ended_by = "silence"
+        return Recorded(path, duration, ended_by)
+
+    def transfer(self, target: str, kind: str, timeout: float, caller_id: str | None) -> str:
+        if caller_id:
+            self.command(f'SET VARIABLE CALLERID(num) "{caller_id}"', quick=True)
+        if kind == "queue":
+            self.command(f"EXEC Queue {target},,,,{int(timeout)}", timeout=timeout + COMMAND_SLACK)
+            _r, status, _ = self.command("GET VARIABLE QUEUESTATUS", quick=True)
+            return "no-answer" if status in ("TIMEOUT", "JOINEMPTY", "LEAVEEMPTY", "FULL", "JOINUNAVAIL", "LEAVEUNAVAIL") else "failed"
+        dial = target if kind == "sip" else self.transfer_template.format(number=target)
+        self.command(f"EXEC Dial {dial},{int(timeout)}", timeout=timeout + 3600)
+        _r, status, _ = self.command("GET VARIABLE DIALSTATUS", quick=True)
+        outcome = from_dial_status(status)
+        return {"answered": "completed", "busy": "busy", "no-answer": "no-answer"}.get(outcome.value, "failed")
+
+    def hangup(self, reason: str = "normal") -> None:
+        if self.hangup_cause is not None:
+            return
+        self.hung_up_by_platform = True
+        try:
+            self.command("HANGUP", quick=True)
+        except CallHungUp:
+            pass
+
+    def channel_variable(self, name: str) -> str | None:
+        result, data, _ = self.command(f"GET VARIABLE {name}", quick=True)
+        return data if result == "1" else None
+
+
+def _stem(path: str) -> str:
+    """Asterisk names sound files without their extension."""
+    return str(Path(path).with_suffix(""))

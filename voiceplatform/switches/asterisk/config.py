@@ -1,0 +1,63 @@
+"""How the worker reaches an Asterisk: AMI credentials, where FastAGI listens, and the dial-string
+template of the trunk."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+LAB_DIAL_TEMPLATE = "Local/{number}@customers"
+
+
+@dataclass(frozen=True)
+class AsteriskConfig:
+    ami_host: str
+    ami_port: int
+    ami_username: str
+    ami_secret: str
+    media_dir: Path
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 0  # 0: any free port; each call tells the dialplan where (VP_AGI_ADDRESS)
+    agi_advertise_host: str = "127.0.0.1"  # the address Asterisk connects to
+    dial_template: str = LAB_DIAL_TEMPLATE  # "PJSIP/{number}@trunk-example" in production
+    transfer_template: str = LAB_DIAL_TEMPLATE
+    outbound_context: str = "voiceplatform-outbound"
+    account: str = "default"
+    originate_timeout: float = 30.0
+    run_amd: bool = True
+
+    @classmethod
+    def from_lab(cls, **overrides: object) -> AsteriskConfig:
+        """The running lab's AMI (read from its state file), with the lab trunk."""
+        from voiceplatform.lab import LabSettings
+        from voiceplatform.lab.control import running_state
+        from voiceplatform.exceptions import LabError
+
+        settings = LabSettings.from_env()
+        state = running_state(settings)
+        if state is None:
+            raise LabError("the Asterisk lab is not running: start it with `voiceplatform lab up`")
+        values: dict[str, object] = {
+            "ami_host": state.ami_host, "ami_port": state.ami_port, "ami_username": state.ami_username,
+            "ami_secret": state.ami_secret, "media_dir": Path(state.media_dir),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls) -> AsteriskConfig:
+        """Production settings from VOICEPLATFORM_AMI_* and friends."""
+        env = os.environ
+        return cls(
+            ami_host=env.get("VOICEPLATFORM_AMI_HOST", "127.0.0.1"),
+            ami_port=int(env.get("VOICEPLATFORM_AMI_PORT", "5038")),
+            ami_username=env["VOICEPLATFORM_AMI_USERNAME"],
+            ami_secret=env["VOICEPLATFORM_AMI_SECRET"],
+            media_dir=Path(env.get("VOICEPLATFORM_MEDIA_DIR", "media")).resolve(),
+            agi_host=env.get("VOICEPLATFORM_AGI_HOST", "127.0.0.1"),
+            agi_port=int(env.get("VOICEPLATFORM_AGI_PORT", "4573")),
+            agi_advertise_host=env.get("VOICEPLATFORM_AGI_ADVERTISE", "127.0.0.1"),
+            dial_template=env.get("VOICEPLATFORM_DIAL_TEMPLATE", "PJSIP/{number}@trunk"),
+            transfer_template=env.get("VOICEPLATFORM_TRANSFER_TEMPLATE", "PJSIP/{number}@trunk"),
+        )

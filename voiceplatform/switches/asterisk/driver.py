@@ -1,0 +1,269 @@
+"""Places outbound calls on Asterisk and runs a flow on each, one greenlet per call.
+
+A call is correlated by its own id from end to end: the Originate sets ``ChannelId`` (which
+becomes the channel's Uniqueid, so AMI events name it) and ``VP_CALL_ID`` (which the dialplan
+passes to FastAGI as the first argument). Nothing is matched by timing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+from gevent.event import Event
+from panoramisk.fast_agi import Application
+
+from voiceplatform.flow import Flow
+from voiceplatform.switches.asterisk.agi_control import AgiCallControl
+from voiceplatform.switches.asterisk.ami_link import AmiLink
+from voiceplatform.switches.asterisk.async_bridge import AsyncBridge
+from voiceplatform.switches.asterisk.config import AsteriskConfig
+from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
+from voiceplatform.switches.outcomes import CallOutcome, describe_originate_reason, from_originate_reason
+from voiceplatform.switches.voice_runner import VoiceRunner, VoiceServices
+
+log = logging.getLogger(__name__)
+
+HANGUP_GRACE = 5.0  # seconds to wait for the AMI Hangup event after the session ended
+
+
+@dataclass
+class _Call:
+    record: CallRecord
+    flow: Flow
+    contact: dict[str, Any]
+    done: Event = field(default_factory=Event)
+    hangup_seen: Event = field(default_factory=Event)
+    control: AgiCallControl | None = None
+    session_started: bool = False
+    finished: bool = False
+
+
+@dataclass
+class PlacedCall:
+    record: CallRecord
+    done: Event
+
+    @property
+    def call_id(self) -> str:
+        return self.record.call_id
+
+    def wait(self, timeout: float | None = None) -> CallRecord:
+        if not self.done.wait(timeout):
+            raise TimeoutError(f"call {self.call_id} still running after {timeout}s")
+        return self.record
+
+
+class AsteriskDriver:
+    def __init__(self, config: AsteriskConfig, services: VoiceServices, sink: CallSink | None = None) -> None:
+        self.config = config
+        self.services = services
+        self.sink = sink or MemoryCallSink()
+        self.runner = VoiceRunner(services)
+        self.bridge: AsyncBridge | None = None
+        self.ami: AmiLink | None = None
+        self.agi_port = 0
+        self._server: Any = None
+        self._calls: dict[str, _Call] = {}
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> AsteriskDriver:
+        self.bridge = AsyncBridge()
+        self.ami = AmiLink(self.bridge, self.config, self._on_event, self._on_ami_lost, lambda: None)
+        self.ami.connect()
+        application = Application(loop=self.bridge.loop)
+        application.add_route("flow", self._agi_session)
+        import asyncio
+
+        self._server = self.bridge.call(asyncio.start_server(application.handler, self.config.agi_host, self.config.agi_port), timeout=10)
+        self.agi_port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        for call in list(self._calls.values()):
+            call.done.wait(timeout=1)
+        if self._server is not None and self.bridge is not None:
+            self._server.close()
+        if self.ami is not None:
+            self.ami.close()
+        if self.bridge is not None:
+            self.bridge.close()
+
+    def __enter__(self) -> AsteriskDriver:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._calls)
+
+    # ---- placing calls -------------------------------------------------------------------------
+
+    def place_call(self, flow: Flow, to: str, contact: dict[str, Any] | None = None, *,
+                   caller_id: str | None = None, variables: dict[str, str] | None = None,
+                   timeout: float | None = None, account: str | None = None,
+                   call_id: str | None = None) -> PlacedCall:
+        call_id = call_id or uuid.uuid4().hex
+        record = CallRecord(call_id, to, flow.name, "asterisk", account or self.config.account)
+        record.mark("queued")
+        call = _Call(record, flow, dict(contact or {}))
+        self._calls[call_id] = call
+        gevent.spawn(self._originate, call, caller_id, variables or {}, timeout or self.config.originate_timeout)
+        return PlacedCall(record, call.done)
+
+    def _originate(self, call: _Call, caller_id: str | None, variables: dict[str, str], timeout: float) -> None:
+        record = call.record
+        assert self.ami is not None
+        channel_vars = {
+            "VP_CALL_ID": record.call_id,
+            "VP_AGI_ADDRESS": f"{self.config.agi_advertise_host}:{self.agi_port}",
+            "VP_AMD": "yes" if self.config.run_amd else "no",
+            **variables,
+        }
+        action: dict[str, Any] = {
+            "Action": "Originate",
+            "Channel": self.config.dial_template.format(number=record.to),
+            "Context": self.config.outbound_context,
+            "Exten": "s",
+            "Priority": 1,
+            "ChannelId": record.call_id,
+            "OtherChannelId": f"{record.call_id}-peer",
+            "Timeout": int(timeout * 1000),
+            "Async": "true",
+            "Variable": [f"{key}={value}" for key, value in channel_vars.items()],
+        }
+        if caller_id:
+            action["CallerID"] = caller_id
+        record.mark("dialling")
+        try:
+            replies = self.ami.send(action, timeout=timeout + 30)
+        except gevent.Timeout:
+            self._fail(call, CallOutcome.FAILED, "no OriginateResponse from Asterisk")
+            return
+        except (ConnectionError, OSError) as exc:
+            self._fail(call, CallOutcome.FAILED, f"AMI: {exc}")
+            return
+        replies = replies if isinstance(replies, list) else [replies]
+        response = next((r for r in replies if r.get("Event") == "OriginateResponse"), None)
+        if response is None:
+            first = replies[0] if replies else {}
+            self._fail(call, CallOutcome.FAILED, f"originate refused: {first.get('Message', first)}")
+            return
+        if response.get("Response") != "Success":
+            reason = response.get("Reason")
+            self._fail(call, from_originate_reason(reason), describe_originate_reason(reason))
+            return
+        record.mark("answered")
+        if record.outcome is None:
+            record.outcome = CallOutcome.ANSWERED
+        if call.hangup_seen.is_set() and not call.session_started:
+            self._finish(call)
+
+    def _fail(self, call: _Call, outcome: CallOutcome, cause: str) -> None:
+        """The call was never answered: the Originate's answer decides the outcome and cause."""
+        call.record.outcome = outcome
+        call.record.cause = cause
+        self._finish(call)
+
+    # ---- in the call -------------------------------------------------------------------------
+
+    async def _agi_session(self, request: Any) -> None:
+        headers = request.headers
+        call_id = headers.get("agi_arg_1", "")
+        call = self._calls.get(call_id)
+        if call is None:
+            log.warning("FastAGI session for unknown call %r; hanging up", call_id)
+            await request.send_command("HANGUP")
+            return
+        assert self.bridge is not None
+        await self.bridge.wait_greenlet(self._run_session, call, request, headers)
+
+    def _run_session(self, call: _Call, request: Any, headers: dict[str, str]) -> None:
+        assert self.bridge is not None
+        record = call.record
+        call.session_started = True
+        control = AgiCallControl(self.bridge, request, record.call_id, self.config.transfer_template)
+        call.control = control
+        if call.hangup_seen.is_set():
+            control.notice_hangup(record.cause or "caller")
+        amd = (headers.get("agi_arg_2") or "").strip().upper()
+        record.amd = amd or None
+        facts: dict[str, Any] = {"answered": True}
+        if amd:
+            facts["amd"] = amd.lower()
+            facts["amd_cause"] = headers.get("agi_arg_3", "")
+        if amd == "MACHINE":
+            record.outcome = CallOutcome.MACHINE
+        record.mark("answered")
+        try:
+            self.runner.run(call.flow, call.contact, control, record, facts)
+        except Exception as exc:  # noqa: BLE001 - a broken session must still end with a record
+            log.exception("call %s: the session failed", record.call_id)
+            record.errors.append(f"session error: {exc!r}")
+        finally:
+            gevent.spawn(self._settle, call)
+
+    def _settle(self, call: _Call) -> None:
+        call.hangup_seen.wait(timeout=HANGUP_GRACE)
+        self._finish(call)
+
+    # ---- AMI events ----------------------------------------------------------------------------
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        unique = event.get("Uniqueid", "")
+        call = self._calls.get(unique)
+        if call is None:
+            return
+        name = event.get("Event")
+        record = call.record
+        if name == "Newstate":
+            state = event.get("ChannelState")
+            if state == "5":
+                record.mark("ringing")
+            elif state == "6":
+                record.mark("answered")
+        elif name == "Hangup":
+            cause = event.get("Cause", "")
+            text = event.get("Cause-txt", "")
+            if call.control is not None and call.control.hung_up_by_platform:
+                cause, text = "16", "Normal Clearing (the platform hung up)"
+            record.cause = record.cause or (f"{cause} {text}".strip() if cause else None)
+            if call.control is not None:
+                call.control.notice_hangup(cause or "caller")
+            call.hangup_seen.set()
+            if not call.session_started and "answered" in record.timestamps:
+                gevent.spawn_later(1.0, self._finish_unless_session, call)
+
+    def _finish_unless_session(self, call: _Call) -> None:
+        if not call.session_started:  # hung up during AMD, before any FastAGI session
+            self._finish(call)
+
+    def _on_ami_lost(self) -> None:
+        """Asterisk went away: calls still dialling will never be reported; fail them now."""
+        for call in list(self._calls.values()):
+            if "answered" not in call.record.timestamps:
+                self._fail(call, CallOutcome.FAILED, "switch_lost")
+            elif not call.session_started:
+                call.record.cause = call.record.cause or "switch_lost"
+                gevent.spawn_later(HANGUP_GRACE, self._finish_unless_session, call)
+            # a call in a FastAGI session learns from its own socket whether Asterisk is gone
+
+    def _finish(self, call: _Call) -> None:
+        if call.finished:
+            return
+        call.finished = True
+        record = call.record
+        record.mark("ended")
+        if record.outcome is None:
+            record.outcome = CallOutcome.FAILED
+        self._calls.pop(record.call_id, None)
+        try:
+            self.sink.call_ended(record)
+        finally:
+            call.done.set()
