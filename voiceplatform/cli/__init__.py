@@ -14,11 +14,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from voiceplatform.cli import demo, flow, lab
+    from voiceplatform.cli import call, demo, flow, lab
 
     main.add_command(flow.flow_group)
     main.add_command(demo.demo_command)
     main.add_command(lab.lab_group)
+    main.add_command(call.call_command)
 
 
 _register()
