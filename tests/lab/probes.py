@@ -67,10 +67,9 @@ def originate(
 
 
 def follow(ami: AmiClient, call: ProbeCall, action_id: str, timeout: float) -> ProbeCall:
-    """Collect the call's events until the probe side has hung up, or the originate failed.
-
-    After a failed originate, also waits for the callee's Hangup event (its cause).
-    """
+    """Collect the call's events until the probe side has hung up (or the originate failed)
+    and the callee's half has hung up too: its Hangup event, with the cause, may come after
+    the probe's last event."""
     deadline = time.monotonic() + timeout
     ids = {call.probe_id, call.callee_id}
 
@@ -82,7 +81,8 @@ def follow(ami: AmiClient, call: ProbeCall, action_id: str, timeout: float) -> P
         )
 
     while True:
-        if call.end or (call.originate and not call.answered and call.callee_hangup):
+        finished = call.end or (call.originate and not call.answered)
+        if finished and call.callee_hangup:
             return call
         event = ami.wait_event(mine, deadline - time.monotonic())
         name = event.get("Event")

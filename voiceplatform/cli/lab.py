@@ -54,10 +54,11 @@ def up_command(agi_address: str | None) -> None:
 
 
 @lab_group.command("down")
-def down_command() -> None:
+@click.option("--force", is_flag=True, help="Stop it even while a test session uses it.")
+def down_command(force: bool) -> None:
     """Stop the lab's Asterisk by its pid and unmount what the lab mounted."""
     try:
-        report = down(LabSettings.from_env())
+        report = down(LabSettings.from_env(), force=force)
     except LabError as exc:
         raise click.ClickException(str(exc)) from exc
     if not report.stopped and not report.unmounted:

@@ -9,7 +9,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from voiceplatform.exceptions import LabError, SwitchError
-from voiceplatform.lab import asterisk_config, chroot, defaults, mounts, ports, process, sounds
+from voiceplatform.lab import (
+    asterisk_config,
+    chroot,
+    defaults,
+    leases,
+    mounts,
+    ports,
+    process,
+    sounds,
+)
 from voiceplatform.lab import state as state_file
 from voiceplatform.lab.ami import AmiClient
 from voiceplatform.lab.locking import exclusive_lock
@@ -210,8 +219,17 @@ def up(settings: LabSettings) -> UpReport:
         return UpReport(state, False, build, time.monotonic() - started)
 
 
-def down(settings: LabSettings) -> DownReport:
-    """Stop the lab's Asterisk by its pid and unmount what the lab mounted. Safe to call twice."""
+def down(settings: LabSettings, force: bool = False) -> DownReport:
+    """Stop the lab's Asterisk by its pid and unmount what the lab mounted. Safe to call twice.
+
+    Refuses while another process (a test session) holds a lease on the lab, unless ``force``.
+    """
     _require_root()
+    users = leases.holders(settings.state_dir)
+    if users and not force:
+        raise LabError(
+            f"the lab is in use by process {', '.join(map(str, users))} (a test session?); "
+            "wait for it, or force it down (`voiceplatform lab down --force`)"
+        )
     with exclusive_lock(settings.lock_file):
         return _clean_up_after_crash(settings)

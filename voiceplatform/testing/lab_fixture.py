@@ -8,7 +8,8 @@ or import the fixture into a directory's ``conftest.py``
 (``from voiceplatform.testing.lab_fixture import asterisk_lab``).
 
 ``asterisk_lab`` starts the lab unless it already runs (``voiceplatform lab up``), and at the
-end of the session stops it only if this session started it. It yields a :class:`RunningLab`,
+end of the session stops it only if this session started it and no other session holds a
+lease on it (see :mod:`voiceplatform.lab.leases`). It yields a :class:`RunningLab`,
 which reads the lab's state file on each access, so it stays right if a test restarts the lab.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from voiceplatform.exceptions import LabError
-from voiceplatform.lab import LabSettings, LabState, down, up
+from voiceplatform.lab import LabSettings, LabState, down, leases, up
 from voiceplatform.lab.ami import AmiClient
 from voiceplatform.lab.control import running_state
 
@@ -56,8 +57,14 @@ class RunningLab:
 
 @pytest.fixture(scope="session")
 def asterisk_lab() -> Iterator[RunningLab]:
+    """The running lab. Stopped at the end only if this session started it and no other
+    session (another pytest run sharing the checkout) still holds a lease on it."""
     settings = LabSettings.from_env()
-    report = up(settings)
-    yield RunningLab(settings)
-    if not report.already_running:
+    lease = leases.acquire(settings.state_dir)
+    try:
+        report = up(settings)
+        yield RunningLab(settings)
+    finally:
+        leases.release(lease)
+    if not report.already_running and not leases.holders(settings.state_dir):
         down(settings)
