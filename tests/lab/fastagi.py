@@ -44,7 +44,7 @@ class OneCallAgiServer:
     def __init__(self, session: Session) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(60)
-        self.address = "127.0.0.1:%d" % self._listener.getsockname()[1]
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
         self.headers: dict[str, str] = {}
         self.replies: list[str] = []
         self.error: Exception | None = None

@@ -41,8 +41,8 @@ def up_command(agi_address: str | None) -> None:
     except LabError as exc:
         raise click.ClickException(str(exc)) from exc
     if report.already_running:
-        reloaded = " (dialplans/asterisk changed: installed and reloaded)" if report.reloaded else ""
-        click.echo(f"lab already running{reloaded}")
+        note = " (dialplans/asterisk changed: installed and reloaded)" if report.reloaded else ""
+        click.echo(f"lab already running{note}")
     elif report.build and report.build.built:
         click.echo(
             f"lab up in {report.seconds:.1f} s (chroot built from {report.build.mirror} "

@@ -93,7 +93,7 @@ class AmiClient:
 
     # -- actions ------------------------------------------------------------------------
 
-    def send(self, action: str, **fields: str | int) -> str:
+    def send(self, action: str, **fields: str | int | list[str]) -> str:
         """Send an action; returns its ActionID. Keyword ``Variable`` may be a list."""
         action_id = fields.pop("ActionID", None) or f"lab-{next(_ids)}"
         lines = [f"Action: {action}", f"ActionID: {action_id}"]
@@ -107,7 +107,9 @@ class AmiClient:
             raise SwitchConnectionError(f"cannot send to AMI: {exc}") from exc
         return str(action_id)
 
-    def request(self, action: str, timeout: float = 10.0, **fields: str | int) -> Message:
+    def request(
+        self, action: str, timeout: float = 10.0, **fields: str | int | list[str]
+    ) -> Message:
         """Send an action and return its response; raises SwitchCommandError on Error."""
         action_id = self.send(action, **fields)
         deadline = time.monotonic() + timeout
