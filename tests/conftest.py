@@ -1,6 +1,13 @@
-from __future__ import annotations
+"""Test-suite set-up. The platform's workers run under gevent's monkey-patching, and so do the
+tests: it is applied here, before any test module is imported."""
 
-import pytest
+from gevent import monkey
+
+monkey.patch_all()
+
+import pytest  # noqa: E402
+
+pytest_plugins = ["voiceplatform.testing.lab_fixture"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,1 +1,1 @@
-from voiceplatform.testing.lab_fixture import asterisk_lab  # noqa: F401  (a fixture)
+"""The lab tests use the asterisk_lab fixture, registered project-wide in tests/conftest.py."""

@@ -8,6 +8,7 @@ gevent the other greenlets keep running while espeak-ng works.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import os
@@ -66,6 +67,8 @@ class TextToSpeech:
 
 _engine_lock = threading.Lock()
 _engines: dict[int, object] = {}
+# pyttsx3's engines fail noisily when collected during interpreter shutdown; drop them first.
+atexit.register(_engines.clear)
 
 
 def _synthesise(text: str, language: str, voice: str | None, rate: int, target: Path) -> None:

@@ -57,8 +57,7 @@ class VoiceRunner:
             try:
                 given = self._perform(step, control, record, call)
             except CallHungUp as hung:
-                call.hung_up = True
-                record.cause = record.cause or hung.cause or None
+                call.hung_up = True  # the driver records the switch's own cause
                 given = Input.hangup(hung.cause)
             if step.ended or step.channel != "voice":
                 break  # finished, or handed over to a messaging bridge (record.handoff_state)

@@ -260,6 +260,8 @@ class AsteriskDriver:
         call.finished = True
         record = call.record
         record.mark("ended")
+        if record.cause is None and call.control is not None and call.control.hangup_cause:
+            record.cause = call.control.hangup_cause  # no Hangup event came (Asterisk gone)
         if record.outcome is None:
             record.outcome = CallOutcome.FAILED
         self._calls.pop(record.call_id, None)
