@@ -10,7 +10,9 @@ from typing import Any, Protocol
 
 from voiceplatform.switches.outcomes import CallOutcome
 
-PHASES = ("queued", "dialling", "ringing", "answered", "ended")
+# queued → dialling → ringing → answered → ended, plus when the switch reported the far end's
+# hang-up and when the flow session stopped (their gap shows how fast a hang-up is noticed).
+PHASES = ("queued", "dialling", "ringing", "answered", "hangup_reported", "session_ended", "ended")
 
 
 def utcnow() -> datetime:

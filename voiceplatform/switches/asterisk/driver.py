@@ -207,6 +207,7 @@ class AsteriskDriver:
             log.exception("call %s: the session failed", record.call_id)
             record.errors.append(f"session error: {exc!r}")
         finally:
+            record.mark("session_ended")
             gevent.spawn(self._settle, call)
 
     def _settle(self, call: _Call) -> None:
@@ -229,6 +230,8 @@ class AsteriskDriver:
             elif state == "6":
                 record.mark("answered")
         elif name == "Hangup":
+            if call.control is None or not call.control.hung_up_by_platform:
+                record.mark("hangup_reported")
             cause = event.get("Cause", "")
             text = event.get("Cause-txt", "")
             if call.control is not None and call.control.hung_up_by_platform:
