@@ -157,6 +157,14 @@ def _mount(settings: LabSettings) -> None:
     (root / "var/run/asterisk").mkdir(parents=True, exist_ok=True)
 
 
+def _restart_values(previous: LabState | None) -> asterisk_config.LocalValues | None:
+    """After a crash, start again on the same AMI port with the same credentials (when the port
+    is free), as a production Asterisk restarts: connected workers then simply reconnect."""
+    if previous is None or not ports.tcp_port_is_free(previous.ami_host, previous.ami_port):
+        return None
+    return _local_values(previous)
+
+
 def up(settings: LabSettings) -> UpReport:
     """Start the lab, or report the one already running. Safe to call twice."""
     started = time.monotonic()
@@ -175,10 +183,11 @@ def up(settings: LabSettings) -> UpReport:
                 f"but not as this project's lab ({settings.state_file}); stop it with "
                 "`voiceplatform lab down`, or use another VOICEPLATFORM_LAB_ROOT"
             )
+        previous = state_file.load(settings.state_file)
         _clean_up_after_crash(settings)
         build = chroot.ensure_chroot(settings.root, settings.mirror)
         sounds.ensure_phrases(settings.root)
-        values = asterisk_config.LocalValues(
+        values = _restart_values(previous) or asterisk_config.LocalValues(
             ami_host=defaults.AMI_HOST,
             ami_port=ports.free_tcp_port(defaults.AMI_HOST),
             ami_username=defaults.AMI_USERNAME,

@@ -50,6 +50,7 @@ class AgiCallControl:
         except gevent.Timeout as exc:
             raise SwitchCommandError(f"AGI {line.split()[0]} got no answer in {timeout:.0f}s") from exc
         except (ConnectionError, OSError, EOFError) as exc:
+            self.notice_hangup("switch_lost")  # the FastAGI socket died: Asterisk is gone
             raise CallHungUp(self.hangup_cause or "switch_lost") from exc
         if quick:
             self.round_trips.append(time.perf_counter() - began)
@@ -58,6 +59,7 @@ class AgiCallControl:
             raise CallHungUp(self.hangup_cause or "caller")
         if "result" not in parsed:
             if self.request.reader.at_eof():
+                self.notice_hangup("switch_lost")
                 raise CallHungUp(self.hangup_cause or "switch_lost")
             raise SwitchCommandError(f"AGI {line!r} failed: {parsed}")
         result, data = parsed["result"]

@@ -5,7 +5,10 @@ after a successful login)."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable
+
+from gevent.event import Event
 
 from panoramisk import Manager
 
@@ -25,6 +28,7 @@ class AmiLink:
         self.bridge = bridge
         self.logins = 0
         self.disconnects = 0
+        self._login_seen = Event()
         self._on_disconnect = on_disconnect
         self._on_login = on_login
         self.manager = Manager(
@@ -56,8 +60,19 @@ class AmiLink:
     def close(self) -> None:
         self.manager.close()
 
+    def wait_for_logins(self, count: int, timeout: float) -> bool:
+        """Block until AMI has logged in ``count`` times in all (reconnections included)."""
+        deadline = time.monotonic() + timeout
+        while self.logins < count:
+            self._login_seen.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._login_seen.wait(remaining):
+                return self.logins >= count
+        return True
+
     def _logged_in(self, _manager: Manager) -> None:
         self.logins += 1
+        self._login_seen.set()
         self.manager.reconnect_timeout = FIRST_RETRY
         self._on_login()
 

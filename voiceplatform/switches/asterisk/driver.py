@@ -37,6 +37,7 @@ class _Call:
     contact: dict[str, Any]
     done: Event = field(default_factory=Event)
     hangup_seen: Event = field(default_factory=Event)
+    in_session: Event = field(default_factory=Event)
     control: AgiCallControl | None = None
     session_started: bool = False
     finished: bool = False
@@ -46,6 +47,7 @@ class _Call:
 class PlacedCall:
     record: CallRecord
     done: Event
+    in_session: Event  # set when the flow session starts on the answered call
 
     @property
     def call_id(self) -> str:
@@ -115,7 +117,7 @@ class AsteriskDriver:
         call = _Call(record, flow, dict(contact or {}))
         self._calls[call_id] = call
         gevent.spawn(self._originate, call, caller_id, variables or {}, timeout or self.config.originate_timeout)
-        return PlacedCall(record, call.done)
+        return PlacedCall(record, call.done, call.in_session)
 
     def _originate(self, call: _Call, caller_id: str | None, variables: dict[str, str], timeout: float) -> None:
         record = call.record
@@ -201,6 +203,7 @@ class AsteriskDriver:
         if amd == "MACHINE":
             record.outcome = CallOutcome.MACHINE
         record.mark("answered")
+        call.in_session.set()
         try:
             self.runner.run(call.flow, call.contact, control, record, facts)
         except Exception as exc:  # noqa: BLE001 - a broken session must still end with a record
