@@ -12,11 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import gevent
-
 from voiceplatform.exceptions import SwitchCommandError
 from voiceplatform.speech.audio import wav_duration
-from voiceplatform.switches.asterisk.async_bridge import AsyncBridge
+from voiceplatform.switches.asterisk.async_bridge import AsyncBridge, BridgeTimeout
 from voiceplatform.switches.call_control import CallHungUp, Recorded
 from voiceplatform.switches.outcomes import from_dial_status
 
@@ -47,7 +45,7 @@ class AgiCallControl:
         began = time.perf_counter()
         try:
             parsed = self.bridge.call(self.request.send_command(line), timeout=timeout)
-        except gevent.Timeout as exc:
+        except BridgeTimeout as exc:
             raise SwitchCommandError(f"AGI {line.split()[0]} got no answer in {timeout:.0f}s") from exc
         except (ConnectionError, OSError, EOFError) as exc:
             self.notice_hangup("switch_lost")  # the FastAGI socket died: Asterisk is gone

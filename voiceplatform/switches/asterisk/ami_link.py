@@ -12,7 +12,8 @@ from gevent.event import Event
 
 from panoramisk import Manager
 
-from voiceplatform.switches.asterisk.async_bridge import AsyncBridge
+from voiceplatform.exceptions import SwitchConnectionError
+from voiceplatform.switches.asterisk.async_bridge import AsyncBridge, BridgeTimeout
 from voiceplatform.switches.asterisk.config import AsteriskConfig
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,12 @@ class AmiLink:
         return bool(self.manager.authenticated and self.manager._connected)
 
     def connect(self, timeout: float = 15.0) -> None:
-        self.bridge.call(self.manager.connect(), timeout=timeout)
+        try:
+            self.bridge.call(self.manager.connect(), timeout=timeout)
+        except (BridgeTimeout, OSError) as exc:
+            raise SwitchConnectionError(f"cannot reach AMI at {self.manager.config['host']}:{self.manager.config['port']}: {exc}") from exc
+        if not self.wait_for_logins(1, timeout):
+            raise SwitchConnectionError("AMI connected but the login was refused or never answered")
 
     def send(self, action: dict[str, Any], timeout: float) -> Any:
         return self.bridge.call(self.manager.send_action(action), timeout=timeout)

@@ -26,6 +26,10 @@ class AsteriskConfig:
     account: str = "default"
     originate_timeout: float = 30.0
     run_amd: bool = True
+    # Each session first checks, over AGI, that the channel's VP_CALL_ID is the call it was handed
+    # (a correlation check that costs one round trip). Diagnostics may repeat it to measure
+    # AGI round trips under load (bench/asterisk_calls.py).
+    correlation_checks: int = 1
 
     @classmethod
     def from_lab(cls, **overrides: object) -> AsteriskConfig:

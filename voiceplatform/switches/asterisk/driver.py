@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +17,13 @@ import gevent
 from gevent.event import Event
 from panoramisk.fast_agi import Application
 
+from voiceplatform.exceptions import SwitchCommandError
 from voiceplatform.flow import Flow
 from voiceplatform.switches.asterisk.agi_control import AgiCallControl
 from voiceplatform.switches.asterisk.ami_link import AmiLink
-from voiceplatform.switches.asterisk.async_bridge import AsyncBridge
+from voiceplatform.switches.asterisk.async_bridge import AsyncBridge, BridgeTimeout
 from voiceplatform.switches.asterisk.config import AsteriskConfig
+from voiceplatform.switches.call_control import CallHungUp
 from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
 from voiceplatform.switches.outcomes import CallOutcome, describe_originate_reason, from_originate_reason
 from voiceplatform.switches.voice_runner import VoiceRunner, VoiceServices
@@ -70,6 +73,7 @@ class AsteriskDriver:
         self.agi_port = 0
         self._server: Any = None
         self._calls: dict[str, _Call] = {}
+        self.agi_round_trips: deque[float] = deque(maxlen=100_000)  # seconds, immediate commands
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -145,7 +149,7 @@ class AsteriskDriver:
         record.mark("dialling")
         try:
             replies = self.ami.send(action, timeout=timeout + 30)
-        except gevent.Timeout:
+        except BridgeTimeout:
             self._fail(call, CallOutcome.FAILED, "no OriginateResponse from Asterisk")
             return
         except (ConnectionError, OSError) as exc:
@@ -205,7 +209,13 @@ class AsteriskDriver:
         record.mark("answered")
         call.in_session.set()
         try:
+            for _ in range(self.config.correlation_checks):
+                seen = control.channel_variable("VP_CALL_ID")
+                if seen != record.call_id:
+                    raise SwitchCommandError(f"FastAGI session for {record.call_id} is on channel of {seen!r}")
             self.runner.run(call.flow, call.contact, control, record, facts)
+        except CallHungUp:
+            pass  # hung up before the flow began: the Hangup event gives the cause
         except Exception as exc:  # noqa: BLE001 - a broken session must still end with a record
             log.exception("call %s: the session failed", record.call_id)
             record.errors.append(f"session error: {exc!r}")
@@ -266,6 +276,8 @@ class AsteriskDriver:
         call.finished = True
         record = call.record
         record.mark("ended")
+        if call.control is not None:
+            self.agi_round_trips.extend(call.control.round_trips)
         if record.cause is None and call.control is not None and call.control.hangup_cause:
             record.cause = call.control.hangup_cause  # no Hangup event came (Asterisk gone)
         if record.outcome is None:
