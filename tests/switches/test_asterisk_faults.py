@@ -31,6 +31,7 @@ def test_asterisk_killed_mid_call_then_ami_reconnects(asterisk_lab) -> None:  # 
         os.kill(asterisk_lab.state.pid, signal.SIGKILL)
 
         record = placed.wait(30)
+        assert record.errors == []
         assert record.outcome is CallOutcome.ANSWERED
         assert record.final_state["status"] == "interrupted"
         assert record.cause == "switch_lost"

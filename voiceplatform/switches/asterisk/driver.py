@@ -207,12 +207,12 @@ class AsteriskDriver:
         if amd == "MACHINE":
             record.outcome = CallOutcome.MACHINE
         record.mark("answered")
-        call.in_session.set()
         try:
             for _ in range(self.config.correlation_checks):
                 seen = control.channel_variable("VP_CALL_ID")
                 if seen != record.call_id:
                     raise SwitchCommandError(f"FastAGI session for {record.call_id} is on channel of {seen!r}")
+            call.in_session.set()
             self.runner.run(call.flow, call.contact, control, record, facts)
         except CallHungUp:
             pass  # hung up before the flow began: the Hangup event gives the cause
