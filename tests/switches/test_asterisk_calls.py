@@ -35,7 +35,11 @@ SCENARIOS = {
     "machine": ("payment_reminder", "machine", {}, 20),
     "survey-comment": ("satisfaction_survey", "answer-press-1", {}, 20),
     "voicemail-recording": ("leave_message", "say-yes", {"VP_AMD": "no"}, 20),
+    "queue-transfer": ("payment_reminder", "answer-press-2", {}, 20),
+    "dial-transfer": ("transfer_number", "silent", {"VP_AMD": "no"}, 20),
+    "dial-transfer-busy": ("transfer_number", "silent", {"VP_AMD": "no"}, 20),
 }
+AGENTS = {"dial-transfer": "agent-desk", "dial-transfer-busy": "busy"}
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +52,11 @@ def calls(asterisk_lab, tmp_path_factory) -> Iterator[dict[str, tuple[CallRecord
             "satisfaction_survey": load_flow(FLOWS / "satisfaction_survey.yaml"),
             "appointment": load_flow(flow_with_api(tmp, webhook.url)),
             "leave_message": load_flow(REPO / "tests" / "switches" / "flows" / "leave_message.yaml"),
+            "transfer_number": load_flow(REPO / "tests" / "switches" / "flows" / "transfer_number.yaml"),
         }
         placed = {
-            name: driver.place_call(flows[flow], callee, CONTACT, variables=variables, timeout=ring)
+            name: driver.place_call(flows[flow], callee, {**CONTACT, "agent": AGENTS.get(name, "")},
+                                    variables=variables, timeout=ring)
             for name, (flow, callee, variables, ring) in SCENARIOS.items()
         }
         records = {name: (call.wait(240), webhook) for name, call in placed.items()}
@@ -149,3 +155,17 @@ def test_voicemail_recording_has_the_callers_words(calls, asterisk_lab) -> None:
     with wave.open(str(path)) as audio:
         loudest = max(audioop.rms(audio.readframes(800), 2) for _ in range(max(1, audio.getnframes() // 800)))
     assert loudest > 300, "the recording holds no speech"
+
+
+def test_press_2_is_transferred_to_the_agents_queue(calls) -> None:  # type: ignore[no-untyped-def]
+    record = record_of(calls, "queue-transfer")
+    assert record.path == ["greeting", "menu", "agent"]
+    assert record.results == {"choice": "2", "agent": "completed"}
+    assert "system: transfer to queue collections" in record.transcript
+    assert record.final_state["status"] == "completed"
+
+
+def test_transfer_to_a_number_and_to_a_busy_one(calls) -> None:  # type: ignore[no-untyped-def]
+    answered, busy = record_of(calls, "dial-transfer"), record_of(calls, "dial-transfer-busy")
+    assert answered.path == ["connect", "after", "done"] and answered.results == {"connect": "completed"}
+    assert busy.path == ["connect", "unavailable", "done"] and busy.results == {"connect": "busy"}

@@ -111,12 +111,16 @@ class AgiCallControl:
     def transfer(self, target: str, kind: str, timeout: float, caller_id: str | None) -> str:
         if caller_id:
             self.command(f'SET VARIABLE CALLERID(num) "{caller_id}"', quick=True)
+        # Option c (Queue) and g (Dial): when the agent hangs up, the caller's channel stays up and
+        # the flow goes on; the statuses tell how the transfer ended.
         if kind == "queue":
-            self.command(f"EXEC Queue {target},,,,{int(timeout)}", timeout=timeout + COMMAND_SLACK)
+            self.command(f"EXEC Queue {target},c,,,{int(timeout)}", timeout=timeout + 3600)
             _r, status, _ = self.command("GET VARIABLE QUEUESTATUS", quick=True)
-            return "no-answer" if status in ("TIMEOUT", "JOINEMPTY", "LEAVEEMPTY", "FULL", "JOINUNAVAIL", "LEAVEUNAVAIL") else "failed"
+            if status in ("", "CONTINUE"):
+                return "completed"  # bridged to an agent, who hung up first
+            return "no-answer" if status in ("TIMEOUT", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL") else "failed"
         dial = target if kind == "sip" else self.transfer_template.format(number=target)
-        self.command(f"EXEC Dial {dial},{int(timeout)}", timeout=timeout + 3600)
+        self.command(f"EXEC Dial {dial},{int(timeout)},g", timeout=timeout + 3600)
         _r, status, _ = self.command("GET VARIABLE DIALSTATUS", quick=True)
         outcome = from_dial_status(status)
         return {"answered": "completed", "busy": "busy", "no-answer": "no-answer"}.get(outcome.value, "failed")
