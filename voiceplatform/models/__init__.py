@@ -1,0 +1,17 @@
+"""The platform's data, as SQLAlchemy 2.0 models. SQLite (WAL) is the embedded default and
+PostgreSQL the production database; the schema is created by Alembic migrations
+(``voiceplatform db upgrade``)."""
+
+from voiceplatform.models.accounts import Account, ApiToken, Role, User
+from voiceplatform.models.base import Base
+from voiceplatform.models.calls import Call, Recording
+from voiceplatform.models.campaigns import Campaign, CampaignContact, CampaignContactStatus, CampaignStatus
+from voiceplatform.models.contacts import Contact, ContactList, ContactListMember, DoNotCall
+from voiceplatform.models.flows import FlowStatus, FlowVersion
+from voiceplatform.models.webhooks import WebhookDelivery, WebhookSubscription
+
+__all__ = [
+    "Account", "ApiToken", "Base", "Call", "Campaign", "CampaignContact", "CampaignContactStatus",
+    "CampaignStatus", "Contact", "ContactList", "ContactListMember", "DoNotCall", "FlowStatus",
+    "FlowVersion", "Recording", "Role", "User", "WebhookDelivery", "WebhookSubscription",
+]

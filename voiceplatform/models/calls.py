@@ -1,0 +1,58 @@
+"""Calls (one row per call placed, whatever became of it) and their recordings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from voiceplatform.models.base import Base, Created, Json, UtcDateTime
+
+
+class Call(Created, Base):
+    __tablename__ = "calls"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the call id the switch saw
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    campaign_contact_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contacts.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    flow_version_id: Mapped[int | None] = mapped_column(ForeignKey("flow_versions.id"))
+    flow_name: Mapped[str] = mapped_column(String(100))
+    to: Mapped[str] = mapped_column(String(64))
+    switch: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str | None] = mapped_column(String(20), index=True)
+    cause: Mapped[str | None] = mapped_column(String(200))
+    amd: Mapped[str | None] = mapped_column(String(20))
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    dialling_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ringing_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    billable_seconds: Mapped[float] = mapped_column(Numeric(10, 3), default=0)
+    results: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    path: Mapped[list[str]] = mapped_column(Json, default=list)
+    transcript: Mapped[list[str]] = mapped_column(Json, default=list)
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    errors: Mapped[list[str]] = mapped_column(Json, default=list)
+    final_state: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+    recordings: Mapped[list[Recording]] = relationship(back_populates="call", cascade="all, delete-orphan")
+
+
+class Recording(Created, Base):
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    duration: Mapped[float] = mapped_column(Numeric(10, 3))
+    sha256: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str | None] = mapped_column(String(100))
+    transcript: Mapped[str | None] = mapped_column(Text)
+    audio_deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # retention
+
+    call: Mapped[Call] = relationship(back_populates="recordings")

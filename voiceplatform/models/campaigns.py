@@ -1,0 +1,72 @@
+"""Campaigns and the contacts in them. Each campaign contact moves through statuses with its
+attempts and the time of its next attempt; a campaign is complete when every contact is final."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voiceplatform.models.base import Base, Created, Json, UtcDateTime
+
+
+def _enum(kind: type[Enum]) -> SqlEnum:
+    return SqlEnum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class CampaignStatus(str, Enum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"  # e.g. stopped for lack of credit
+
+
+class CampaignContactStatus(str, Enum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    DIALLING = "dialling"  # a call is in progress
+    DONE = "done"  # final: reached, or no retry left
+    SKIPPED = "skipped"  # final: do-not-call, opted out, invalid number
+    CANCELLED = "cancelled"  # final: the campaign was cancelled
+
+
+FINAL_CONTACT_STATUSES = frozenset({CampaignContactStatus.DONE, CampaignContactStatus.SKIPPED, CampaignContactStatus.CANCELLED})
+
+
+class Campaign(Created, Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_versions.id"))
+    contact_list_id: Mapped[int | None] = mapped_column(ForeignKey("contact_lists.id"))
+    status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), default=CampaignStatus.DRAFT)
+    settings: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)  # pacing, windows, retry rules
+    scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CampaignContact(Base):
+    __tablename__ = "campaign_contacts"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id"),
+        Index("ix_campaign_contacts_due", "campaign_id", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    status: Mapped[CampaignContactStatus] = mapped_column(_enum(CampaignContactStatus), default=CampaignContactStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_outcome: Mapped[str | None] = mapped_column(String(20))
+    last_call_id: Mapped[str | None] = mapped_column(String(64))
+    final_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -1,0 +1,51 @@
+"""Contacts (E.164 numbers, timezone, attributes, channel preferences, opt-outs), contact lists,
+and the do-not-call list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voiceplatform.models.base import Base, Created, Json, UtcDateTime
+
+
+class Contact(Created, Base):
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("account_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    language: Mapped[str | None] = mapped_column(String(10))
+    attributes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    channels: Mapped[list[str]] = mapped_column(Json, default=lambda: ["voice", "sms", "whatsapp"])
+    opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ContactList(Created, Base):
+    __tablename__ = "contact_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class ContactListMember(Base):
+    __tablename__ = "contact_list_members"
+
+    list_id: Mapped[int] = mapped_column(ForeignKey("contact_lists.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class DoNotCall(Created, Base):
+    __tablename__ = "do_not_call"
+    __table_args__ = (UniqueConstraint("account_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    reason: Mapped[str] = mapped_column(String(200), default="")

@@ -1,0 +1,49 @@
+"""The CallSink that persists finished calls: one ``calls`` row per call, with its recordings.
+Saving the same call twice updates it (a retried save never duplicates a call)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from voiceplatform.models import Call, Recording
+from voiceplatform.switches.call_record import CallRecord
+
+
+class DatabaseCallSink:
+    def __init__(self, sessions: sessionmaker[Session], account_id: int, **links: int | None) -> None:
+        self.sessions = sessions
+        self.account_id = account_id
+        self.links = links  # campaign_id, campaign_contact_id, contact_id, flow_version_id
+
+    def call_ended(self, record: CallRecord) -> None:
+        with self.sessions.begin() as session:
+            call = session.get(Call, record.call_id) or Call(id=record.call_id, account_id=self.account_id)
+            for name, value in self.links.items():
+                setattr(call, name, value)
+            stamps = record.timestamps
+            call.flow_name = record.flow
+            call.to = record.to
+            call.switch = record.switch
+            call.outcome = record.outcome.value if record.outcome else None
+            call.cause = record.cause
+            call.amd = record.amd
+            call.queued_at = stamps.get("queued")
+            call.dialling_at = stamps.get("dialling")
+            call.ringing_at = stamps.get("ringing")
+            call.answered_at = stamps.get("answered")
+            call.ended_at = stamps.get("ended")
+            call.billable_seconds = record.billable_seconds
+            call.results = record.results
+            call.path = record.path
+            call.transcript = record.transcript
+            call.messages = record.messages
+            call.errors = record.errors
+            call.final_state = record.final_state
+            known = {recording.path for recording in call.recordings}
+            for info in record.recordings:
+                if info.path not in known:
+                    call.recordings.append(Recording(
+                        account_id=self.account_id, path=info.path, duration=info.duration,
+                        sha256=info.sha256, node=info.node, transcript=info.transcript,
+                    ))
+            session.add(call)
