@@ -29,12 +29,17 @@ def load_flow(path: str | Path) -> Flow:
 
 def load_flow_text(text: str, file: str = "<flow>", base_dir: str | Path | None = None) -> Flow:
     """Load a flow from YAML text. Subflow and prompt paths are relative to ``base_dir``."""
-    base = Path(base_dir) if base_dir is not None else Path.cwd()
-    flow, problems = _FlowReader().read_text(text, file, base / Path(file).name)
+    flow, problems = analyse_flow_text(text, file, base_dir)
     errors = [problem for problem in problems if problem.severity == "error"]
     if errors or flow is None:
         raise FlowValidationError(errors)
     return flow
+
+
+def analyse_flow_text(text: str, file: str = "<flow>", base_dir: str | Path | None = None) -> tuple[Flow | None, list[Problem]]:
+    """Like analyse_flow, for YAML text (an API body). Paths resolve against ``base_dir``."""
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    return _FlowReader().read_text(text, file, base / Path(file).name)
 
 
 def analyse_flow(path: str | Path) -> tuple[Flow | None, list[Problem]]:

@@ -8,10 +8,11 @@ from voiceplatform.models.calls import Call, Recording
 from voiceplatform.models.campaigns import Campaign, CampaignContact, CampaignContactStatus, CampaignStatus
 from voiceplatform.models.contacts import Contact, ContactList, ContactListMember, DoNotCall
 from voiceplatform.models.flows import FlowStatus, FlowVersion
+from voiceplatform.models.idempotency import IdempotencyKey
 from voiceplatform.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Account", "ApiToken", "Base", "Call", "Campaign", "CampaignContact", "CampaignContactStatus",
     "CampaignStatus", "Contact", "ContactList", "ContactListMember", "DoNotCall", "FlowStatus",
-    "FlowVersion", "Recording", "Role", "User", "WebhookDelivery", "WebhookSubscription",
+    "FlowVersion", "IdempotencyKey", "Recording", "Role", "User", "WebhookDelivery", "WebhookSubscription",
 ]

@@ -1,0 +1,26 @@
+"""The HTTP API: ``create_app(config=None)`` builds a Flask app with one blueprint per resource.
+Importing this package starts nothing and connects to nothing."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    from voiceplatform.api import database, errors
+    from voiceplatform.api.blueprints import calls, dnc, flows, health, tokens
+    from voiceplatform.api.openapi import DOCUMENT
+    from voiceplatform.db import database_url
+
+    app = Flask("voiceplatform", static_folder=None)
+    app.config.update(DATABASE_URL=database_url(os.environ.get("DATABASE_URL")), MIGRATE_ON_START=True, JSON_SORT_KEYS=False)
+    app.config.update(config or {})
+    errors.init_app(app)
+    database.init_app(app)
+    for blueprint in (health.blueprint, flows.blueprint, tokens.blueprint, dnc.blueprint, calls.blueprint):
+        app.register_blueprint(blueprint)
+    app.add_url_rule("/openapi.json", "openapi", lambda: DOCUMENT)
+    return app

@@ -1,0 +1,74 @@
+"""Bearer-token authentication, roles, and tenant isolation.
+
+Every route but the health checks and the OpenAPI document needs ``Authorization: Bearer <token>``.
+A token belongs to an account and carries a role; a route names the roles it allows. A request
+sees its account and, for a master account, the sub-accounts below it (``visible_accounts()``);
+anything else answers 404, so a tenant cannot even learn that another tenant's object exists.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask import g, request
+from sqlalchemy import select
+
+from voiceplatform.api.database import db
+from voiceplatform.api.errors import ApiError
+from voiceplatform.models import Account, ApiToken, Role
+from voiceplatform.models.accounts import hash_token
+from voiceplatform.models.base import utcnow
+
+F = TypeVar("F", bound=Callable[..., Any])
+ALL_ROLES = tuple(Role)
+
+
+def authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
+    token = db().scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(secret.strip()))).first()
+    now = utcnow()
+    if token is None or not token.usable(now):
+        raise ApiError(401, "unauthorized", "the token is unknown, expired or revoked")
+    token.last_used_at = now
+    g.token = token
+    g.account = db().get(Account, token.account_id)
+    g.role = token.role
+
+
+def requires(*roles: Role) -> Callable[[F], F]:
+    """The route needs a token with one of ``roles`` (admin is always allowed)."""
+    allowed = set(roles) | {Role.ADMIN}
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            authenticate()
+            if g.role not in allowed:
+                raise ApiError(403, "forbidden", f"the {g.role.value} role cannot do this")
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def account_id() -> int:
+    return int(g.account.id)
+
+
+def visible_accounts() -> list[int]:
+    """This account and its sub-accounts."""
+    if "visible" not in g:
+        g.visible = g.account.tree_ids()
+    return g.visible
+
+
+def owned(row: Any, what: str) -> Any:
+    """``row`` if the caller may see it, else 404."""
+    if row is None or getattr(row, "account_id", None) not in visible_accounts():
+        raise ApiError(404, "not_found", f"{what} not found")
+    return row

@@ -1,0 +1,110 @@
+"""Flows: validate, create (a new draft version), publish, list versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint
+from sqlalchemy import func, select
+
+from voiceplatform.api.auth import ALL_ROLES, account_id, owned, requires, visible_accounts
+from voiceplatform.api.database import db
+from voiceplatform.api.errors import ApiError
+from voiceplatform.api.idempotency import idempotent
+from voiceplatform.api.pagination import page_of
+from voiceplatform.api.requests import field, json_body
+from voiceplatform.exceptions import Problem
+from voiceplatform.flow.loader import analyse_flow_text
+from voiceplatform.models import FlowStatus, FlowVersion, Role
+from voiceplatform.models.base import utcnow
+
+blueprint = Blueprint("flows", __name__, url_prefix="/flows")
+FLOWS_DIR = Path(__file__).resolve().parents[3] / "ivr_flows"  # prompts resolve as for files there
+
+
+def _problems(text: str) -> tuple[Any, list[dict[str, Any]]]:
+    flow, problems = analyse_flow_text(text, "flow.yaml", FLOWS_DIR)
+    return flow, [_problem(p) for p in problems]
+
+
+def _problem(problem: Problem) -> dict[str, Any]:
+    return {"line": problem.line, "column": problem.column, "message": problem.message,
+            "severity": problem.severity, "text": str(problem)}
+
+
+def _version(row: FlowVersion, with_definition: bool = False) -> dict[str, Any]:
+    out = {"id": row.id, "name": row.name, "version": row.version, "status": row.status.value,
+           "checksum": row.checksum, "created_at": row.created_at.isoformat(),
+           "published_at": row.published_at.isoformat() if row.published_at else None}
+    if with_definition:
+        out["definition"] = row.definition
+    return out
+
+
+@blueprint.post("/validate")
+@requires(*ALL_ROLES)
+def validate():  # type: ignore[no-untyped-def]
+    text = field(json_body(), "yaml", str)
+    flow, problems = _problems(text)
+    valid = flow is not None and not any(p["severity"] == "error" for p in problems)
+    return {"valid": valid, "problems": problems}
+
+
+@blueprint.post("")
+@requires(Role.DESIGNER)
+@idempotent
+def create():  # type: ignore[no-untyped-def]
+    text = field(json_body(), "yaml", str)
+    flow, problems = _problems(text)
+    if flow is None or any(p["severity"] == "error" for p in problems):
+        raise ApiError(422, "invalid_flow", "the flow has errors", {"problems": problems})
+    session = db()
+    latest = session.scalar(select(func.max(FlowVersion.version)).where(
+        FlowVersion.account_id == account_id(), FlowVersion.name == flow.name)) or 0
+    row = FlowVersion(account_id=account_id(), name=flow.name, version=latest + 1, definition=text,
+                      checksum=FlowVersion.checksum_of(text))
+    session.add(row)
+    session.flush()
+    return {**_version(row), "warnings": [p for p in problems if p["severity"] == "warning"]}, 201
+
+
+def _find(name: str, version: int) -> FlowVersion:
+    row = db().scalars(select(FlowVersion).where(
+        FlowVersion.account_id.in_(visible_accounts()), FlowVersion.name == name, FlowVersion.version == version)).first()
+    return owned(row, f"flow {name} version {version}")
+
+
+@blueprint.post("/<name>/versions/<int:version>/publish")
+@requires(Role.DESIGNER)
+@idempotent
+def publish(name: str, version: int):  # type: ignore[no-untyped-def]
+    row = _find(name, version)
+    if row.status is FlowStatus.ARCHIVED:
+        raise ApiError(409, "archived", "an archived version cannot be published")
+    if row.status is not FlowStatus.PUBLISHED:
+        row.status = FlowStatus.PUBLISHED
+        row.published_at = utcnow()
+    return _version(row)
+
+
+@blueprint.get("")
+@requires(*ALL_ROLES)
+def list_flows():  # type: ignore[no-untyped-def]
+    query = (select(FlowVersion).where(FlowVersion.account_id.in_(visible_accounts()))
+             .order_by(FlowVersion.name, FlowVersion.version.desc()))
+    return page_of(query, _version)
+
+
+@blueprint.get("/<name>/versions")
+@requires(*ALL_ROLES)
+def versions(name: str):  # type: ignore[no-untyped-def]
+    query = (select(FlowVersion).where(FlowVersion.account_id.in_(visible_accounts()), FlowVersion.name == name)
+             .order_by(FlowVersion.version.desc()))
+    return page_of(query, _version)
+
+
+@blueprint.get("/<name>/versions/<int:version>")
+@requires(*ALL_ROLES)
+def version_detail(name: str, version: int):  # type: ignore[no-untyped-def]
+    return _version(_find(name, version), with_definition=True)

@@ -1,0 +1,16 @@
+"""Health checks (no token needed)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from sqlalchemy import text
+
+from voiceplatform.api.database import db
+
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/health")
+def health():  # type: ignore[no-untyped-def]
+    db().execute(text("SELECT 1"))
+    return {"status": "ok"}

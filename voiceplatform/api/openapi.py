@@ -1,0 +1,99 @@
+"""The OpenAPI 3 document served at /openapi.json. A test checks it against the app's routes
+(every route documented, nothing documented that does not exist) and validates it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+PAGE = {"type": "object", "required": ["items", "page", "per_page", "total"], "properties": {
+    "items": {"type": "array", "items": {"type": "object"}}, "page": {"type": "integer"},
+    "per_page": {"type": "integer"}, "total": {"type": "integer"}, "next": {"type": ["integer", "null"]}}}
+PAGING = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+]
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200},
+               "description": "A retried POST with the same key and body gets the first answer again."}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _responses(ok: str, schema: dict[str, Any] | None = None, *errors: str) -> dict[str, Any]:
+    out: dict[str, Any] = {ok: {"description": "success", **(_json(schema) if schema else {})}}
+    for status in ("400", "401", "403", "404", *errors):
+        out[status] = {"description": "error", **_json(ERROR)}
+    return out
+
+
+def _op(summary: str, ok: str = "200", schema: dict[str, Any] | None = None, *, body: dict[str, Any] | None = None,
+        params: list[dict[str, Any]] | None = None, errors: tuple[str, ...] = (), idempotent: bool = False,
+        public: bool = False) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "responses": _responses(ok, schema or {"type": "object"}, *errors)}
+    parameters = list(params or []) + ([IDEMPOTENCY] if idempotent else [])
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    if public:
+        operation["security"] = []
+    return operation
+
+
+def _path_param(name: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+
+
+YAML_BODY = {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}}
+NAME, VERSION = _path_param("name"), _path_param("version", "integer")
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "voiceplatform API", "version": "0.1.0",
+             "description": "Flows, tokens, the do-not-call list and calls. Bearer tokens; JSON errors."},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}}},
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/health": {"get": _op("Health check", public=True)},
+        "/openapi.json": {"get": _op("This document", public=True)},
+        "/flows": {
+            "get": _op("List flow versions", schema=PAGE, params=PAGING),
+            "post": _op("Create a new draft version from YAML", "201", body=YAML_BODY, errors=("422",), idempotent=True),
+        },
+        "/flows/validate": {"post": _op("Validate YAML (the CLI's messages)", body=YAML_BODY)},
+        "/flows/{name}/versions": {"get": _op("A flow's versions", schema=PAGE, params=[NAME, *PAGING])},
+        "/flows/{name}/versions/{version}": {"get": _op("One version, with its YAML", params=[NAME, VERSION])},
+        "/flows/{name}/versions/{version}/publish": {
+            "post": _op("Publish a version", params=[NAME, VERSION], errors=("409",), idempotent=True)},
+        "/tokens": {
+            "get": _op("List API tokens", schema=PAGE, params=PAGING),
+            "post": _op("Create a token (its secret is shown once)", "201", idempotent=True, body={
+                "type": "object", "required": ["role"], "properties": {
+                    "name": {"type": "string"}, "role": {"enum": ["admin", "designer", "operator", "supervisor"]},
+                    "expires_at": {"type": "string", "format": "date-time"}, "account_id": {"type": "integer"}}}),
+        },
+        "/tokens/{token_id}/regenerate": {
+            "post": _op("New secret; the old one stops working", params=[_path_param("token_id", "integer")], idempotent=True)},
+        "/tokens/{token_id}": {"delete": _op("Revoke", "204", params=[_path_param("token_id", "integer")])},
+        "/dnc": {
+            "get": _op("The do-not-call list", schema=PAGE, params=PAGING),
+            "post": _op("Add a number", "201", errors=("409",), idempotent=True, body={
+                "type": "object", "required": ["phone"], "properties": {"phone": {"type": "string"}, "reason": {"type": "string"}}}),
+        },
+        "/dnc/{phone}": {"delete": _op("Remove a number", "204", params=[_path_param("phone")])},
+        "/calls": {"get": _op("List calls", schema=PAGE, params=[*PAGING,
+            {"name": "outcome", "in": "query", "schema": {"enum": ["answered", "busy", "no-answer", "rejected", "congestion", "failed", "machine"]}},
+            {"name": "campaign_id", "in": "query", "schema": {"type": "integer"}},
+            {"name": "to", "in": "query", "schema": {"type": "string"}},
+            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+            {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}}])},
+        "/calls/{call_id}": {"get": _op("One call, with its path, transcript and recordings", params=[_path_param("call_id")])},
+    },
+}

@@ -1,0 +1,34 @@
+"""Page through lists: ``?page=1&per_page=50`` (at most 500). Responses carry the items and
+``{"page", "per_page", "total", "next"}``."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flask import request
+from sqlalchemy import Select, func, select
+
+from voiceplatform.api.database import db
+from voiceplatform.api.errors import bad_request
+
+MAX_PER_PAGE = 500
+
+
+def page_of(query: Select[Any], render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 50))
+    except ValueError as exc:
+        raise bad_request("page and per_page must be whole numbers") from exc
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise bad_request(f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
+    session = db()
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return {
+        "items": [render(row) for row in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "next": page + 1 if page * per_page < total else None,
+    }
