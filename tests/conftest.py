@@ -5,7 +5,13 @@ from gevent import monkey
 
 monkey.patch_all()
 
+from collections.abc import Iterator  # noqa: E402
+
 import pytest  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
+
+from voiceplatform.db import make_engine, upgrade  # noqa: E402
+from voiceplatform.testing.postgres import fresh_database  # noqa: E402
 
 pytest_plugins = ["voiceplatform.testing.lab_fixture"]
 
@@ -22,3 +28,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+# ---- databases: every model and store test runs on SQLite (WAL) and on PostgreSQL ----
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()

@@ -203,3 +203,25 @@ def test_openapi_documents_exactly_the_routes(app: Flask, client: FlaskClient) -
             routes.add((path, method.lower()))
     documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
     assert routes == documented
+
+
+def test_contacts_import_by_upload_and_tenant_isolation(client: FlaskClient, tenants: Tenants) -> None:
+    import io
+
+    operator, globex = tenants.auth("acme", "operator"), tenants.auth("globex", "operator")
+    csv_text = "phone,first_name\n(202) 555-0170,Ann\nbad,Bob\n"
+    response = client.post("/contacts/import", headers=operator, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(csv_text.encode()), "people.csv"), "list": "api"})
+    report = response.get_json()
+    assert response.status_code == 201 and (report["created"], report["error_count"]) == (1, 1)
+    assert report["errors"][0]["row"] == 3
+    found = client.get("/contacts?phone=%2B12025550170", headers=operator).get_json()["items"]
+    assert [c["attributes"]["first_name"] for c in found] == ["Ann"]
+    contact_id = found[0]["id"]
+    assert client.get(f"/contacts/{contact_id}", headers=globex).status_code == 404
+    assert client.get("/contacts?phone=%2B12025550170", headers=globex).get_json()["items"] == []
+    missing = client.post("/contacts/import", headers=operator, content_type="multipart/form-data", data={})
+    assert missing.status_code == 400
+    unreadable = client.post("/contacts/import", headers=operator, content_type="multipart/form-data",
+                             data={"file": (io.BytesIO(b"name\nAnn\n"), "people.csv")})
+    assert unreadable.status_code == 422 and error_code(unreadable) == "unreadable_file"

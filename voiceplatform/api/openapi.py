@@ -94,6 +94,12 @@ DOCUMENT: dict[str, Any] = {
             {"name": "to", "in": "query", "schema": {"type": "string"}},
             {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
             {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}}])},
+        "/contacts": {"get": _op("List contacts", schema=PAGE, params=[*PAGING, {"name": "phone", "in": "query", "schema": {"type": "string"}}])},
+        "/contacts/{contact_id}": {"get": _op("One contact", params=[_path_param("contact_id", "integer")])},
+        "/contacts/import": {"post": {**_op("Import a CSV or .xlsx file (streamed); reports every bad row", "201", errors=("422",)),
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "string", "format": "binary"}, "list": {"type": "string"}, "region": {"type": "string"},
+                "phone_column": {"type": "string"}}}}}}}},
         "/calls/{call_id}": {"get": _op("One call, with its path, transcript and recordings", params=[_path_param("call_id")])},
     },
 }

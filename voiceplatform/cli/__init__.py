@@ -14,13 +14,14 @@ def main() -> None:
 
 
 def _register() -> None:
-    from voiceplatform.cli import call, db, demo, flow, lab
+    from voiceplatform.cli import call, contacts, db, demo, flow, lab
 
     main.add_command(flow.flow_group)
     main.add_command(demo.demo_command)
     main.add_command(lab.lab_group)
     main.add_command(call.call_command)
     main.add_command(db.db_group)
+    main.add_command(contacts.contacts_group)
 
 
 _register()
