@@ -8,6 +8,7 @@ anything else answers 404, so a tenant cannot even learn that another tenant's o
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
@@ -22,6 +23,7 @@ from voiceplatform.models.base import utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALL_ROLES = tuple(Role)
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # how stale a token's last_used_at may be
 
 
 def authenticate() -> None:
@@ -33,7 +35,9 @@ def authenticate() -> None:
     now = utcnow()
     if token is None or not token.usable(now):
         raise ApiError(401, "unauthorized", "the token is unknown, expired or revoked")
-    token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        db().commit()  # a short write of its own: never hold the write lock for the whole request
     g.token = token
     g.account = db().get(Account, token.account_id)
     g.role = token.role
