@@ -26,6 +26,7 @@ from voiceplatform.switches.asterisk.config import AsteriskConfig
 from voiceplatform.switches.call_control import CallHungUp
 from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
 from voiceplatform.switches.outcomes import CallOutcome, describe_originate_reason, from_originate_reason
+from voiceplatform.switches.placed_call import PlacedCall
 from voiceplatform.switches.voice_runner import VoiceRunner, VoiceServices
 
 log = logging.getLogger(__name__)
@@ -44,22 +45,6 @@ class _Call:
     control: AgiCallControl | None = None
     session_started: bool = False
     finished: bool = False
-
-
-@dataclass
-class PlacedCall:
-    record: CallRecord
-    done: Event
-    in_session: Event  # set when the flow session starts on the answered call
-
-    @property
-    def call_id(self) -> str:
-        return self.record.call_id
-
-    def wait(self, timeout: float | None = None) -> CallRecord:
-        if not self.done.wait(timeout):
-            raise TimeoutError(f"call {self.call_id} still running after {timeout}s")
-        return self.record
 
 
 class AsteriskDriver:
