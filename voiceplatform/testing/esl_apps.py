@@ -368,12 +368,38 @@ def app_bridge(call: Call, arg: str) -> None:
     ch.set_var("last_bridge_to", other)
     call.fire("CHANNEL_BRIDGE", {"Bridge-A-Unique-ID": call.uuid, "Bridge-B-Unique-ID": other})
     try:
-        call.sleep(float(ch.variables.get("bridge_talk_seconds", "5")))
+        call.sleep(float(target.extra.get("talk_seconds") or ch.variables.get("bridge_talk_seconds", "5")))
     finally:
         ch.set_var("last_bridge_hangup_cause", "NORMAL_CLEARING")
         ch.set_var("originate_disposition", "SUCCESS")
         if not ch.down:
             call.fire("CHANNEL_UNBRIDGE", {"Bridge-A-Unique-ID": call.uuid, "Bridge-B-Unique-ID": other})
+
+
+@application("callcenter")
+def app_callcenter(call: Call, arg: str) -> None:
+    """mod_callcenter's ``callcenter <queue>[@<domain>]``, reduced to one agent per queue
+    (``emulator.queues``: queue name → agent callee). Sets ``cc_cause`` (``answered`` once
+    bridged, ``cancel`` otherwise) and ``cc_cancel_reason`` (``NO_AGENT_TIMEOUT``), like
+    mod_callcenter; the agent talks as in ``bridge``."""
+    queue = arg.strip().split("@", 1)[0]
+    agent = call.emulator.queues.get(queue)
+    ch = call.channel
+    ch.set_var("cc_queue", arg.strip())
+    ch.set_var("cc_queue_joined_epoch", str(int(call.clock.now())))
+    if agent is None:
+        log.error("call %s: callcenter: queue %s not found", call.uuid, queue)
+        ch.set_var("cc_cause", "cancel")
+        ch.set_var("cc_cancel_reason", "NO_AGENT_TIMEOUT")
+        return
+    app_bridge(call, "loopback/" + agent)
+    if ch.variables.get("originate_disposition") == "SUCCESS":
+        ch.set_var("cc_cause", "answered")
+        ch.set_var("cc_agent", agent)
+        ch.set_var("cc_queue_answered_epoch", str(int(call.clock.now())))
+    else:
+        ch.set_var("cc_cause", "cancel")
+        ch.set_var("cc_cancel_reason", "NO_AGENT_TIMEOUT")
 
 
 @application("amd")

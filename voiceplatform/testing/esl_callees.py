@@ -97,6 +97,9 @@ def callee_name(dial_string: str) -> str:
 
 DEFAULT_CALLEES: tuple[Callee, ...] = (
     Callee("answer-press-1", prompt_digits=("1",)),
+    Callee("answer-press-2", prompt_digits=("2",)),
+    # an agent: answers a transfer, talks for two seconds, hangs up
+    Callee("agent-desk", ring_seconds=0.5, extra={"talk_seconds": "2"}),
     Callee("wrong-then-right", prompt_digits=("9", "1")),
     Callee("say-yes", speech="yes"),
     Callee("silent", amd_result="MACHINE", amd_cause="INITIALSILENCE", amd_seconds=2.5),

@@ -81,6 +81,8 @@ class FreeSwitchEmulator:
         self.socket_connect_timeout = socket_connect_timeout
         self.max_sessions = max_sessions
         self.global_vars: dict[str, str] = {"hostname": hostname, "local_ip_v4": host}
+        #: mod_callcenter queues (``callcenter`` application): queue name → agent callee
+        self.queues: dict[str, str] = {"collections": "agent-desk"}
         self.started_at = self.clock.now()
         self.session_count = 0
         self.peak_sessions = 0

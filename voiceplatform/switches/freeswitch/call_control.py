@@ -39,6 +39,9 @@ REPLY_TIMEOUT = 10.0
 SILENCE_THRESHOLD = 200  # record's energy threshold (FreeSWITCH's examples use 200-500)
 BEEP = "tone_stream://%(250,0,800)"
 PROMPTLESS = "silence_stream://250"
+# Applications that listen for digits; a digit during any other one (``set``) or while parked
+# is one FreeSWITCH does not act on, so it is kept as type-ahead.
+LISTENING_APPS = frozenset({"playback", "play_and_get_digits", "record", "read", "bridge", "callcenter"})
 SOCKET_CLOSED = "socket_closed"
 
 # How a bridge ended (originate_disposition / last_bridge_hangup_cause) → a transfer result.
@@ -59,9 +62,9 @@ class FreeSwitchCallControl:
         self.hung_up_by_platform = False
         self.round_trips: list[float] = []  # seconds: sendmsg → its +OK reply
         self._pending: dict[str, AsyncResult] = {}
-        self._in_app = False
-        self._app_digits: list[str] = []  # DTMF while an application ran (since the last reset)
-        self._typeahead: deque[str] = deque()  # DTMF while parked
+        self._listening = False  # a digit-listening application runs
+        self._app_digits: list[str] = []  # DTMF during the current listening application
+        self._typeahead: deque[str] = deque()  # DTMF while parked or in a non-listening app
         self._collects = 0
         session.register_handle("CHANNEL_EXECUTE", self._on_execute)
         session.register_handle("CHANNEL_EXECUTE_COMPLETE", self._on_execute_complete)
@@ -78,11 +81,13 @@ class FreeSwitchCallControl:
             if not waiting.ready():
                 waiting.set_exception(CallHungUp(self.hangup_cause))
 
-    def _on_execute(self, _frame: EslFrame) -> None:
-        self._in_app = True
+    def _on_execute(self, frame: EslFrame) -> None:
+        if (frame.headers.get("Application") or "").lower() in LISTENING_APPS:
+            self._listening = True
+            self._app_digits = []
 
     def _on_execute_complete(self, frame: EslFrame) -> None:
-        self._in_app = False
+        self._listening = False
         waiting = self._pending.pop(frame.headers.get("Application-UUID", ""), None)
         if waiting is not None:
             waiting.set(frame)
@@ -91,7 +96,7 @@ class FreeSwitchCallControl:
         digit = frame.headers.get("DTMF-Digit", "")
         if not digit:
             return
-        if self._in_app:
+        if self._listening:
             self._app_digits.append(digit)
         else:
             self._typeahead.append(digit)
@@ -162,12 +167,18 @@ class FreeSwitchCallControl:
         self._typeahead.clear()
         length = wav_duration(audio_path) if Path(audio_path).exists() else 60.0
         self._set("playback_terminators", escape_digits or "none")
-        self._app_digits = []
         done = self.execute("playback", audio_path, timeout=length + COMMAND_SLACK)
         assert done is not None
         if done.headers.get("Application-Response") == "FILE NOT FOUND":
             log.warning("call %s: FreeSWITCH cannot read %s", self.call_id, audio_path)
-        return next((d for d in self._app_digits if d in escape_digits), None) if escape_digits else None
+        if not escape_digits:
+            return None
+        pressed = next((d for d in self._app_digits if d in escape_digits), None)
+        if pressed is None:  # pressed as the prompt was starting (FreeSWITCH let it pass)
+            pressed = next((d for d in self._typeahead if d in escape_digits), None)
+            if pressed is not None:
+                self._typeahead.clear()
+        return pressed
 
     def collect_digits(self, max_digits: int, timeout: float, finish_on_key: str | None,
                        inter_digit_timeout: float = 3.0) -> str:
@@ -202,7 +213,6 @@ class FreeSwitchCallControl:
         args = f"{path} {int(max_seconds)}"
         if silence_timeout > 0:
             args += f" {SILENCE_THRESHOLD} {max(1, math.ceil(silence_timeout))}"
-        self._app_digits = []
         done = self.execute("record", args, timeout=max_seconds + COMMAND_SLACK)
         assert done is not None
         cause = done.headers.get("variable_record_completion_cause", "")

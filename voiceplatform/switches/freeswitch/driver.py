@@ -28,7 +28,7 @@ from voiceplatform.switches.call_control import CallHungUp
 from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
 from voiceplatform.switches.freeswitch.call_control import COMMAND_SLACK, SOCKET_CLOSED, FreeSwitchCallControl
 from voiceplatform.switches.freeswitch.config import FreeSwitchConfig
-from voiceplatform.switches.freeswitch.esl_frames import EslFrame
+from voiceplatform.switches.freeswitch.esl_frames import EslFrame, EslFramingError
 from voiceplatform.switches.freeswitch.inbound import InboundLink
 from voiceplatform.switches.freeswitch.originate import originate_command
 from voiceplatform.switches.freeswitch.outbound import CallSession, OutboundServer
@@ -45,6 +45,7 @@ LOST_GRACE = 2.0  # after a reconnect, how long a call FreeSWITCH no longer know
 LINGER_SECONDS = 30  # the outbound socket stays open this long after the hang-up for the last events
 SKIP_AMD = ("no", "false", "0")
 OUTCOME_LOST = "outcome lost: the call ended while the ESL connection was down"
+NOT_CONFIRMED = "originate not confirmed: the ESL connection dropped while sending it"
 
 
 @dataclass
@@ -52,6 +53,7 @@ class _Call:
     record: CallRecord
     flow: Flow
     contact: dict[str, Any]
+    confirmed: bool = False  # FreeSWITCH accepted the bgapi
     done: Event = field(default_factory=Event)
     hangup_seen: Event = field(default_factory=Event)  # CHANNEL_HANGUP_COMPLETE
     in_session: Event = field(default_factory=Event)
@@ -163,6 +165,7 @@ class FreeSwitchDriver:
         record.mark("dialling")
         try:
             self.link.bgapi(command, job_uuid=record.call_id)
+            call.confirmed = True
         except SwitchCommandError as exc:
             self._fail(call, CallOutcome.FAILED, f"originate refused: {exc}")
             return
@@ -264,7 +267,7 @@ class FreeSwitchDriver:
                 self._fail(call, CallOutcome.FAILED, f"switch_lost ({exc})")
                 return
             if not exists:
-                self._fail(call, CallOutcome.FAILED, OUTCOME_LOST)
+                self._fail(call, CallOutcome.FAILED, OUTCOME_LOST if call.confirmed else NOT_CONFIRMED)
 
     # ---- in the call -------------------------------------------------------------------------
 
@@ -296,7 +299,7 @@ class FreeSwitchDriver:
         session.register_handle("CHANNEL_HANGUP", self._on_event)
         session.register_handle("CHANNEL_HANGUP_COMPLETE", self._on_event)
         session.register_handle("DISCONNECT", lambda frame: self._socket_notice(control, frame))
-        session.on_lost = lambda _reason: control.notice_hangup(SOCKET_CLOSED)
+        session.on_lost = lambda reason: self._socket_lost(call, control, reason)
         if call.hangup_seen.is_set() or "hangup_reported" in record.timestamps:
             control.notice_hangup(record.cause or "caller")
         self._answered(call)
@@ -340,6 +343,16 @@ class FreeSwitchDriver:
         if amd == "MACHINE":
             call.record.outcome = CallOutcome.MACHINE
         return facts
+
+    @staticmethod
+    def _socket_lost(call: _Call, control: FreeSwitchCallControl, reason: Optional[Exception]) -> None:
+        """The call's own socket ended: for the flow, the call is gone (FreeSWITCH hangs up a
+        call whose controlling socket went away). A bad frame is kept as the call's error."""
+        if reason is not None and not control.hung_up_by_platform:
+            call.record.mark("hangup_reported")
+        if isinstance(reason, EslFramingError):
+            call.record.errors.append(f"the call's event socket sent a bad frame: {reason}")
+        control.notice_hangup(control.hangup_cause or SOCKET_CLOSED)
 
     @staticmethod
     def _socket_notice(control: FreeSwitchCallControl, frame: EslFrame) -> None:

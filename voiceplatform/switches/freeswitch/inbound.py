@@ -68,6 +68,7 @@ class InboundLink:
         self.disconnects = 0
         self.last_error: Optional[Exception] = None
         self._up = Event()
+        self._down = Event()
         self._login_seen = Event()
         self._closing = False
         self._supervisor: Optional[gevent.Greenlet] = None
@@ -99,6 +100,7 @@ class InboundLink:
         esl.on_lost = self._lost  # from now on a drop means: reconnect
         self.esl = esl
         self.logins += 1
+        self._down.clear()
         self._up.set()
         self._login_seen.set()
         log.info("ESL connected to %s:%s (login %d)", self.config.esl_host, self.config.esl_port, self.logins)
@@ -107,6 +109,7 @@ class InboundLink:
 
     def _lost(self, reason: Optional[Exception]) -> None:
         self._up.clear()
+        self._down.set()
         if self._closing:
             return
         self.disconnects += 1
@@ -132,6 +135,10 @@ class InboundLink:
 
     def wait_connected(self, timeout: float) -> bool:
         return self._up.wait(timeout)
+
+    def wait_down(self, timeout: float) -> bool:
+        """Block until the connection is noticed lost (tests use it to act in the gap)."""
+        return self._down.wait(timeout)
 
     def wait_for_logins(self, count: int, timeout: float) -> bool:
         with gevent.Timeout(timeout, False):
