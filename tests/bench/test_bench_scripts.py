@@ -22,3 +22,16 @@ def test_flow_engine_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert report["transitions_no_templates"]["steps_per_resume"] == 51
     for key in ("transitions_no_templates", "transitions_templates", "resume", "validate_500"):
         assert report[key]["ratio_to_baseline"] > 0
+
+
+def test_freeswitch_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "freeswitch_calls.json"
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "freeswitch_calls.py"), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "concurrent sessions held" in done.stdout
+    report = json.loads(out.read_text())
+    assert report["run"]["calls"] == 40 and report["run"]["failures"] == 0
+    assert report["emulator"] == "separate process"
+    for key in ("driver_reader_per_s", "greenswitch_parser_per_s", "bare_loop_per_s"):
+        assert report["parse_capacity"][key] > 0

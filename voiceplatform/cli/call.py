@@ -26,6 +26,9 @@ def call_command(number: str, flow_path: Path, contact_pairs: tuple[str, ...], s
 
     Uses the Asterisk given by VOICEPLATFORM_AMI_USERNAME / _SECRET / _HOST / _PORT when set,
     else the running lab (`voiceplatform lab up`) and its trunk of scripted callees.
+    With --switch freeswitch: the FreeSWITCH given by VOICEPLATFORM_ESL_HOST / _PORT / _PASSWORD
+    (dial string VOICEPLATFORM_ESL_DIAL_TEMPLATE; try it with the emulator,
+    `python -m voiceplatform.testing.freeswitch`).
     """
     from voiceplatform.runtime import use_gevent
 

@@ -321,6 +321,8 @@ class Listener:
             self.myevents = True
             self.events_on = True
             self.event_list |= MYEVENTS
+            if self.myevents_uuid and self.running:
+                self.emulator.scope_listener(self, self.myevents_uuid)
             joined = " ".join(words).lower()
             if "xml" in joined:
                 self.format = "xml"

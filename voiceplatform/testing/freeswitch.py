@@ -89,6 +89,10 @@ class FreeSwitchEmulator:
         self.events_fired = 0
         self._session_ids = itertools.count(1)
         self._listeners: set[Listener] = set()
+        # listeners that only ever want one call's events (``myevents`` on a session), by that
+        # call's uuid, so that fire() does not ask every outbound socket about every event
+        self._scoped: dict[str, set[Listener]] = {}
+        self._unscoped: set[Listener] = set()
         self._calls: dict[str, Call] = {}
         self._greenlets: set[gevent.Greenlet] = set()
         self._server: Optional[StreamServer] = None
@@ -140,6 +144,7 @@ class FreeSwitchEmulator:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         listener = Listener(self, sock)
         self._listeners.add(listener)
+        self._unscoped.add(listener)
         listener.start(greeting=wire.AUTH_REQUEST)
         listener.finished.wait()
 
@@ -148,11 +153,24 @@ class FreeSwitchEmulator:
         listener = Listener(self, sock, session=call, outbound=True, full=full, async_mode=async_mode)
         call.listeners.append(listener)
         self._listeners.add(listener)
+        self._unscoped.add(listener)
         listener.start()
         return listener
 
+    def scope_listener(self, listener: Listener, uuid: str) -> None:
+        """The listener now wants only events of call ``uuid`` (its ``myevents``)."""
+        self._unscoped.discard(listener)
+        self._scoped.setdefault(uuid, set()).add(listener)
+
     def _listener_finished(self, listener: Listener) -> None:
         self._listeners.discard(listener)
+        self._unscoped.discard(listener)
+        if listener.myevents_uuid is not None:
+            scoped = self._scoped.get(listener.myevents_uuid)
+            if scoped is not None:
+                scoped.discard(listener)
+                if not scoped:
+                    del self._scoped[listener.myevents_uuid]
         if listener.session is not None:
             listener.session.listener_finished(listener)
 
@@ -168,7 +186,13 @@ class FreeSwitchEmulator:
         self.events_fired += 1
         for hook in self._event_hooks:
             hook(event)
-        for listener in list(self._listeners):
+        candidates = list(self._unscoped)
+        uid = event.headers.get("Unique-ID")
+        owner = event.headers.get("Job-Owner-UUID")
+        for key in (uid, owner if owner != uid else None):
+            if key and key in self._scoped:
+                candidates.extend(self._scoped[key])
+        for listener in candidates:
             if listener.wants(event):
                 listener.deliver(event)
 
@@ -206,3 +230,33 @@ class FreeSwitchEmulator:
         greenlets = [c.greenlet for c in self._calls.values() if c.greenlet is not None]
         done = gevent.joinall(greenlets, timeout=timeout)
         return len(done) == len(greenlets)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Run the emulator on its own, for demos: ``python -m voiceplatform.testing.freeswitch``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A FreeSWITCH Event Socket emulator with scripted callees.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8021, help="inbound ESL port (0: any free port)")
+    parser.add_argument("--password", default="ClueCon")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="real seconds per emulated second")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    emulator = FreeSwitchEmulator(args.host, args.port, args.password, time_scale=args.time_scale).start()
+    print(f"FreeSWITCH emulator: ESL on {args.host}:{emulator.port}, password {args.password!r}; "
+          f"callees: {', '.join(emulator.callees.names())}. Ctrl-C stops it.", flush=True)
+    try:
+        gevent.wait()  # serves until interrupted
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    from gevent import monkey
+
+    monkey.patch_all()  # espeak-ng runs as a subprocess: keep it off the hub
+    raise SystemExit(main())

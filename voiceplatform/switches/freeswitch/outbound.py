@@ -57,6 +57,7 @@ class OutboundServer(OutboundESLServer):
         self._acceptor: Optional[gevent.Greenlet] = None
         self.accepted = 0
         self.refused = 0
+        self.frames_in = 0  # frames parsed on sessions that have ended
 
     def bind(self) -> int:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -108,6 +109,11 @@ class OutboundServer(OutboundESLServer):
             self.handle(session)
         finally:
             session.stop()
+            self.frames_in += session.frames_in
+            # the handlers (the call control's bound methods) point back at objects that point
+            # at the session: drop them so the session is freed at once, not by a full GC pass
+            session.event_handlers.clear()
+            session.on_lost = None
 
     def _session_finished(self, greenlet: gevent.Greenlet) -> None:
         self._greenlets.discard(greenlet)
