@@ -56,5 +56,16 @@ def flow_with_api(tmp: Path, api_url: str) -> Path:
     return path
 
 
+def services_with_shared_tts(media_dir: Path) -> Any:
+    """Voice services for a test's own media directory, with the repository's TTS cache
+    (media/tts-cache), so prompts are synthesised once per checkout rather than per test."""
+    from voiceplatform.speech.tts import TextToSpeech, gevent_offload
+    from voiceplatform.switches.services import default_services
+
+    services = default_services(media_dir)
+    services.tts = TextToSpeech(REPO / "media" / "tts-cache", offload=gevent_offload())
+    return services
+
+
 def unique_account() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"

@@ -19,7 +19,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.switches.lab_calls import CONTACT, FLOWS, REPO, WebhookServer, flow_with_api, unique_account
+from tests.switches.lab_calls import (CONTACT, FLOWS, REPO, WebhookServer, flow_with_api, services_with_shared_tts,
+                                      unique_account)
 from voiceplatform.flow import load_flow
 from voiceplatform.speech.audio import sha256_of, wav_duration
 from voiceplatform.switches.call_record import CallRecord
@@ -116,7 +117,7 @@ def calls(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         callee = fs.callees.resolve("say-yes")
         spoken = len(esl_media.synthesize(callee.speech or "")) / (esl_media.RATE * esl_media.SAMPLE_WIDTH)
         config = FreeSwitchConfig(esl_port=fs.port, media_dir=media, account=unique_account())
-        with WebhookServer() as webhook, FreeSwitchDriver(config, default_services(media)) as driver:
+        with WebhookServer() as webhook, FreeSwitchDriver(config, services_with_shared_tts(media)) as driver:
             yield Campaign(switch, _place_all(driver, _flows(tmp, webhook)), webhook, media.resolve(),
                            spoken, callee.speech_offset, EXPECTED[switch])
 
@@ -159,7 +160,7 @@ def test_spoken_yes_confirms_and_calls_the_webhook(calls: Campaign) -> None:
 def test_silence_exhausts_retries(calls: Campaign) -> None:
     record = calls.records["silent"]
     assert record.outcome is CallOutcome.ANSWERED and record.amd is None
-    assert record.transcript.count("contact: (no input)") == 3
+    assert record.transcript.count("contact: (no input)") == 3, (record.errors, record.cause, record.transcript[-2:])
     assert record.path == ["greeting", "menu", "goodbye", "hangup"]
 
 
@@ -194,7 +195,8 @@ def test_answering_machine_gets_the_voicemail(calls: Campaign) -> None:
 
 def test_survey_comment_is_recorded(calls: Campaign) -> None:
     record = calls.records["survey-comment"]
-    assert record.results["rating"] == "1" and record.path[-3:] == ["comment_low", "thanks", "done"]
+    assert record.results["rating"] == "1" and record.path[-3:] == ["comment_low", "thanks", "done"], (
+        record.errors, record.cause, record.transcript[-4:])
     assert len(record.recordings) == 1
     recording = Path(record.recordings[0].path)
     assert recording.exists() and record.results["comment"] == str(recording)

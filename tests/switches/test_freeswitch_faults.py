@@ -12,13 +12,12 @@ from typing import Iterator
 import gevent
 import pytest
 
-from tests.switches.lab_calls import CONTACT, FLOWS, unique_account
+from tests.switches.lab_calls import CONTACT, FLOWS, services_with_shared_tts, unique_account
 from voiceplatform.flow import load_flow
 from voiceplatform.switches.call_record import CallRecord
 from voiceplatform.switches.freeswitch import FreeSwitchConfig, FreeSwitchDriver
 from voiceplatform.switches.freeswitch.esl_frames import EslFramingError
 from voiceplatform.switches.outcomes import CallOutcome
-from voiceplatform.switches.services import default_services
 from voiceplatform.testing.esl_faults import MALFORMED_FRAMES
 from voiceplatform.testing.freeswitch import FreeSwitchEmulator
 
@@ -55,7 +54,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def driver_for(fs: FreeSwitchEmulator, media: Path, sink: CountingSink, **overrides: object) -> FreeSwitchDriver:
     config = FreeSwitchConfig(esl_port=fs.port, media_dir=media, account=unique_account(), **overrides)  # type: ignore[arg-type]
-    return FreeSwitchDriver(config, default_services(media), sink)
+    return FreeSwitchDriver(config, services_with_shared_tts(media), sink)
 
 
 def test_inbound_connection_drops_during_a_campaign(fs: FreeSwitchEmulator, media: Path) -> None:
