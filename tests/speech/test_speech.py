@@ -91,3 +91,11 @@ def test_a_bad_vosk_model_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(SpeechError, match="cannot load the vosk model"):
         VoskRecognizer(tmp_path / "no-model")
+
+
+def test_many_renders_from_two_threads_never_come_back_empty(tmp_path: Path) -> None:
+    """pyttsx3's espeak loop sometimes returns before writing the file (~2 %, measured); the
+    retry in TextToSpeech must hide that completely."""
+    inline, offloaded = TextToSpeech(tmp_path), TextToSpeech(tmp_path, offload=gevent_offload())
+    paths = [(inline if i % 2 else offloaded).render(f"Stress prompt {i}.") for i in range(150)]
+    assert len(set(paths)) == 150 and all(path.stat().st_size > 1000 for path in paths)

@@ -58,7 +58,7 @@ class TextToSpeech:
                 return
             with tempfile.TemporaryDirectory(dir=target.parent) as work:
                 raw = Path(work) / "raw.wav"
-                _synthesise(text, language, self.voice, self.rate, raw)
+                _synthesise_with_retries(text, language, self.voice, self.rate, raw)
                 converted = Path(work) / "out.wav"
                 to_telephony(raw, converted)
                 os.replace(converted, target)
@@ -91,6 +91,21 @@ def _synthesise(text: str, language: str, voice: str | None, rate: int, target: 
         engine.runAndWait()  # type: ignore[attr-defined]
     if not target.exists() or target.stat().st_size <= 44:
         raise SpeechError(f"the speech engine wrote nothing for {text!r}")
+
+
+SYNTHESIS_ATTEMPTS = 3
+
+
+def _synthesise_with_retries(text: str, language: str, voice: str | None, rate: int, target: Path) -> None:
+    """pyttsx3's espeak run loop now and then ends before the file is written (about 2 in 100
+    renders, measured); a second attempt writes it."""
+    for attempt in range(1, SYNTHESIS_ATTEMPTS + 1):
+        try:
+            _synthesise(text, language, voice, rate, target)
+            return
+        except SpeechError:
+            if attempt == SYNTHESIS_ATTEMPTS:
+                raise
 
 
 def _quiet_espeak_driver() -> None:
