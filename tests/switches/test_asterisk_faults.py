@@ -24,6 +24,13 @@ def test_asterisk_killed_mid_call_then_ami_reconnects(asterisk_lab) -> None:  # 
         pytest.skip(f"another session uses the lab (pid {others}); not killing Asterisk under it")
     config = AsteriskConfig.from_lab(account=unique_account())
     flow = load_flow(FLOWS / "payment_reminder.yaml")
+    try:
+        _kill_mid_call_and_reconnect(asterisk_lab, config, flow)
+    finally:
+        up(asterisk_lab.settings)  # whatever happened, later tests get their lab back
+
+
+def _kill_mid_call_and_reconnect(asterisk_lab, config, flow) -> None:  # type: ignore[no-untyped-def]
     with AsteriskDriver(config, default_services(config.media_dir)) as driver:
         assert driver.ami is not None and driver.ami.wait_for_logins(1, 15)
         placed = driver.place_call(flow, "silent", CONTACT, variables={"VP_AMD": "no"})

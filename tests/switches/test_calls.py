@@ -101,7 +101,10 @@ def calls(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if switch == "asterisk":
         from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
 
+        from voiceplatform.lab import up
+
         lab = request.getfixturevalue("asterisk_lab")
+        up(lab.settings)  # idempotent: brings the lab back if an earlier test stopped it
         config = AsteriskConfig.from_lab(account=unique_account())
         spoken = wav_duration(Path(lab.state.root) / "usr/share/asterisk/sounds/voiceplatform-lab/yes.wav")
         with WebhookServer() as webhook, AsteriskDriver(config, default_services(config.media_dir)) as driver:

@@ -50,6 +50,12 @@ class AgiCallControl:
         except (ConnectionError, OSError, EOFError) as exc:
             self.notice_hangup("switch_lost")  # the FastAGI socket died: Asterisk is gone
             raise CallHungUp(self.hangup_cause or "switch_lost") from exc
+        except ValueError as exc:
+            # panoramisk's parser fails on the empty line it reads at end of stream
+            if self.request.reader.at_eof():
+                self.notice_hangup("switch_lost")
+                raise CallHungUp(self.hangup_cause or "switch_lost") from exc
+            raise SwitchCommandError(f"AGI {line.split()[0]}: unreadable reply ({exc})") from exc
         if quick:
             self.round_trips.append(time.perf_counter() - began)
         if parsed.get("error") in ("AGIResultHangup", "AGIAppError"):
@@ -63,6 +69,12 @@ class AgiCallControl:
         result, data = parsed["result"]
         if result == "-1":
             raise CallHungUp(self.hangup_cause or "caller")
+        if not result.isdigit():
+            # A line cut short: Asterisk died while answering (seen as result ''), or garbage.
+            if self.request.reader.at_eof() or not result:
+                self.notice_hangup("switch_lost")
+                raise CallHungUp(self.hangup_cause or "switch_lost")
+            raise SwitchCommandError(f"AGI {line!r} gave a result that is not a number: {parsed}")
         return result, data, parsed
 
     # ---- CallControl ---------------------------------------------------------------------
