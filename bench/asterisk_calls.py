@@ -18,9 +18,9 @@ Usage: python bench/asterisk_calls.py [--calls 100] [--probes 5]
 
 from __future__ import annotations
 
-from gevent import monkey
+from voiceplatform.runtime import use_gevent
 
-monkey.patch_all()
+use_gevent()  # as a worker does: monkey-patching, and GC tuned for many sessions
 
 import argparse  # noqa: E402
 import json  # noqa: E402

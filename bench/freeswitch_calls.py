@@ -28,9 +28,9 @@ Usage: python bench/freeswitch_calls.py [--calls 1000] [--cps 200] [--quick]
 
 from __future__ import annotations
 
-from gevent import monkey
+from voiceplatform.runtime import use_gevent
 
-monkey.patch_all()
+use_gevent()  # as a worker does: monkey-patching, and GC tuned for many sessions
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
