@@ -338,7 +338,7 @@ def run(driver: FreeSwitchDriver, flow: Any, calls: int, cps: float, probe_secon
             probes.append(time.perf_counter() - sent)
             gevent.sleep(max(0.0, 1.0 - (time.perf_counter() - sent)))
 
-    live = [c.control for c in list(driver._calls.values()) if c.control is not None and c.in_session.is_set()]
+    live = [c.control for c in driver.calls if c.control is not None and c.in_session.is_set()]
     probers = [gevent.spawn(probe, control) for control in live]
     gevent.joinall(probers, timeout=probe_seconds + 30)
     probe_wall = time.perf_counter() - probe_began

@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import gevent
-from gevent.event import Event
 from panoramisk.fast_agi import Application
 
 from voiceplatform.exceptions import SwitchCommandError
@@ -24,6 +23,7 @@ from voiceplatform.switches.asterisk.ami_link import AmiLink
 from voiceplatform.switches.asterisk.async_bridge import AsyncBridge, BridgeTimeout
 from voiceplatform.switches.asterisk.config import AsteriskConfig
 from voiceplatform.switches.call_control import CallHungUp
+from voiceplatform.switches.call_registry import CallRegistry, TrackedCall
 from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
 from voiceplatform.switches.outcomes import CallOutcome, describe_originate_reason, from_originate_reason
 from voiceplatform.switches.placed_call import PlacedCall
@@ -35,16 +35,8 @@ HANGUP_GRACE = 5.0  # seconds to wait for the AMI Hangup event after the session
 
 
 @dataclass
-class _Call:
-    record: CallRecord
-    flow: Flow
-    contact: dict[str, Any]
-    done: Event = field(default_factory=Event)
-    hangup_seen: Event = field(default_factory=Event)
-    in_session: Event = field(default_factory=Event)
+class _Call(TrackedCall):
     control: AgiCallControl | None = None
-    session_started: bool = False
-    finished: bool = False
 
 
 class AsteriskDriver:
@@ -52,12 +44,12 @@ class AsteriskDriver:
         self.config = config
         self.services = services
         self.sink = sink or MemoryCallSink()
+        self.calls: CallRegistry[_Call] = CallRegistry(self.sink, on_finish=self._collect_round_trips)
         self.runner = VoiceRunner(services)
         self.bridge: AsyncBridge | None = None
         self.ami: AmiLink | None = None
         self.agi_port = 0
         self._server: Any = None
-        self._calls: dict[str, _Call] = {}
         self.agi_round_trips: deque[float] = deque(maxlen=100_000)  # seconds, immediate commands
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -75,7 +67,7 @@ class AsteriskDriver:
         return self
 
     def stop(self) -> None:
-        for call in list(self._calls.values()):
+        for call in self.calls:
             call.done.wait(timeout=1)
         if self._server is not None and self.bridge is not None:
             self._server.close()
@@ -92,7 +84,7 @@ class AsteriskDriver:
 
     @property
     def active_calls(self) -> int:
-        return len(self._calls)
+        return len(self.calls)
 
     # ---- placing calls -------------------------------------------------------------------------
 
@@ -103,8 +95,7 @@ class AsteriskDriver:
         call_id = call_id or uuid.uuid4().hex
         record = CallRecord(call_id, to, flow.name, "asterisk", account or self.config.account)
         record.mark("queued")
-        call = _Call(record, flow, dict(contact or {}))
-        self._calls[call_id] = call
+        call = self.calls.add(_Call(record, flow, dict(contact or {})))
         gevent.spawn(self._originate, call, caller_id, variables or {}, timeout or self.config.originate_timeout)
         return PlacedCall(record, call.done, call.in_session)
 
@@ -135,39 +126,33 @@ class AsteriskDriver:
         try:
             replies = self.ami.send(action, timeout=timeout + 30)
         except BridgeTimeout:
-            self._fail(call, CallOutcome.FAILED, "no OriginateResponse from Asterisk")
+            self.calls.fail(call, CallOutcome.FAILED, "no OriginateResponse from Asterisk")
             return
         except (ConnectionError, OSError) as exc:
-            self._fail(call, CallOutcome.FAILED, f"AMI: {exc}")
+            self.calls.fail(call, CallOutcome.FAILED, f"AMI: {exc}")
             return
         replies = replies if isinstance(replies, list) else [replies]
         response = next((r for r in replies if r.get("Event") == "OriginateResponse"), None)
         if response is None:
             first = replies[0] if replies else {}
-            self._fail(call, CallOutcome.FAILED, f"originate refused: {first.get('Message', first)}")
+            self.calls.fail(call, CallOutcome.FAILED, f"originate refused: {first.get('Message', first)}")
             return
         if response.get("Response") != "Success":
             reason = response.get("Reason")
-            self._fail(call, from_originate_reason(reason), describe_originate_reason(reason))
+            self.calls.fail(call, from_originate_reason(reason), describe_originate_reason(reason))
             return
         record.mark("answered")
         if record.outcome is None:
             record.outcome = CallOutcome.ANSWERED
         if call.hangup_seen.is_set() and not call.session_started:
-            self._finish(call)
-
-    def _fail(self, call: _Call, outcome: CallOutcome, cause: str) -> None:
-        """The call was never answered: the Originate's answer decides the outcome and cause."""
-        call.record.outcome = outcome
-        call.record.cause = cause
-        self._finish(call)
+            self.calls.finish(call)
 
     # ---- in the call -------------------------------------------------------------------------
 
     async def _agi_session(self, request: Any) -> None:
         headers = request.headers
         call_id = headers.get("agi_arg_1", "")
-        call = self._calls.get(call_id)
+        call = self.calls.get(call_id)
         if call is None:
             log.warning("FastAGI session for unknown call %r; hanging up", call_id)
             await request.send_command("HANGUP")
@@ -210,13 +195,13 @@ class AsteriskDriver:
 
     def _settle(self, call: _Call) -> None:
         call.hangup_seen.wait(timeout=HANGUP_GRACE)
-        self._finish(call)
+        self.calls.finish(call)
 
     # ---- AMI events ----------------------------------------------------------------------------
 
     def _on_event(self, event: dict[str, Any]) -> None:
         unique = event.get("Uniqueid", "")
-        call = self._calls.get(unique)
+        call = self.calls.get(unique)
         if call is None:
             return
         name = event.get("Event")
@@ -239,36 +224,18 @@ class AsteriskDriver:
                 call.control.notice_hangup(cause or "caller")
             call.hangup_seen.set()
             if not call.session_started and "answered" in record.timestamps:
-                gevent.spawn_later(1.0, self._finish_unless_session, call)
-
-    def _finish_unless_session(self, call: _Call) -> None:
-        if not call.session_started:  # hung up during AMD, before any FastAGI session
-            self._finish(call)
+                gevent.spawn_later(1.0, self.calls.finish_unless_session, call)
 
     def _on_ami_lost(self) -> None:
         """Asterisk went away: calls still dialling will never be reported; fail them now."""
-        for call in list(self._calls.values()):
+        for call in self.calls:
             if "answered" not in call.record.timestamps:
-                self._fail(call, CallOutcome.FAILED, "switch_lost")
+                self.calls.fail(call, CallOutcome.FAILED, "switch_lost")
             elif not call.session_started:
                 call.record.cause = call.record.cause or "switch_lost"
-                gevent.spawn_later(HANGUP_GRACE, self._finish_unless_session, call)
+                gevent.spawn_later(HANGUP_GRACE, self.calls.finish_unless_session, call)
             # a call in a FastAGI session learns from its own socket whether Asterisk is gone
 
-    def _finish(self, call: _Call) -> None:
-        if call.finished:
-            return
-        call.finished = True
-        record = call.record
-        record.mark("ended")
+    def _collect_round_trips(self, call: _Call) -> None:
         if call.control is not None:
             self.agi_round_trips.extend(call.control.round_trips)
-        if record.cause is None and call.control is not None and call.control.hangup_cause:
-            record.cause = call.control.hangup_cause  # no Hangup event came (Asterisk gone)
-        if record.outcome is None:
-            record.outcome = CallOutcome.FAILED
-        self._calls.pop(record.call_id, None)
-        try:
-            self.sink.call_ended(record)
-        finally:
-            call.done.set()

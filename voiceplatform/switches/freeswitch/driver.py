@@ -25,6 +25,7 @@ from gevent.event import Event
 from voiceplatform.exceptions import SwitchCommandError, SwitchConnectionError
 from voiceplatform.flow import Flow
 from voiceplatform.switches.call_control import CallHungUp
+from voiceplatform.switches.call_registry import CallRegistry, TrackedCall
 from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
 from voiceplatform.switches.freeswitch.call_control import COMMAND_SLACK, SOCKET_CLOSED, FreeSwitchCallControl
 from voiceplatform.switches.freeswitch.config import FreeSwitchConfig
@@ -49,18 +50,10 @@ NOT_CONFIRMED = "originate not confirmed: the ESL connection dropped while sendi
 
 
 @dataclass
-class _Call:
-    record: CallRecord
-    flow: Flow
-    contact: dict[str, Any]
+class _Call(TrackedCall):
     confirmed: bool = False  # FreeSWITCH accepted the bgapi
-    done: Event = field(default_factory=Event)
-    hangup_seen: Event = field(default_factory=Event)  # CHANNEL_HANGUP_COMPLETE
-    in_session: Event = field(default_factory=Event)
     settled: Event = field(default_factory=Event)  # answered, or finished
     control: Optional[FreeSwitchCallControl] = None
-    session_started: bool = False
-    finished: bool = False
 
 
 class FreeSwitchDriver:
@@ -68,11 +61,11 @@ class FreeSwitchDriver:
         self.config = config
         self.services = services
         self.sink = sink or MemoryCallSink()
+        self.calls: CallRegistry[_Call] = CallRegistry(self.sink, on_finish=lambda call: call.settled.set())
         self.runner = VoiceRunner(services)
         self.link: Optional[InboundLink] = None
         self.server: Optional[OutboundServer] = None
         self.socket_port = 0
-        self._calls: dict[str, _Call] = {}
         self._helpers: set[gevent.Greenlet] = set()
         self.round_trips: deque[float] = deque(maxlen=200_000)  # seconds, sendmsg/getvar → reply
         self.unknown_sessions = 0
@@ -92,7 +85,7 @@ class FreeSwitchDriver:
         return self
 
     def stop(self) -> None:
-        for call in list(self._calls.values()):
+        for call in self.calls:
             call.done.wait(timeout=1)
         if self.link is not None:
             self.link.close()
@@ -109,7 +102,7 @@ class FreeSwitchDriver:
 
     @property
     def active_calls(self) -> int:
-        return len(self._calls)
+        return len(self.calls)
 
     @property
     def live_greenlets(self) -> int:
@@ -142,8 +135,7 @@ class FreeSwitchDriver:
         call_id = call_id or str(uuid.uuid4())
         record = CallRecord(call_id, to, flow.name, "freeswitch", account or self.config.account)
         record.mark("queued")
-        call = _Call(record, flow, dict(contact or {}))
-        self._calls[call_id] = call
+        call = self.calls.add(_Call(record, flow, dict(contact or {})))
         self._spawn(self._originate, call, caller_id, dict(variables or {}), timeout or self.config.originate_timeout)
         return PlacedCall(record, call.done, call.in_session)
 
@@ -157,17 +149,17 @@ class FreeSwitchDriver:
             command = originate_command(record.call_id, self.config.dial_template.format(number=record.to),
                                         channel_vars, self.socket_address, self.config.originate_extension)
         except SwitchCommandError as exc:
-            self._fail(call, CallOutcome.FAILED, str(exc))
+            self.calls.fail(call, CallOutcome.FAILED, str(exc))
             return
         if not self.link.wait_connected(LINK_WAIT):
-            self._fail(call, CallOutcome.FAILED, "no ESL connection to FreeSWITCH")
+            self.calls.fail(call, CallOutcome.FAILED, "no ESL connection to FreeSWITCH")
             return
         record.mark("dialling")
         try:
             self.link.bgapi(command, job_uuid=record.call_id)
             call.confirmed = True
         except SwitchCommandError as exc:
-            self._fail(call, CallOutcome.FAILED, f"originate refused: {exc}")
+            self.calls.fail(call, CallOutcome.FAILED, f"originate refused: {exc}")
             return
         except SwitchConnectionError as exc:
             # FreeSWITCH may or may not have the command: never dial twice; reconcile instead
@@ -176,23 +168,17 @@ class FreeSwitchDriver:
         if not call.settled.wait(timeout + COMMAND_SLACK):
             self._reconcile(call)
 
-    def _fail(self, call: _Call, outcome: CallOutcome, cause: str) -> None:
-        """The call was never answered: its outcome and cause are final."""
-        call.record.outcome = outcome
-        call.record.cause = cause
-        self._finish(call)
-
     # ---- events (inbound connection, and each call's own socket) -------------------------------
 
     def _on_event(self, frame: EslFrame) -> None:
         headers = frame.headers
         name = headers.get("Event-Name")
         if name == "BACKGROUND_JOB":
-            call = self._calls.get(headers.get("Job-UUID", ""))
+            call = self.calls.get(headers.get("Job-UUID", ""))
             if call is not None:
                 self._job_result(call, (frame.body or "").strip())
             return
-        call = self._calls.get(headers.get("Unique-ID", ""))
+        call = self.calls.get(headers.get("Unique-ID", ""))
         if call is None:
             return
         record = call.record
@@ -206,16 +192,16 @@ class FreeSwitchDriver:
             self._hangup(call, headers.get("Hangup-Cause", ""))
             call.hangup_seen.set()
             if "answered" not in record.timestamps:
-                self._fail(call, from_freeswitch(record.cause, answered=False), record.cause or "")
+                self.calls.fail(call, from_freeswitch(record.cause, answered=False), record.cause or "")
             elif not call.session_started:
-                self._spawn_later(NO_SESSION_GRACE, self._finish_unless_session, call)
+                self._spawn_later(NO_SESSION_GRACE, self.calls.finish_unless_session, call)
 
     def _job_result(self, call: _Call, body: str) -> None:
         if body.startswith("+OK"):
             self._answered(call)
         elif "answered" not in call.record.timestamps:
             cause = body.removeprefix("-ERR").strip() or "originate failed"
-            self._fail(call, from_freeswitch(cause, answered=False), cause)
+            self.calls.fail(call, from_freeswitch(cause, answered=False), cause)
 
     def _answered(self, call: _Call) -> None:
         call.record.mark("answered")
@@ -233,18 +219,14 @@ class FreeSwitchDriver:
         if control is not None:
             control.notice_hangup(cause or "caller")
 
-    def _finish_unless_session(self, call: _Call) -> None:
-        if not call.session_started:  # hung up before its outbound socket connected
-            self._finish(call)
-
     # ---- the inbound connection comes and goes ----------------------------------------------
 
     def _on_link_down(self) -> None:
-        log.warning("ESL down with %d calls in flight; they keep running on FreeSWITCH", len(self._calls))
+        log.warning("ESL down with %d calls in flight; they keep running on FreeSWITCH", len(self.calls))
 
     def _on_link_up(self, logins: int) -> None:
         """Reconnected: ask FreeSWITCH about calls whose fate only the lost connection knew."""
-        for call in list(self._calls.values()):
+        for call in self.calls:
             if not call.finished and not call.session_started:
                 self._spawn(self._reconcile, call)
 
@@ -255,7 +237,7 @@ class FreeSwitchDriver:
         try:
             exists = self.link.api(f"uuid_exists {call.record.call_id}").strip() == "true"
         except (SwitchConnectionError, SwitchCommandError) as exc:
-            self._fail(call, CallOutcome.FAILED, f"switch_lost ({exc})")
+            self.calls.fail(call, CallOutcome.FAILED, f"switch_lost ({exc})")
             return
         if exists:
             return  # still ringing or talking: its events come on the new connection
@@ -264,10 +246,10 @@ class FreeSwitchDriver:
             try:
                 exists = self.link.api(f"uuid_exists {call.record.call_id}").strip() == "true"
             except (SwitchConnectionError, SwitchCommandError) as exc:
-                self._fail(call, CallOutcome.FAILED, f"switch_lost ({exc})")
+                self.calls.fail(call, CallOutcome.FAILED, f"switch_lost ({exc})")
                 return
             if not exists:
-                self._fail(call, CallOutcome.FAILED, OUTCOME_LOST if call.confirmed else NOT_CONFIRMED)
+                self.calls.fail(call, CallOutcome.FAILED, OUTCOME_LOST if call.confirmed else NOT_CONFIRMED)
 
     # ---- in the call -------------------------------------------------------------------------
 
@@ -280,7 +262,7 @@ class FreeSwitchDriver:
             return
         data = session.session_data or {}
         call_id = data.get("Unique-ID", "")
-        call = self._calls.get(call_id)
+        call = self.calls.get(call_id)
         if call is None or data.get("variable_vp_call_id") != call_id or call.session_started:
             self.unknown_sessions += 1
             log.warning("outbound socket for unknown call %r; hanging up", call_id)
@@ -326,7 +308,7 @@ class FreeSwitchDriver:
             if control.hangup_cause is None:
                 control.hangup("session ended")
             call.hangup_seen.wait(timeout=HANGUP_GRACE)
-            self._finish(call)
+            self.calls.finish(call)
 
     def _amd(self, call: _Call, control: FreeSwitchCallControl, data: dict[str, str]) -> dict[str, Any]:
         facts: dict[str, Any] = {"answered": True}
@@ -359,19 +341,3 @@ class FreeSwitchDriver:
         if frame.headers.get("Content-Disposition") != "linger":
             control.notice_hangup(control.hangup_cause or SOCKET_CLOSED)  # FreeSWITCH says goodbye
 
-    def _finish(self, call: _Call) -> None:
-        if call.finished:
-            return
-        call.finished = True
-        call.settled.set()
-        record = call.record
-        record.mark("ended")
-        if record.cause is None and call.control is not None and call.control.hangup_cause:
-            record.cause = call.control.hangup_cause  # no hang-up event came (the socket closed)
-        if record.outcome is None:
-            record.outcome = CallOutcome.FAILED
-        self._calls.pop(record.call_id, None)
-        try:
-            self.sink.call_ended(record)
-        finally:
-            call.done.set()
