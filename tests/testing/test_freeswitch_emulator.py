@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import re
 import uuid as uuidlib
 import wave
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import gevent
 import greenswitch
@@ -181,6 +181,27 @@ class RawOutboundServer:
 
 
 # ----------------------------------------------------------------------------- greenswitch
+@contextmanager
+def outbound_call(fs: FreeSwitchEmulator, dial: str = "loopback/silent", mode: str = " async full",
+                  client: RawESL | None = None) -> Iterator[tuple[RawESL, Any, str, Frame]]:
+    """A call the emulator places to a raw outbound socket, with ``connect`` sent and answered.
+    Yields (inbound client, the call's socket, the call's uuid, the connect reply)."""
+    server = RawOutboundServer()
+    own_client = client is None
+    client = client or RawESL.connect(fs)
+    uuid = str(uuidlib.uuid4())
+    client.send(f"bgapi originate {{origination_uuid={uuid}}}{dial} '&socket(127.0.0.1:{server.port}{mode})'")
+    peer, done = server.accept()
+    peer.send("connect")
+    try:
+        yield client, peer, uuid, peer.read()
+    finally:
+        done.set()
+        server.stop()
+        if own_client:
+            client.close()
+
+
 class PortZeroOutboundServer(greenswitch.OutboundESLServer):
     """greenswitch's OutboundESLServer, bound to port 0 (its listen() exits the process when
     the bound port is falsy, so the socket set-up is redone here; the call handling —
@@ -441,27 +462,18 @@ def test_json_background_job_has_body_and_length(fs: FreeSwitchEmulator) -> None
 
 
 def test_connect_reply_carries_channel_data_like_the_transcript(fs: FreeSwitchEmulator) -> None:
-    server = RawOutboundServer()
-    client = RawESL.connect(fs)
-    uuid = str(uuidlib.uuid4())
-    client.send(f"bgapi originate {{origination_uuid={uuid}}}sofia/gateway/lab/silent@lab.example '&socket(127.0.0.1:{server.port} async full)'")
-    peer, done = server.accept()
-    peer.send("connect")
-    reply = peer.read()
-    names = [k for k, _ in reply.headers]
-    assert names[-4:] == ["Content-Type", "Reply-Text", "Socket-Mode", "Control"]
-    assert reply.get("Content-Type") == "command/reply"
-    assert reply.get("Reply-Text") == "%2BOK%0A"  # "+OK\n", URL-encoded by switch_event_serialize
-    assert reply.get("Socket-Mode") == "async" and reply.get("Control") == "full"
-    assert reply.get("Unique-ID") == uuid and reply.get("Channel-Unique-ID") == uuid
-    assert reply.get("Channel-Name") == "sofia/gateway/lab/silent%40lab.example"
-    transcript = [k for k, _ in fixture_headers("outbound_connect_2008.event")]
-    assert is_subsequence([n for n in transcript if n in names and not n.startswith("variable_")], names)
-    peer.send("api uuid_kill " + uuid)
-    assert peer.read().body == b"+OK\n"
-    done.set()
-    server.stop()
-    client.close()
+    with outbound_call(fs, "sofia/gateway/lab/silent@lab.example") as (client, peer, uuid, reply):
+        names = [k for k, _ in reply.headers]
+        assert names[-4:] == ["Content-Type", "Reply-Text", "Socket-Mode", "Control"]
+        assert reply.get("Content-Type") == "command/reply"
+        assert reply.get("Reply-Text") == "%2BOK%0A"  # "+OK\n", URL-encoded by switch_event_serialize
+        assert reply.get("Socket-Mode") == "async" and reply.get("Control") == "full"
+        assert reply.get("Unique-ID") == uuid and reply.get("Channel-Unique-ID") == uuid
+        assert reply.get("Channel-Name") == "sofia/gateway/lab/silent%40lab.example"
+        transcript = [k for k, _ in fixture_headers("outbound_connect_2008.event")]
+        assert is_subsequence([n for n in transcript if n in names and not n.startswith("variable_")], names)
+        peer.send("api uuid_kill " + uuid)
+        assert peer.read().body == b"+OK\n"
 
 
 # ============================================================================= behaviour
@@ -555,54 +567,36 @@ def test_hangup_mid_prompt_reaches_the_outbound_socket(fs, esl, outbound, media:
 
 
 def test_outbound_without_linger_gets_hangup_then_disconnect(fs: FreeSwitchEmulator) -> None:
-    server = RawOutboundServer()
-    client = RawESL.connect(fs)
-    uuid = str(uuidlib.uuid4())
-    client.send(f"bgapi originate {{origination_uuid={uuid}}}loopback/silent '&socket(127.0.0.1:{server.port} async full)'")
-    peer, done = server.accept()
-    peer.send("connect")
-    peer.read()
-    peer.send("myevents")
-    assert peer.read().get("Reply-Text") == "+OK Events Enabled"
-    assert client.api(f"uuid_kill {uuid} CALL_REJECTED") == "+OK\n"
-    hangup = peer.read_event("CHANNEL_HANGUP")
-    assert hangup["Hangup-Cause"] == "CALL_REJECTED"
-    notice = peer.read()
-    assert notice.get("Content-Type") == "text/disconnect-notice"
-    assert notice.get("Controlled-Session-UUID") == uuid
-    assert notice.get("Content-Disposition") == "disconnect"
-    assert notice.body == wire.GOODBYE_MESSAGE.encode()
-    peer.expect_eof()
-    done.set()
-    server.stop()
-    client.close()
+    with outbound_call(fs) as (client, peer, uuid, _connect_reply):
+        peer.send("myevents")
+        assert peer.read().get("Reply-Text") == "+OK Events Enabled"
+        assert client.api(f"uuid_kill {uuid} CALL_REJECTED") == "+OK\n"
+        hangup = peer.read_event("CHANNEL_HANGUP")
+        assert hangup["Hangup-Cause"] == "CALL_REJECTED"
+        notice = peer.read()
+        assert notice.get("Content-Type") == "text/disconnect-notice"
+        assert notice.get("Controlled-Session-UUID") == uuid
+        assert notice.get("Content-Disposition") == "disconnect"
+        assert notice.body == wire.GOODBYE_MESSAGE.encode()
+        peer.expect_eof()
 
 
 def test_outbound_linger_n_sends_remaining_events_then_closes(fs: FreeSwitchEmulator) -> None:
-    server = RawOutboundServer()
-    client = RawESL.connect(fs)
-    uuid = str(uuidlib.uuid4())
-    client.send(f"bgapi originate {{origination_uuid={uuid}}}loopback/silent '&socket(127.0.0.1:{server.port} async full)'")
-    peer, done = server.accept()
-    peer.send("connect")
-    peer.read()
-    peer.send("myevents json")
-    peer.read()
-    peer.send("linger 2")
-    assert peer.read().get("Reply-Text") == "+OK will linger 2 seconds"
-    peer.send("sendmsg\ncall-command: hangup\nhangup-cause: USER_BUSY")
-    assert peer.read().get("Reply-Text") == "+OK"
-    peer.read_event("CHANNEL_HANGUP", **{"Hangup-Cause": "USER_BUSY"})
-    notice = peer.read()
-    assert notice.raw == wire.linger_notice(uuid, "loopback/silent-a", 2)
-    complete = peer.read_event("CHANNEL_HANGUP_COMPLETE")
-    assert complete["variable_hangup_cause"] == "USER_BUSY" and complete["variable_hangup_cause_q850"] == "17"
-    final = peer.read_until(lambda f: f.get("Content-Type") == "text/disconnect-notice")
-    assert final.get("Content-Disposition") == "disconnect"
-    peer.expect_eof()
-    done.set()
-    server.stop()
-    client.close()
+    with outbound_call(fs) as (client, peer, uuid, _connect_reply):
+        peer.send("myevents json")
+        peer.read()
+        peer.send("linger 2")
+        assert peer.read().get("Reply-Text") == "+OK will linger 2 seconds"
+        peer.send("sendmsg\ncall-command: hangup\nhangup-cause: USER_BUSY")
+        assert peer.read().get("Reply-Text") == "+OK"
+        peer.read_event("CHANNEL_HANGUP", **{"Hangup-Cause": "USER_BUSY"})
+        notice = peer.read()
+        assert notice.raw == wire.linger_notice(uuid, "loopback/silent-a", 2)
+        complete = peer.read_event("CHANNEL_HANGUP_COMPLETE")
+        assert complete["variable_hangup_cause"] == "USER_BUSY" and complete["variable_hangup_cause_q850"] == "17"
+        final = peer.read_until(lambda f: f.get("Content-Type") == "text/disconnect-notice")
+        assert final.get("Content-Disposition") == "disconnect"
+        peer.expect_eof()
 
 
 def test_playback_lasts_the_wav_and_dtmf_interrupts(media: Path) -> None:
@@ -708,51 +702,35 @@ def test_fault_malformed_truncated_frame(fs: FreeSwitchEmulator) -> None:
 
 
 def test_fault_outbound_socket_closes_mid_prompt(fs: FreeSwitchEmulator, media: Path) -> None:
-    server = RawOutboundServer()
     client = RawESL.connect(fs)
     client.send("event plain CHANNEL_HANGUP_COMPLETE")
     client.read()
     fs.faults.close_outbound_mid_prompt(after_seconds=1.0)
-    uuid = str(uuidlib.uuid4())
-    client.send(f"bgapi originate {{origination_uuid={uuid}}}loopback/silent '&socket(127.0.0.1:{server.port} async full)'")
-    peer, done = server.accept()
-    peer.send("connect")
-    peer.read()
-    peer.send("myevents")
-    peer.read()
-    peer.send(f"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: {media / 'ten-seconds.wav'}")
-    peer.read_event("CHANNEL_EXECUTE", Application="playback")
-    with pytest.raises(EOFError):
-        peer.read_until(lambda f: False)  # no notice: the socket just closes
-    complete = client.read_event("CHANNEL_HANGUP_COMPLETE", **{"Unique-ID": uuid})
-    assert complete["Hangup-Cause"] == "NORMAL_CLEARING"
-    done.set()
-    server.stop()
+    with outbound_call(fs, client=client) as (client, peer, uuid, _connect_reply):
+        peer.send("myevents")
+        peer.read()
+        peer.send(f"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: {media / 'ten-seconds.wav'}")
+        peer.read_event("CHANNEL_EXECUTE", Application="playback")
+        with pytest.raises(EOFError):
+            peer.read_until(lambda f: False)  # no notice: the socket just closes
+        complete = client.read_event("CHANNEL_HANGUP_COMPLETE", **{"Unique-ID": uuid})
+        assert complete["Hangup-Cause"] == "NORMAL_CLEARING"
     client.close()
 
 
 def test_outbound_static_single_channel_mode(fs: FreeSwitchEmulator) -> None:
     """Without ``async`` the sendmsg reply means "done"; without ``full`` api is refused."""
-    server = RawOutboundServer()
-    client = RawESL.connect(fs)
-    uuid = str(uuidlib.uuid4())
-    client.send(f"bgapi originate {{origination_uuid={uuid}}}loopback/silent '&socket(127.0.0.1:{server.port})'")
-    peer, done = server.accept()
-    peer.send("connect")
-    reply = peer.read()
-    assert (reply.get("Socket-Mode"), reply.get("Control")) == ("static", "single-channel")
-    peer.send("myevents")
-    peer.read()
-    peer.send("sendmsg\ncall-command: execute\nexecute-app-name: sleep\nexecute-app-arg: 2000")
-    # the reply comes when sleep is over; the events it caused were queued behind it
-    frames = [peer.read() for _ in range(3)]
-    assert [f.get("Content-Type") for f in frames] == ["command/reply", "text/event-plain", "text/event-plain"]
-    assert frames[2].event()["Event-Name"] == "CHANNEL_EXECUTE_COMPLETE"
-    peer.send("api version")
-    assert peer.read().get("Reply-Text") == "-ERR command not found"
-    peer.send("exit")
-    assert peer.read().get("Reply-Text") == "+OK bye"
-    client.read_until(lambda f: True)  # the BACKGROUND_JOB reply line
-    done.set()
-    server.stop()
-    client.close()
+    with outbound_call(fs, mode="") as (client, peer, uuid, reply):
+        assert (reply.get("Socket-Mode"), reply.get("Control")) == ("static", "single-channel")
+        peer.send("myevents")
+        peer.read()
+        peer.send("sendmsg\ncall-command: execute\nexecute-app-name: sleep\nexecute-app-arg: 2000")
+        # the reply comes when sleep is over; the events it caused were queued behind it
+        frames = [peer.read() for _ in range(3)]
+        assert [f.get("Content-Type") for f in frames] == ["command/reply", "text/event-plain", "text/event-plain"]
+        assert frames[2].event()["Event-Name"] == "CHANNEL_EXECUTE_COMPLETE"
+        peer.send("api version")
+        assert peer.read().get("Reply-Text") == "-ERR command not found"
+        peer.send("exit")
+        assert peer.read().get("Reply-Text") == "+OK bye"
+        client.read_until(lambda f: True)  # the BACKGROUND_JOB reply line
