@@ -23,9 +23,8 @@ def problems_of(tmp_path: Path, text: str, prompts: dict[str, str] | None = None
 
 
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
-    assert problems_of(tmp_path, "spec_version: 1\nname: x\nnodes: [\n") == [
-        "f.yaml:4:1: YAML: while parsing a flow sequence expected ',' or ']', but got '<stream end>'"
-    ] or problems_of(tmp_path, "spec_version: 1\nname: x\nnodes: [\n")[0].startswith("f.yaml:")
+    (problem,) = problems_of(tmp_path, "spec_version: 1\nname: x\nnodes: [\n")
+    assert problem.startswith("f.yaml:4:1: YAML: while parsing a flow ")  # the rest is libyaml's wording
 
 
 def test_schema_errors_point_at_the_field(tmp_path: Path) -> None:
