@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import psycopg
 
@@ -65,7 +65,7 @@ def fresh_database() -> Iterator[str]:
     """A SQLAlchemy URL of a new, empty database, dropped afterwards."""
     host, _, port_text = os.environ.get("VOICEPLATFORM_TEST_PG", "127.0.0.1:5432").partition(":")
     port = int(port_text or 5432)
-    with (_nullcontext((host, port)) if _answers(host, port) else _own_cluster()) as (host, port):
+    with (nullcontext((host, port)) if _answers(host, port) else _own_cluster()) as (host, port):
         name = f"vp_test_{uuid.uuid4().hex[:10]}"
         admin = f"host={host} port={port} user=postgres dbname=postgres"
         with psycopg.connect(admin, autocommit=True) as connection:
@@ -76,7 +76,3 @@ def fresh_database() -> Iterator[str]:
             with psycopg.connect(admin, autocommit=True) as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-
-@contextmanager
-def _nullcontext(value: tuple[str, int]) -> Iterator[tuple[str, int]]:
-    yield value
