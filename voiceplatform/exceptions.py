@@ -13,10 +13,13 @@ kept.
     │       ├── StateError              a state that cannot be read (bad JSON, unknown version,
     │       │                           another flow, a node that no longer exists)
     │       └── ChannelNotSupportedError  start() on a channel the flow does not declare
-    └── SwitchError                     talking to a telephone switch (Asterisk, FreeSWITCH)
-        ├── SwitchConnectionError       cannot connect, or the connection dropped
-        ├── SwitchCommandError          the switch refused or failed a command
-        └── LabError                    the local Asterisk lab cannot be set up or started
+    ├── SwitchError                     talking to a telephone switch (Asterisk, FreeSWITCH)
+    │   ├── SwitchConnectionError       cannot connect, or the connection dropped
+    │   ├── SwitchCommandError          the switch refused or failed a command
+    │   └── LabError                    the local Asterisk lab cannot be set up or started
+    └── QueueBackendError               the shared state backend (Redis: job queue, switch
+                                        capacity leases, campaign locks) cannot be reached or
+                                        failed a command; callers retry later
 
 Errors *inside* a running flow (a template that fails to render, a webhook that returns bad JSON)
 are not exceptions: they become error events in the engine's Step and the run goes on. Fatal
@@ -95,3 +98,9 @@ class SwitchCommandError(SwitchError):
 
 class LabError(SwitchError):
     pass
+
+
+class QueueBackendError(VoicePlatformError):
+    """Redis (the job queue, switch capacity leases, campaign locks) cannot be reached, timed out
+    or failed a command. Transient by nature: a dialer treats it from ``acquire`` as "no slot now,
+    try later" and from ``renew`` as "keep the calls going, renew again later"."""
