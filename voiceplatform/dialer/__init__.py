@@ -1,0 +1,1 @@
+"""The campaign dialer: switch capacity leases, campaign locks and the dispatch of calls."""
