@@ -62,6 +62,7 @@ class CampaignSettings(BaseModel):
     retries: dict[str, RetryRule] = Field(default_factory=lambda: dict(DEFAULT_RETRIES))
     caller_id: str | None = None
     ring_seconds: float = Field(default=30, ge=5, le=120)
+    expected_minutes: float = Field(default=1, gt=0, le=120)  # per answered call, for the cost estimate
 
     @field_validator("retries")
     @classmethod

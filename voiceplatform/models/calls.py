@@ -17,7 +17,7 @@ class Call(Created, Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the call id the switch saw
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
-    campaign_contact_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contacts.id"))
+    campaign_contact_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contacts.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     flow_version_id: Mapped[int | None] = mapped_column(ForeignKey("flow_versions.id"))
     flow_name: Mapped[str] = mapped_column(String(100))

@@ -47,11 +47,14 @@ class Campaign(Created, Base):
     name: Mapped[str] = mapped_column(String(200))
     flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_versions.id"))
     contact_list_id: Mapped[int | None] = mapped_column(ForeignKey("contact_lists.id"))
-    status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), default=CampaignStatus.DRAFT)
+    kind: Mapped[str] = mapped_column(String(20), default="campaign", server_default="campaign")  # or "single"
+    status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), default=CampaignStatus.DRAFT, index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(200))  # e.g. insufficient_credit
     settings: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)  # pacing, windows, retry rules
     scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class CampaignContact(Base):
@@ -70,3 +73,5 @@ class CampaignContact(Base):
     last_outcome: Mapped[str | None] = mapped_column(String(20))
     last_call_id: Mapped[str | None] = mapped_column(String(64))
     final_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the worker dialling it
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())  # renewed while the call runs

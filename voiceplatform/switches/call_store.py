@@ -9,6 +9,36 @@ from voiceplatform.models import Call, Recording
 from voiceplatform.switches.call_record import CallRecord
 
 
+def copy_record(call: Call, record: CallRecord) -> None:
+    """Write what ``record`` says about the call onto its row, recordings included."""
+    stamps = record.timestamps
+    call.flow_name = record.flow
+    call.to = record.to
+    call.switch = record.switch
+    call.outcome = record.outcome.value if record.outcome else None
+    call.cause = record.cause
+    call.amd = record.amd
+    call.queued_at = stamps.get("queued") or call.queued_at
+    call.dialling_at = stamps.get("dialling")
+    call.ringing_at = stamps.get("ringing")
+    call.answered_at = stamps.get("answered")
+    call.ended_at = stamps.get("ended")
+    call.billable_seconds = record.billable_seconds
+    call.results = record.results
+    call.path = record.path
+    call.transcript = record.transcript
+    call.messages = record.messages
+    call.errors = record.errors
+    call.final_state = record.final_state
+    known = {recording.path for recording in call.recordings}
+    for info in record.recordings:
+        if info.path not in known:
+            call.recordings.append(Recording(
+                account_id=call.account_id, path=info.path, duration=info.duration,
+                sha256=info.sha256, node=info.node, transcript=info.transcript,
+            ))
+
+
 class DatabaseCallSink:
     def __init__(self, sessions: sessionmaker[Session], account_id: int, **links: int | None) -> None:
         self.sessions = sessions
@@ -20,30 +50,5 @@ class DatabaseCallSink:
             call = session.get(Call, record.call_id) or Call(id=record.call_id, account_id=self.account_id)
             for name, value in self.links.items():
                 setattr(call, name, value)
-            stamps = record.timestamps
-            call.flow_name = record.flow
-            call.to = record.to
-            call.switch = record.switch
-            call.outcome = record.outcome.value if record.outcome else None
-            call.cause = record.cause
-            call.amd = record.amd
-            call.queued_at = stamps.get("queued")
-            call.dialling_at = stamps.get("dialling")
-            call.ringing_at = stamps.get("ringing")
-            call.answered_at = stamps.get("answered")
-            call.ended_at = stamps.get("ended")
-            call.billable_seconds = record.billable_seconds
-            call.results = record.results
-            call.path = record.path
-            call.transcript = record.transcript
-            call.messages = record.messages
-            call.errors = record.errors
-            call.final_state = record.final_state
-            known = {recording.path for recording in call.recordings}
-            for info in record.recordings:
-                if info.path not in known:
-                    call.recordings.append(Recording(
-                        account_id=self.account_id, path=info.path, duration=info.duration,
-                        sha256=info.sha256, node=info.node, transcript=info.transcript,
-                    ))
+            copy_record(call, record)
             session.add(call)

@@ -1,0 +1,131 @@
+"""Claiming the next contact to dial, in one transaction that makes a duplicate call impossible.
+
+The transaction starts by locking the campaign's row (a no-op UPDATE: a row lock on PostgreSQL,
+the write lock on SQLite), so claims for one campaign are serialised across every worker. Inside
+it, the contact is re-checked at the moment of dialling:
+
+- on the do-not-call list, or opted out → ``skipped`` (final), no call;
+- outside its calling window → it waits for the next opening (still ``pending``), no call;
+- the campaign already has ``max_concurrent`` contacts being dialled → nothing is claimed.
+
+Otherwise the contact becomes ``dialling`` with the worker's name and a lease, its attempt is
+counted and its ``calls`` row is written (queued) before any call is placed: if the worker dies
+from here on, recovery finds the claim and settles it; nothing dials the contact meanwhile.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from voiceplatform.campaigns.settings import CampaignSettings
+from voiceplatform.campaigns.windows import next_opening
+from voiceplatform.models import Call, Campaign, CampaignContact, CampaignContactStatus, Contact, DoNotCall
+
+PENDING, DIALLING = CampaignContactStatus.PENDING, CampaignContactStatus.DIALLING
+
+
+@dataclass(frozen=True)
+class Claim:
+    campaign_contact_id: int
+    call_id: str
+    contact_id: int
+    phone: str
+    contact: dict[str, Any]  # what the flow sees: the attributes plus phone, timezone, language
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claim: Claim | None
+    skipped: int = 0  # set aside at dialling time (do-not-call, opted out)
+    deferred: int = 0  # outside their window: moved to the next opening
+    at_capacity: bool = False
+    nothing_due: bool = False
+
+
+def lock_campaign(session: Session, campaign_id: int) -> None:
+    session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status=Campaign.status))
+
+
+def dialling_count(session: Session, campaign_id: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(CampaignContact).where(
+        CampaignContact.campaign_id == campaign_id, CampaignContact.status == DIALLING)) or 0)
+
+
+def claim_next(session: Session, campaign: Campaign, settings: CampaignSettings, *, now: datetime,
+               worker: str, lease: timedelta, call_id: str | None = None, scan: int = 50) -> ClaimResult:
+    """Claim one due contact of ``campaign`` (the caller commits). ``call_id`` names the call."""
+    lock_campaign(session, campaign.id)
+    if dialling_count(session, campaign.id) >= settings.max_concurrent:
+        return ClaimResult(None, at_capacity=True)
+    window = settings.window.calling_window()
+    skipped = deferred = 0
+    due = session.scalars(
+        select(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign.id, CampaignContact.status == PENDING,
+               CampaignContact.next_attempt_at <= now)
+        .order_by(CampaignContact.next_attempt_at, CampaignContact.id)
+        .limit(scan)
+    ).all()
+    for entry in due:
+        contact = session.get(Contact, entry.contact_id)
+        assert contact is not None
+        blocked = session.scalar(select(DoNotCall.id).where(DoNotCall.account_id == campaign.account_id,
+                                                              DoNotCall.phone == contact.phone))
+        if blocked is not None or contact.opted_out_at is not None:
+            entry.status = CampaignContactStatus.SKIPPED
+            entry.last_outcome = "do-not-call" if blocked is not None else "opted-out"
+            entry.final_at, entry.next_attempt_at = now, None
+            skipped += 1
+            continue
+        opening = next_opening(window, now, contact.timezone)
+        if opening > now:
+            entry.next_attempt_at = opening
+            deferred += 1
+            continue
+        return ClaimResult(_claim(session, campaign, entry, contact, now, worker, lease, call_id), skipped, deferred)
+    return ClaimResult(None, skipped, deferred, nothing_due=not due)
+
+
+def _claim(session: Session, campaign: Campaign, entry: CampaignContact, contact: Contact, now: datetime,
+           worker: str, lease: timedelta, call_id: str | None) -> Claim:
+    reuse = _unplaced_call(session, entry)  # a call written ahead (the single-call endpoint)
+    call_id = reuse.id if reuse is not None else (call_id or uuid.uuid4().hex)
+    entry.status = DIALLING
+    entry.attempts += 1
+    entry.last_call_id = call_id
+    entry.next_attempt_at = None
+    entry.claimed_by, entry.claimed_until = worker, now + lease
+    if reuse is None:
+        session.add(Call(id=call_id, account_id=campaign.account_id, campaign_id=campaign.id,
+                         campaign_contact_id=entry.id, contact_id=contact.id, flow_version_id=campaign.flow_version_id,
+                         flow_name="", to=contact.phone, switch="", queued_at=now))
+    view = {**(contact.attributes or {}), "phone": contact.phone, "timezone": contact.timezone}
+    if contact.language:
+        view["language"] = contact.language
+    return Claim(entry.id, call_id, contact.id, contact.phone, view, entry.attempts)
+
+
+def _unplaced_call(session: Session, entry: CampaignContact) -> Call | None:
+    if entry.attempts != 0 or not entry.last_call_id:
+        return None
+    call = session.get(Call, entry.last_call_id)
+    return call if call is not None and call.outcome is None and call.dialling_at is None else None
+
+
+def unclaim(session: Session, campaign_contact_id: int, call_id: str, now: datetime) -> None:
+    """Give back a claim whose call was never placed (no switch slot): as if never claimed."""
+    entry = session.get(CampaignContact, campaign_contact_id)
+    if entry is None or entry.status != DIALLING or entry.last_call_id != call_id:
+        return
+    entry.status, entry.attempts, entry.next_attempt_at = PENDING, entry.attempts - 1, now
+    entry.claimed_by = entry.claimed_until = None
+    call = session.get(Call, call_id)
+    if call is not None and call.dialling_at is None and call.outcome is None and entry.attempts > 0:
+        session.delete(call)

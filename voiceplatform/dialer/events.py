@@ -1,0 +1,38 @@
+"""The webhook payloads the dialer emits: ``call.ended`` and the campaign's state changes.
+Emitted inside the transaction that makes the change (the outbox), so an event is recorded if and
+only if its change is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from voiceplatform.models import Call, Campaign, CampaignContact
+
+
+def emit(session: Session, account_id: int, event: str, payload: dict[str, Any]) -> int:
+    from voiceplatform.webhooks.events import emit as queue_deliveries
+
+    return queue_deliveries(session, account_id, event, payload)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def call_event(call: Call, entry: CampaignContact | None, *, final: bool) -> dict[str, Any]:
+    return {
+        "call_id": call.id, "campaign_id": call.campaign_id, "contact_id": call.contact_id, "to": call.to,
+        "flow": call.flow_name, "outcome": call.outcome, "cause": call.cause, "amd": call.amd,
+        "answered_at": _iso(call.answered_at), "ended_at": _iso(call.ended_at),
+        "billable_seconds": float(call.billable_seconds or 0), "results": call.results or {},
+        "attempt": entry.attempts if entry else None, "contact_final": final,
+        "recordings": [recording.path for recording in call.recordings],
+    }
+
+
+def campaign_event(campaign: Campaign, **extra: Any) -> dict[str, Any]:
+    return {"campaign_id": campaign.id, "name": campaign.name, "status": campaign.status.value,
+            "reason": campaign.status_reason, "started_at": _iso(campaign.started_at),
+            "finished_at": _iso(campaign.finished_at), **extra}

@@ -1,0 +1,139 @@
+"""A campaign's states and the moves between them, shared by the API and the dialer.
+
+    draft ──start──▶ running ◀──resume── paused
+      │                │  ▲                 ▲
+   schedule          pause └──resend──┐     │
+      ▼                ▼              │     │
+    scheduled ─(time)─▶ running ──▶ completed (every contact final)
+                       │
+                       └──▶ failed (out of credit; pending contacts keep waiting: resend)
+    any but completed ──cancel──▶ cancelled (waiting contacts become final ``cancelled``)
+
+Each move is checked, written with the webhook event in the caller's transaction, and refused
+with a ``TransitionRefused`` (the API answers 409, or 402 for credit) when it does not apply.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from voiceplatform.campaigns.pricing import Rates
+from voiceplatform.dialer.events import campaign_event, emit
+from voiceplatform.models import Account, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus
+
+S, C = CampaignStatus, CampaignContactStatus
+INSUFFICIENT_CREDIT = "insufficient_credit"
+
+
+class TransitionRefused(Exception):
+    def __init__(self, code: str, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def _require(campaign: Campaign, action: str, *allowed: CampaignStatus) -> None:
+    if campaign.status not in allowed:
+        raise TransitionRefused("invalid_state", f"cannot {action} a {campaign.status.value} campaign "
+                                                 f"(only {', '.join(s.value for s in allowed)})")
+
+
+def _move(session: Session, campaign: Campaign, status: CampaignStatus, event: str, reason: str | None = None,
+          **extra: object) -> None:
+    campaign.status, campaign.status_reason = status, reason
+    session.flush()
+    emit(session, campaign.account_id, event, campaign_event(campaign, **extra))
+
+
+def has_credit(session: Session, campaign: Campaign, rates: Rates) -> bool:
+    account = session.get(Account, campaign.account_id)
+    return account is not None and (account.balance or 0) >= rates.minimum_call_charge
+
+
+def schedule(session: Session, campaign: Campaign, at: datetime) -> None:
+    _require(campaign, "schedule", S.DRAFT, S.SCHEDULED)
+    campaign.scheduled_at = at
+    campaign.status = S.SCHEDULED
+
+
+def start(session: Session, campaign: Campaign, rates: Rates, now: datetime) -> None:
+    _require(campaign, "start", S.DRAFT, S.SCHEDULED)
+    if not has_credit(session, campaign, rates):
+        raise TransitionRefused(INSUFFICIENT_CREDIT, "the balance does not cover a call; add credit first", 402)
+    campaign.started_at = campaign.started_at or now
+    _move(session, campaign, S.RUNNING, "campaign.started")
+
+
+def start_scheduled(session: Session, campaign: Campaign, rates: Rates, now: datetime) -> bool:
+    """The scheduled time came: start, or fail for lack of credit (the brief: never left hanging)."""
+    if campaign.status != S.SCHEDULED or (campaign.scheduled_at and campaign.scheduled_at > now):
+        return False
+    try:
+        start(session, campaign, rates, now)
+    except TransitionRefused as refused:
+        fail(session, campaign, refused.code, now)
+    return True
+
+
+def pause(session: Session, campaign: Campaign) -> None:
+    _require(campaign, "pause", S.RUNNING, S.SCHEDULED)
+    _move(session, campaign, S.PAUSED, "campaign.paused")
+
+
+def resume(session: Session, campaign: Campaign, rates: Rates) -> None:
+    _require(campaign, "resume", S.PAUSED)
+    if not has_credit(session, campaign, rates):
+        raise TransitionRefused(INSUFFICIENT_CREDIT, "the balance does not cover a call; add credit first", 402)
+    _move(session, campaign, S.RUNNING, "campaign.resumed")
+
+
+def cancel(session: Session, campaign: Campaign, now: datetime) -> int:
+    """Waiting contacts become final; calls in progress finish and are recorded. Returns how many."""
+    _require(campaign, "cancel", S.DRAFT, S.SCHEDULED, S.RUNNING, S.PAUSED, S.FAILED)
+    cancelled = session.execute(
+        update(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign.id, CampaignContact.status == C.PENDING)
+        .values(status=C.CANCELLED, final_at=now, next_attempt_at=None)
+    ).rowcount
+    campaign.finished_at = now
+    _move(session, campaign, S.CANCELLED, "campaign.cancelled", cancelled_contacts=cancelled)
+    return int(cancelled or 0)
+
+
+def fail(session: Session, campaign: Campaign, reason: str, now: datetime) -> None:
+    campaign.finished_at = now
+    _move(session, campaign, S.FAILED, "campaign.failed", reason)
+
+
+def resend_failed(session: Session, campaign: Campaign, rates: Rates, now: datetime) -> int:
+    """Run again for the contacts that were not reached (and, after a credit failure, the ones that
+    were still waiting). Returns how many contacts will be dialled."""
+    _require(campaign, "resend", S.COMPLETED, S.FAILED)
+    if not has_credit(session, campaign, rates):
+        raise TransitionRefused(INSUFFICIENT_CREDIT, "the balance does not cover a call; add credit first", 402)
+    reset = session.execute(
+        update(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign.id, CampaignContact.status == C.DONE,
+               CampaignContact.last_outcome != "answered")
+        .values(status=C.PENDING, attempts=0, next_attempt_at=now, final_at=None)
+    ).rowcount
+    waiting = remaining(session, campaign.id)
+    campaign.finished_at = None
+    _move(session, campaign, S.RUNNING, "campaign.resumed", resent_contacts=int(reset or 0))
+    return waiting
+
+
+def remaining(session: Session, campaign_id: int) -> int:
+    """Contacts not yet final (waiting or being dialled)."""
+    return int(session.scalar(select(func.count()).select_from(CampaignContact).where(
+        CampaignContact.campaign_id == campaign_id, CampaignContact.status.in_([C.PENDING, C.DIALLING]))) or 0)
+
+
+def complete_if_done(session: Session, campaign: Campaign, now: datetime) -> bool:
+    if campaign.status != S.RUNNING or campaign.fanned_out_at is None or remaining(session, campaign.id):
+        return False
+    campaign.finished_at = now
+    _move(session, campaign, S.COMPLETED, "campaign.completed")
+    return True

@@ -1,0 +1,77 @@
+"""Settling a finished call, in one transaction: the call's row, the campaign contact's next state
+(final, or another attempt and when), the account's charge, and the ``call.ended`` webhook.
+
+A contact is settled once: only while it is ``dialling`` this very call. A second report of the
+same call (a retried save, a late switch event) updates the call's row and changes nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from voiceplatform.campaigns.decisions import after_call
+from voiceplatform.campaigns.pricing import Rates
+from voiceplatform.campaigns.settings import CampaignSettings
+from voiceplatform.dialer.events import call_event, emit
+from voiceplatform.models import Account, Call, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact
+from voiceplatform.models.base import utcnow
+from voiceplatform.switches.call_record import CallRecord
+from voiceplatform.switches.call_store import copy_record
+
+FINAL_WHEN_STOPPED = {CampaignStatus.CANCELLED}
+
+
+@dataclass(frozen=True)
+class Settled:
+    call_id: str
+    outcome: str
+    final: bool
+    campaign_id: int | None
+
+
+def settle(session: Session, call: Call, outcome: str, rates: Rates, now: datetime) -> Settled:
+    """Apply a finished call (its row already written) to its campaign contact and account."""
+    entry = session.get(CampaignContact, call.campaign_contact_id) if call.campaign_contact_id else None
+    if entry is None or entry.status != CampaignContactStatus.DIALLING or entry.last_call_id != call.id:
+        return Settled(call.id, outcome, True, call.campaign_id)  # already settled: nothing more
+    campaign = session.get(Campaign, entry.campaign_id)
+    contact = session.get(Contact, entry.contact_id)
+    assert campaign is not None and contact is not None
+    settings = CampaignSettings.model_validate(campaign.settings or {})
+    decision = after_call(settings, outcome, entry.attempts, now, contact.timezone)
+    entry.last_outcome = outcome
+    entry.claimed_by = entry.claimed_until = None
+    if decision.final or campaign.status in FINAL_WHEN_STOPPED:
+        entry.status, entry.final_at, entry.next_attempt_at = CampaignContactStatus.DONE, now, None
+    else:
+        entry.status, entry.next_attempt_at = CampaignContactStatus.PENDING, decision.next_attempt_at
+    cost = rates.call_cost(float(call.billable_seconds or 0))
+    if cost:
+        account = session.get(Account, call.account_id)
+        assert account is not None
+        account.balance = (account.balance or 0) - cost
+    emit(session, call.account_id, "call.ended", call_event(call, entry, final=entry.status == CampaignContactStatus.DONE))
+    return Settled(call.id, outcome, entry.status == CampaignContactStatus.DONE, campaign.id)
+
+
+class DialerCallSink:
+    """The CallSink a dialling worker gives its switch driver: every finished call is settled."""
+
+    def __init__(self, sessions: sessionmaker[Session], rates: Rates) -> None:
+        self.sessions = sessions
+        self.rates = rates
+        self.settled: list[Settled] = []  # the last few, for the worker's log and the tests
+
+    def call_ended(self, record: CallRecord) -> None:
+        with self.sessions.begin() as session:
+            call = session.get(Call, record.call_id)
+            if call is None:
+                return  # not a campaign call (placed outside the dialer)
+            copy_record(call, record)
+            outcome = call.outcome or "failed"
+            result = settle(session, call, outcome, self.rates, utcnow())
+        self.settled.append(result)
+        del self.settled[:-1000]
