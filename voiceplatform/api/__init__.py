@@ -11,7 +11,7 @@ from flask import Flask
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     from voiceplatform.api import database, errors
-    from voiceplatform.api.blueprints import calls, contacts, dnc, flows, health, tokens
+    from voiceplatform.api.blueprints import calls, contacts, dnc, flows, health, tokens, webhooks
     from voiceplatform.api.openapi import DOCUMENT
     from voiceplatform.db import database_url
 
@@ -20,7 +20,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     errors.init_app(app)
     database.init_app(app)
-    for blueprint in (health.blueprint, flows.blueprint, tokens.blueprint, dnc.blueprint, calls.blueprint, contacts.blueprint):
+    for blueprint in (health.blueprint, flows.blueprint, tokens.blueprint, dnc.blueprint, calls.blueprint, contacts.blueprint,
+                      webhooks.blueprint):
         app.register_blueprint(blueprint)
     app.add_url_rule("/openapi.json", "openapi", lambda: DOCUMENT)
     return app

@@ -101,5 +101,33 @@ DOCUMENT: dict[str, Any] = {
                 "file": {"type": "string", "format": "binary"}, "list": {"type": "string"}, "region": {"type": "string"},
                 "phone_column": {"type": "string"}}}}}}}},
         "/calls/{call_id}": {"get": _op("One call, with its path, transcript and recordings", params=[_path_param("call_id")])},
+        "/webhooks": {
+            "get": _op("List webhook subscriptions", schema=PAGE, params=PAGING),
+            "post": _op("Subscribe a URL to events (the signing secret is shown once)", "201", idempotent=True, body={
+                "type": "object", "required": ["url", "events"], "properties": {
+                    "url": {"type": "string", "format": "uri", "maxLength": 2000},
+                    "events": {"type": "array", "minItems": 1, "items": {"enum": [
+                        "call.ended", "campaign.started", "campaign.paused", "campaign.resumed", "campaign.cancelled",
+                        "campaign.completed", "campaign.failed", "*"]}},
+                    "secret": {"type": "string", "minLength": 16, "maxLength": 200}, "active": {"type": "boolean"},
+                    "account_id": {"type": "integer"}}}),
+        },
+        "/webhooks/{webhook_id}": {
+            "get": _op("One webhook subscription", params=[_path_param("webhook_id", "integer")]),
+            "patch": _op("Change url, events or active", params=[_path_param("webhook_id", "integer")], body={
+                "type": "object", "properties": {"url": {"type": "string", "format": "uri"},
+                                                 "events": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                                                 "active": {"type": "boolean"}}}),
+            "delete": _op("Delete, with its deliveries", "204", params=[_path_param("webhook_id", "integer")]),
+        },
+        "/webhooks/{webhook_id}/deliveries": {"get": _op("A subscription's deliveries, newest first", schema=PAGE, params=[
+            _path_param("webhook_id", "integer"), *PAGING,
+            {"name": "status", "in": "query", "schema": {"enum": ["pending", "delivered", "failed"]}}])},
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry": {"post": _op(
+            "Send a delivered or failed delivery again, now", "202", errors=("409",), idempotent=True,
+            params=[_path_param("webhook_id", "integer"), _path_param("delivery_id", "integer")])},
+        "/webhooks/{webhook_id}/ping": {"post": _op(
+            "Queue a ping event to this subscription", "202", errors=("409",), idempotent=True,
+            params=[_path_param("webhook_id", "integer")])},
     },
 }
