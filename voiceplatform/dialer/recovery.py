@@ -22,12 +22,15 @@ from voiceplatform.models import Call, CampaignContact, CampaignContactStatus
 WORKER_LOST = "worker_lost"
 
 
-def recover_abandoned(session: Session, campaign_id: int, rates: Rates, now: datetime) -> int:
+def recover_abandoned(session: Session, campaign_id: int, rates: Rates, now: datetime,
+                      keep: set[str] | frozenset[str] = frozenset()) -> int:
+    """Settle the expired claims of ``campaign_id``, except the calls in ``keep`` (the caller's own)."""
     stale = session.scalars(
         select(CampaignContact).where(
             CampaignContact.campaign_id == campaign_id, CampaignContact.status == CampaignContactStatus.DIALLING,
             (CampaignContact.claimed_until.is_(None)) | (CampaignContact.claimed_until < now))
     ).all()
+    stale = [entry for entry in stale if entry.last_call_id not in keep]
     for entry in stale:
         call = session.get(Call, entry.last_call_id) if entry.last_call_id else None
         if call is None:

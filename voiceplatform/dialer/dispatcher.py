@@ -1,0 +1,292 @@
+"""One running campaign's dialling loop: pacing, concurrency, switch slots, and completion.
+
+Exactly one dispatcher drives a campaign at a time (it holds the campaign's lock). It places
+calls no faster than ``calls_per_second`` (a schedule of evenly spaced dial times, which may catch
+up at most one interval after a delay, so it never bursts) and never more than ``max_concurrent``
+at once (counted by the claim, in the database, across workers). Each call needs a slot on the
+switch (a lease shared by every worker). While calls run, it renews their slots and their claims;
+it re-reads the campaign every second, so pause, resume and cancel take effect within a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Protocol
+
+import gevent
+from gevent.event import Event
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from voiceplatform.campaigns.fanout import fan_out
+from voiceplatform.campaigns.pricing import Rates
+from voiceplatform.campaigns.settings import CampaignSettings
+from voiceplatform.dialer import lifecycle
+from voiceplatform.dialer.claims import Claim, claim_next, unclaim
+from voiceplatform.dialer.leases import CampaignLock, SwitchSlots
+from voiceplatform.exceptions import QueueBackendError
+from voiceplatform.flow import Flow, load_flow_text
+from voiceplatform.models import Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, FlowVersion
+from voiceplatform.models.base import utcnow
+from voiceplatform.switches.placed_call import PlacedCall
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 1.0  # re-read the campaign (status, settings) this often
+RENEW_SECONDS = 3.0  # renew slots, claims and the lock this often
+IDLE_SECONDS = 1.0  # nothing due: look again after this long
+
+
+class CallPlacer(Protocol):
+    def place_call(self, flow: Flow, to: str, contact: dict[str, Any] | None = None, *,
+                   caller_id: str | None = None, variables: dict[str, str] | None = None,
+                   timeout: float | None = None, account: str | None = None,
+                   call_id: str | None = None) -> PlacedCall: ...
+
+
+@dataclass
+class DialerContext:
+    """What a worker shares with all its dispatchers."""
+
+    sessions: sessionmaker[Session]
+    placer: CallPlacer
+    slots: SwitchSlots
+    worker: str
+    rates: Rates = field(default_factory=Rates)
+    claim_lease: timedelta = timedelta(seconds=20)
+    clock: Callable[[], datetime] = utcnow
+
+
+@dataclass
+class DispatchStats:
+    placed: int = 0
+    peak_concurrent: int = 0
+    dial_times: list[float] = field(default_factory=list)  # time.monotonic() of each call placed
+    skipped_at_dial: int = 0
+    deferred_at_dial: int = 0
+    no_slot: int = 0
+
+
+class CampaignDispatcher:
+    def __init__(self, context: DialerContext, campaign_id: int, lock: CampaignLock) -> None:
+        self.context = context
+        self.campaign_id = campaign_id
+        self.lock = lock
+        self.in_flight: dict[str, tuple[Claim, PlacedCall]] = {}
+        self.stats = DispatchStats()
+        self.finished = Event()
+        self._stop = False
+        self._call_ended = Event()
+        self._flow: tuple[int, Flow] | None = None
+        self._status = CampaignStatus.RUNNING
+        self._settings = CampaignSettings()
+        self._campaign: Campaign | None = None
+
+    # ---- control --------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop placing calls; the calls in flight finish and are recorded."""
+        self._stop = True
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception:
+            log.exception("campaign %s: dispatcher stopped on an error", self.campaign_id)
+        finally:
+            self._drain()
+            try:
+                self.lock.release()
+            except QueueBackendError:
+                pass  # the lock's TTL frees it
+            self.finished.set()
+
+    # ---- the loop -------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        last_refresh = last_renew = -1e9
+        next_dial = time.monotonic()
+        while not self._stop:
+            now = time.monotonic()
+            if now - last_renew >= RENEW_SECONDS:
+                last_renew = now
+                if not self._renew():
+                    log.warning("campaign %s: lost its lock to another worker; stopping", self.campaign_id)
+                    return
+            if now - last_refresh >= REFRESH_SECONDS:
+                last_refresh = now
+                if not self._refresh():
+                    return
+            if self._status != CampaignStatus.RUNNING:
+                gevent.sleep(0.2)
+                continue
+            if len(self.in_flight) >= self._settings.max_concurrent:
+                self._call_ended.clear()
+                self._call_ended.wait(0.2)
+                continue
+            if now < next_dial:
+                gevent.sleep(min(next_dial - now, 0.2))
+                continue
+            outcome = self._dial_one()
+            if outcome == "placed":
+                interval = 1.0 / self._settings.calls_per_second
+                next_dial = max(next_dial, time.monotonic() - interval) + interval
+            elif outcome == "wait":
+                self._call_ended.clear()
+                self._call_ended.wait(0.2)
+            elif outcome == "idle":
+                last_refresh = -1e9 if self._complete_if_done() else last_refresh
+                gevent.sleep(IDLE_SECONDS)
+                next_dial = time.monotonic()
+
+    def _refresh(self) -> bool:
+        """Re-read the campaign; False when this dispatcher's work is over."""
+        with self.context.sessions() as session:
+            campaign = session.get(Campaign, self.campaign_id)
+            needs_fan_out = campaign is not None and campaign.status == CampaignStatus.RUNNING and campaign.fanned_out_at is None
+        if campaign is None:
+            return False
+        if needs_fan_out:
+            self._fan_out(campaign)
+        with self.context.sessions.begin() as session:
+            campaign = session.get(Campaign, self.campaign_id)
+            assert campaign is not None
+            if campaign.status == CampaignStatus.RUNNING and not lifecycle.has_credit(session, campaign, self.context.rates):
+                lifecycle.fail(session, campaign, lifecycle.INSUFFICIENT_CREDIT, self.context.clock())
+            self._status = campaign.status
+            self._settings = CampaignSettings.model_validate(campaign.settings or {})
+            self._load_flow(session, campaign)
+            self._campaign = campaign
+        return self._status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED) or bool(self.in_flight)
+
+    def _fan_out(self, campaign: Campaign) -> None:
+        if campaign.contact_list_id is not None:
+            fan_out(self.context.sessions, campaign.id, self.context.clock())
+        with self.context.sessions.begin() as session:
+            session.execute(update(Campaign).where(Campaign.id == campaign.id).values(fanned_out_at=self.context.clock()))
+
+    def _load_flow(self, session: Session, campaign: Campaign) -> None:
+        if self._flow is not None and self._flow[0] == campaign.flow_version_id:
+            return
+        version = session.get(FlowVersion, campaign.flow_version_id)
+        assert version is not None
+        self._flow = (version.id, load_flow_text(version.definition, f"{version.name} v{version.version}"))
+
+    def _complete_if_done(self) -> bool:
+        if self.in_flight:
+            return False
+        with self.context.sessions.begin() as session:
+            campaign = session.get(Campaign, self.campaign_id)
+            return campaign is not None and lifecycle.complete_if_done(session, campaign, self.context.clock())
+
+    def _dial_one(self) -> str:
+        """'placed', 'wait' (no slot or at the cap), 'idle' (nothing due) or 'again'."""
+        call_id = uuid.uuid4().hex
+        try:
+            if not self.context.slots.acquire(call_id):
+                self.stats.no_slot += 1
+                return "wait"
+        except QueueBackendError:
+            self.stats.no_slot += 1
+            return "wait"
+        with self.context.sessions.begin() as session:
+            campaign = session.get(Campaign, self.campaign_id)
+            if campaign is None or campaign.status != CampaignStatus.RUNNING:
+                result = None
+            elif not lifecycle.has_credit(session, campaign, self.context.rates):
+                lifecycle.fail(session, campaign, lifecycle.INSUFFICIENT_CREDIT, self.context.clock())
+                self._status, result = campaign.status, None
+            else:
+                result = claim_next(session, campaign, self._settings, now=self.context.clock(),
+                                    worker=self.context.worker, lease=self.context.claim_lease, call_id=call_id)
+        if result is None or result.claim is None:
+            self.context.slots.release(call_id)
+            if result is not None:
+                self.stats.skipped_at_dial += result.skipped
+                self.stats.deferred_at_dial += result.deferred
+            if result is None or result.at_capacity:
+                return "wait"
+            return "idle" if result.nothing_due else "again"
+        claim = result.claim
+        if claim.call_id != call_id:  # a call written ahead: the slot follows its id
+            self.context.slots.release(call_id)
+            if not self._take_slot(claim.call_id):
+                self._give_back(claim)
+                return "wait"
+        return self._place(claim)
+
+    def _take_slot(self, call_id: str) -> bool:
+        try:
+            return self.context.slots.acquire(call_id)
+        except QueueBackendError:
+            return False
+
+    def _place(self, claim: Claim) -> str:
+        assert self._flow is not None and self._campaign is not None
+        try:
+            placed = self.context.placer.place_call(
+                self._flow[1], claim.phone, claim.contact, caller_id=self._settings.caller_id,
+                timeout=self._settings.ring_seconds, account=str(self._campaign.account_id), call_id=claim.call_id)
+        except Exception:
+            log.exception("campaign %s: placing call %s failed", self.campaign_id, claim.call_id)
+            self._give_back(claim)
+            return "wait"
+        self.in_flight[claim.call_id] = (claim, placed)
+        self.stats.placed += 1
+        self.stats.dial_times.append(time.monotonic())
+        self.stats.peak_concurrent = max(self.stats.peak_concurrent, len(self.in_flight))
+        gevent.spawn(self._watch, claim, placed)
+        return "placed"
+
+    def _give_back(self, claim: Claim) -> None:
+        self.context.slots.release(claim.call_id)
+        with self.context.sessions.begin() as session:
+            unclaim(session, claim.campaign_contact_id, claim.call_id, self.context.clock())
+
+    def _watch(self, claim: Claim, placed: PlacedCall) -> None:
+        placed.done.wait()
+        self.in_flight.pop(claim.call_id, None)
+        try:
+            self.context.slots.release(claim.call_id)
+        except QueueBackendError:
+            pass  # the slot's TTL frees it
+        self._call_ended.set()
+
+    # ---- keeping leases alive -------------------------------------------------------------------
+
+    def _renew(self) -> bool:
+        try:
+            if not self.lock.renew():
+                return False
+        except QueueBackendError:
+            log.warning("campaign %s: cannot reach the lock backend; carrying on", self.campaign_id)
+        self._renew_calls()
+        return True
+
+    def _renew_calls(self) -> None:
+        live = list(self.in_flight)
+        if live:
+            try:
+                self.context.slots.renew(live)
+            except QueueBackendError:
+                pass
+            with self.context.sessions.begin() as session:
+                session.execute(
+                    update(CampaignContact)
+                    .where(CampaignContact.campaign_id == self.campaign_id, CampaignContact.claimed_by == self.context.worker,
+                           CampaignContact.status == CampaignContactStatus.DIALLING)
+                    .values(claimed_until=self.context.clock() + self.context.claim_lease))
+
+    def _drain(self, timeout: float = 120.0) -> None:
+        deadline = last_renew = time.monotonic()
+        deadline += timeout
+        while self.in_flight and time.monotonic() < deadline:
+            if time.monotonic() - last_renew >= RENEW_SECONDS:
+                last_renew = time.monotonic()
+                self._renew_calls()
+            self._call_ended.clear()
+            self._call_ended.wait(0.5)
