@@ -8,7 +8,7 @@ import json
 import random
 import socket
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import gevent
@@ -20,7 +20,7 @@ from tests.webhooks.conftest import SECRET, Receiver, new_account, subscribe
 from voiceplatform.models import WebhookDelivery
 from voiceplatform.models.base import utcnow
 from voiceplatform.webhooks import MAX_ATTEMPTS, AlreadyPending, backoff, deliver_due, emit, redeliver, verify
-from voiceplatform.webhooks.delivery import BACKOFF_CAP, LEASE
+from voiceplatform.webhooks.delivery import BACKOFF_CAP, LEASE, Post, PostError, http_post
 
 
 def queue(sessions: sessionmaker[Session], url: str, count: int = 1, event: str = "call.ended") -> list[int]:
@@ -42,7 +42,7 @@ def load(sessions: sessionmaker[Session], delivery_id: int) -> WebhookDelivery:
         return row
 
 
-def always(status: int, sent: list[str] | None = None):  # type: ignore[no-untyped-def]
+def always(status: int, sent: list[str] | None = None) -> Post:
     def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
         if sent is not None:
             sent.append(headers["X-VoicePlatform-Delivery"])
@@ -90,6 +90,29 @@ def test_an_endpoint_with_another_secret_refuses_and_it_counts_as_a_failure(sess
         endpoint.server.stop()
     assert not endpoint.requests[0]["signed"]
     assert load(sessions, delivery_id).last_status_code == 401
+
+
+def test_the_http_client_times_out_and_reports_answers() -> None:
+    from gevent.pywsgi import WSGIServer
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        if environ["PATH_INFO"] == "/slow":
+            gevent.sleep(2)
+        start_response("418 Teapot" if environ["PATH_INFO"] == "/teapot" else "200 OK", [])
+        return [b"x" * 100_000]
+
+    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    server.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        assert http_post(f"{base}/ok", b"{}", {"Content-Type": "application/json"}, 2) == 200
+        assert http_post(f"{base}/teapot", b"{}", {}, 2) == 418
+        with pytest.raises(PostError, match="timed out"):
+            http_post(f"{base}/slow", b"{}", {}, 0.2)
+        with pytest.raises(PostError):
+            http_post("http://no-such-host.invalid/x", b"{}", {}, 2)
+    finally:
+        server.stop()
 
 
 # ---- retries ----

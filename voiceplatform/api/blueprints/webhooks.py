@@ -80,7 +80,7 @@ def _secret(body: dict[str, Any]) -> str:
 
 
 def _owned(webhook_id: int) -> WebhookSubscription:
-    return owned(db().get(WebhookSubscription, webhook_id), f"webhook {webhook_id}")  # type: ignore[no-any-return]
+    return owned(db().get(WebhookSubscription, webhook_id), f"webhook {webhook_id}")
 
 
 @blueprint.post("")
