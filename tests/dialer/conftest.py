@@ -16,7 +16,6 @@ from voiceplatform.dialer.leases import (
     RedisSwitchSlots,
 )
 from voiceplatform.testing.redis import RedisServer
-from voiceplatform.testing.redis_fixture import redis_server  # noqa: F401
 
 
 class RedisBackend:

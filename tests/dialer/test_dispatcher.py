@@ -9,8 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import gevent
-import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from tests.dialer.seed import seed_campaign
 from voiceplatform.campaigns.pricing import Rates

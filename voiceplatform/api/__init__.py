@@ -11,7 +11,9 @@ from flask import Flask
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     from voiceplatform.api import database, errors
-    from voiceplatform.api.blueprints import calls, contacts, dnc, flows, health, tokens, webhooks
+    from voiceplatform.api.blueprints import calls, campaigns, contacts, dnc, flows, health, tokens, webhooks
+    from voiceplatform.campaigns.pricing import Rates
+    from voiceplatform.dialer.jobs import NoJobs
     from voiceplatform.api.openapi import DOCUMENT
     from voiceplatform.db import database_url
 
@@ -20,8 +22,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     errors.init_app(app)
     database.init_app(app)
+    app.extensions["vp_rates"] = Rates.from_mapping(app.config["RATES"]) if app.config.get("RATES") else Rates.from_env()
+    app.extensions["vp_jobs"] = app.config.get("JOBS") or NoJobs()  # the embedded server and rq pass theirs
     for blueprint in (health.blueprint, flows.blueprint, tokens.blueprint, dnc.blueprint, calls.blueprint, contacts.blueprint,
-                      webhooks.blueprint):
+                      webhooks.blueprint, campaigns.blueprint):
         app.register_blueprint(blueprint)
     app.add_url_rule("/openapi.json", "openapi", lambda: DOCUMENT)
     return app

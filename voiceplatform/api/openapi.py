@@ -46,6 +46,25 @@ def _path_param(name: str, kind: str = "string") -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
 
 
+CAMPAIGN_STATUSES = ["draft", "scheduled", "running", "paused", "completed", "cancelled", "failed"]
+CAMPAIGN_ID = _path_param("campaign_id", "integer")
+FLOW_REF = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "version": {"type": "integer"}}}
+RETRY = {"type": "object", "required": ["retries"], "properties": {"retries": {"type": "integer", "minimum": 0, "maximum": 20},
+                                                                    "minutes": {"type": "number", "minimum": 0}}}
+CAMPAIGN_SETTINGS = {"type": "object", "additionalProperties": False, "properties": {
+    "calls_per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 200},
+    "max_concurrent": {"type": "integer", "minimum": 1, "maximum": 5000},
+    "window": {"type": "object", "properties": {"start": {"type": "string", "example": "09:00"}, "end": {"type": "string", "example": "20:00"},
+                                                "days": {"type": "array", "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}}}},
+    "retries": {"type": "object", "additionalProperties": RETRY, "description": "per outcome: busy, no-answer, rejected, congestion, failed, machine"},
+    "caller_id": {"type": ["string", "null"]}, "ring_seconds": {"type": "number", "minimum": 5, "maximum": 120},
+    "expected_minutes": {"type": "number", "exclusiveMinimum": 0}}}
+CAMPAIGN_BODY = {"type": "object", "required": ["name", "flow", "contact_list_id"], "properties": {
+    "name": {"type": "string", "minLength": 1, "maxLength": 200}, "flow": FLOW_REF, "contact_list_id": {"type": "integer"},
+    "settings": CAMPAIGN_SETTINGS, "scheduled_at": {"type": "string", "format": "date-time"}, "start": {"type": "boolean"}}}
+CALL_NOW_BODY = {"type": "object", "required": ["to", "flow"], "properties": {
+    "to": {"type": "string"}, "region": {"type": "string"}, "flow": FLOW_REF, "contact": {"type": "object"},
+    "caller_id": {"type": "string"}, "ring_seconds": {"type": "number", "minimum": 5, "maximum": 120}}}
 YAML_BODY = {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}}
 NAME, VERSION = _path_param("name"), _path_param("version", "integer")
 
@@ -88,7 +107,9 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object", "required": ["phone"], "properties": {"phone": {"type": "string"}, "reason": {"type": "string"}}}),
         },
         "/dnc/{phone}": {"delete": _op("Remove a number", "204", params=[_path_param("phone")])},
-        "/calls": {"get": _op("List calls", schema=PAGE, params=[*PAGING,
+        "/calls": {"post": _op("Call this number with this flow now (a call id comes back at once)", "202",
+                               errors=("402", "409"), idempotent=True, body=CALL_NOW_BODY),
+                   "get": _op("List calls", schema=PAGE, params=[*PAGING,
             {"name": "outcome", "in": "query", "schema": {"enum": ["answered", "busy", "no-answer", "rejected", "congestion", "failed", "machine"]}},
             {"name": "campaign_id", "in": "query", "schema": {"type": "integer"}},
             {"name": "to", "in": "query", "schema": {"type": "string"}},
@@ -101,6 +122,24 @@ DOCUMENT: dict[str, Any] = {
                 "file": {"type": "string", "format": "binary"}, "list": {"type": "string"}, "region": {"type": "string"},
                 "phone_column": {"type": "string"}}}}}}}},
         "/calls/{call_id}": {"get": _op("One call, with its path, transcript and recordings", params=[_path_param("call_id")])},
+        "/campaigns": {
+            "get": _op("List campaigns", schema=PAGE, params=[*PAGING, {"name": "status", "in": "query", "schema": {"enum": CAMPAIGN_STATUSES}}]),
+            "post": _op("Create a campaign: a draft, scheduled (scheduled_at) or started at once (start: true)", "201",
+                        errors=("402", "409"), idempotent=True, body=CAMPAIGN_BODY),
+        },
+        "/campaigns/{campaign_id}": {"get": _op("One campaign, with its progress", params=[CAMPAIGN_ID])},
+        "/campaigns/{campaign_id}/stats": {"get": _op("Progress: contacts by state, outcomes, calls per second, time left",
+                                                      params=[CAMPAIGN_ID])},
+        "/campaigns/{campaign_id}/estimate": {"get": _op("Estimated cost of the remaining contacts against the balance",
+                                                         params=[CAMPAIGN_ID])},
+        "/campaigns/{campaign_id}/contacts": {"get": _op("Each contact's state, attempts and last outcome", schema=PAGE, params=[
+            CAMPAIGN_ID, *PAGING, {"name": "status", "in": "query", "schema": {"enum": ["pending", "dialling", "done", "skipped", "cancelled"]}}])},
+        **{f"/campaigns/{{campaign_id}}/{action}": {"post": _op(summary, params=[CAMPAIGN_ID], errors=("402", "409"), idempotent=True)}
+           for action, summary in (("start", "Start a draft or scheduled campaign now"), ("pause", "Pause (calls in progress finish)"),
+                                   ("resume", "Resume a paused campaign"),
+                                   ("cancel", "Cancel: waiting contacts become final; calls in progress finish"),
+                                   ("resend", "Run again for the contacts not reached (also after running out of credit)"))},
+
         "/webhooks": {
             "get": _op("List webhook subscriptions", schema=PAGE, params=PAGING),
             "post": _op("Subscribe a URL to events (the signing secret is shown once)", "201", idempotent=True, body={

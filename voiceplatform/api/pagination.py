@@ -14,7 +14,8 @@ from voiceplatform.api.errors import bad_request
 MAX_PER_PAGE = 500
 
 
-def page_of(query: Select[Any], render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+def page_of(query: Select[Any], render: Callable[[Any], dict[str, Any]], *, rows: bool = False) -> dict[str, Any]:
+    """``rows=True`` renders whole result rows (for queries that select several things)."""
     try:
         page = int(request.args.get("page", 1))
         per_page = int(request.args.get("per_page", 50))
@@ -24,9 +25,10 @@ def page_of(query: Select[Any], render: Callable[[Any], dict[str, Any]]) -> dict
         raise bad_request(f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
     session = db()
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    window = query.limit(per_page).offset((page - 1) * per_page)
+    found = session.execute(window).all() if rows else session.scalars(window).all()
     return {
-        "items": [render(row) for row in rows],
+        "items": [render(row) for row in found],
         "page": page,
         "per_page": per_page,
         "total": total,

@@ -16,12 +16,14 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def field(body: dict[str, Any], name: str, kind: type, *, required: bool = True, default: Any = None) -> Any:
+def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = True, default: Any = None) -> Any:
     if name not in body or body[name] is None:
         if required:
             raise bad_request(f"{name!r} is required", {"field": name})
         return default
     value = body[name]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise bad_request(f"{name!r} must be {kind.__name__}", {"field": name})
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (int in kinds and isinstance(value, bool)):
+        names = " or ".join("number" if k is float else k.__name__ for k in kinds)
+        raise bad_request(f"{name!r} must be {names}", {"field": name})
     return value

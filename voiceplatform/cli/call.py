@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -35,7 +34,7 @@ def call_command(number: str, flow_path: Path, contact_pairs: tuple[str, ...], s
     use_gevent()
     from voiceplatform.exceptions import VoicePlatformError
     from voiceplatform.flow import load_flow
-    from voiceplatform.switches.services import default_services
+    from voiceplatform.switches.select import make_driver
 
     contact = {}
     for pair in contact_pairs:
@@ -45,7 +44,7 @@ def call_command(number: str, flow_path: Path, contact_pairs: tuple[str, ...], s
         contact[key] = value
     try:
         flow = load_flow(flow_path)
-        driver = _driver(switch, default_services)
+        driver = make_driver(switch)
         with driver:
             record = driver.place_call(flow, number, contact, caller_id=caller_id, timeout=timeout).wait(timeout + 3600)
     except VoicePlatformError as exc:
@@ -65,15 +64,3 @@ def call_command(number: str, flow_path: Path, contact_pairs: tuple[str, ...], s
         click.echo(f"recording: {recording['path']} ({recording['duration']}s, sha256 {recording['sha256'][:12]}…)")
     for error in data["errors"]:
         click.echo(f"error: {error}")
-
-
-def _driver(switch: str, services_factory):  # type: ignore[no-untyped-def]
-    if switch == "freeswitch":
-        from voiceplatform.switches.freeswitch import FreeSwitchConfig, FreeSwitchDriver
-
-        config = FreeSwitchConfig.from_env()
-        return FreeSwitchDriver(config, services_factory(config.media_dir))
-    from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
-
-    config = AsteriskConfig.from_env() if os.environ.get("VOICEPLATFORM_AMI_USERNAME") else AsteriskConfig.from_lab()
-    return AsteriskDriver(config, services_factory(config.media_dir))

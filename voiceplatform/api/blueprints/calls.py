@@ -1,18 +1,33 @@
-"""Calls: list with filters, and detail."""
+"""Calls: list with filters, detail, and "call this number with this flow now".
+
+A single call is a one-contact campaign of kind ``single`` (hidden from the campaign list), so it
+gets everything a campaign call gets: the dial-time do-not-call check, a switch slot, recovery if
+its worker dies, settlement, billing and the ``call.ended`` webhook. Its call id is known at once.
+No calling window applies: an operator asked for this call now."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, request
+import uuid
+
+from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
-from voiceplatform.api.auth import owned, requires, visible_accounts
+from voiceplatform.api.auth import account_id, owned, requires, visible_accounts
 from voiceplatform.api.database import db
-from voiceplatform.api.errors import bad_request
+from voiceplatform.api.errors import ApiError, bad_request
+from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
-from voiceplatform.models import Call, Role
+from voiceplatform.api.published_flows import published_flow
+from voiceplatform.api.requests import field, json_body
+from voiceplatform.dialer import lifecycle
+from voiceplatform.models import (
+    Call, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact, DoNotCall, Role,
+)
+from voiceplatform.models.base import utcnow
+from voiceplatform.phone import InvalidPhoneNumber, to_e164
 
 blueprint = Blueprint("calls", __name__, url_prefix="/calls")
 OUTCOMES = ("answered", "busy", "no-answer", "rejected", "congestion", "failed", "machine")
@@ -52,6 +67,56 @@ def list_calls():  # type: ignore[no-untyped-def]
     if "until" in args:
         query = query.where(Call.queued_at < _time(args["until"], "until"))
     return page_of(query.order_by(Call.queued_at.desc(), Call.id), _call)
+
+
+@blueprint.post("")
+@requires(Role.OPERATOR)
+@idempotent
+def call_now():  # type: ignore[no-untyped-def]
+    body = json_body()
+    session = db()
+    try:
+        phone = to_e164(field(body, "to", str), field(body, "region", str, required=False, default="US"))
+    except InvalidPhoneNumber as exc:
+        raise bad_request(str(exc), {"field": "to"}, code="invalid_phone") from exc
+    flow = published_flow(body.get("flow"))
+    attributes = field(body, "contact", dict, required=False, default={})
+    ring_seconds = field(body, "ring_seconds", (int, float), required=False, default=30)
+    if not 5 <= ring_seconds <= 120:
+        raise bad_request("'ring_seconds' must be between 5 and 120", {"field": "ring_seconds"})
+    caller_id = field(body, "caller_id", str, required=False)
+    if session.scalar(select(DoNotCall.id).where(DoNotCall.account_id == account_id(), DoNotCall.phone == phone)):
+        raise ApiError(409, "do_not_call", f"{phone} is on the do-not-call list")
+    contact = session.scalars(select(Contact).where(Contact.account_id == account_id(), Contact.phone == phone)).first()
+    if contact is None:
+        contact = Contact(account_id=account_id(), phone=phone, attributes={})
+        session.add(contact)
+    elif contact.opted_out_at is not None:
+        raise ApiError(409, "opted_out", f"{phone} has opted out")
+    contact.attributes = {**(contact.attributes or {}), **attributes}
+    now = utcnow()
+    settings = {"calls_per_second": 1, "max_concurrent": 1, "ring_seconds": ring_seconds, "caller_id": caller_id,
+                "window": {"start": "00:00", "end": "24:00"},
+                "retries": {outcome: {"retries": 0} for outcome in OUTCOMES if outcome != "answered"}}
+    campaign = Campaign(account_id=account_id(), kind="single", name=f"call {phone}", flow_version_id=flow.id,
+                        settings=settings, status=CampaignStatus.DRAFT, fanned_out_at=now)
+    session.add(campaign)
+    session.flush()
+    try:
+        lifecycle.start(session, campaign, current_app.extensions["vp_rates"], now)
+    except lifecycle.TransitionRefused as refused:
+        raise ApiError(refused.status, refused.code, refused.message) from refused
+    call_id = uuid.uuid4().hex
+    entry = CampaignContact(campaign_id=campaign.id, contact_id=contact.id, status=CampaignContactStatus.PENDING,
+                            attempts=0, next_attempt_at=now, last_call_id=call_id)
+    session.add(entry)
+    session.flush()
+    call = Call(id=call_id, account_id=account_id(), campaign_id=campaign.id, campaign_contact_id=entry.id,
+                contact_id=contact.id, flow_version_id=flow.id, flow_name=flow.name, to=phone, switch="", queued_at=now)
+    session.add(call)
+    session.flush()
+    current_app.extensions["vp_jobs"].enqueue("voiceplatform.dialer.jobs.wake_dialer")
+    return {**_call(call), "status": "queued"}, 202
 
 
 @blueprint.get("/<call_id>")

@@ -25,9 +25,11 @@ def upgrade() -> None:
     op.add_column("campaign_contacts", sa.Column("claimed_until", voiceplatform.models.base.UtcDateTime(timezone=True), nullable=True))
     op.create_index("ix_campaigns_status", "campaigns", ["status"])
     op.create_index("ix_calls_campaign_contact_id", "calls", ["campaign_contact_id"])
+    op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["status", "next_attempt_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_webhook_deliveries_due", table_name="webhook_deliveries")
     op.drop_index("ix_calls_campaign_contact_id", table_name="calls")
     op.drop_index("ix_campaigns_status", table_name="campaigns")
     with op.batch_alter_table("campaign_contacts") as batch:

@@ -1,0 +1,237 @@
+"""Campaigns: create (draft, scheduled, or started at once), start, pause, resume, cancel, resend
+to the contacts not reached, progress and stats, the cost estimate against the balance, and
+each contact's state. The dialling itself happens in the workers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from voiceplatform.api.auth import account_id, owned, requires, visible_accounts
+from voiceplatform.api.database import db
+from voiceplatform.api.errors import ApiError, bad_request
+from voiceplatform.api.idempotency import idempotent
+from voiceplatform.api.pagination import page_of
+from voiceplatform.api.published_flows import published_flow
+from voiceplatform.api.requests import field, json_body
+from voiceplatform.campaigns.pricing import Rates, estimate_voice
+from voiceplatform.campaigns.progress import progress
+from voiceplatform.campaigns.settings import CampaignSettings
+from voiceplatform.dialer import lifecycle
+from voiceplatform.dialer.jobs import Jobs
+from voiceplatform.models import (
+    Account, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact, ContactList, ContactListMember,
+    FlowVersion, Role,
+)
+from voiceplatform.models.base import utcnow
+
+blueprint = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+WAKE = "voiceplatform.dialer.jobs.wake_dialer"
+START_SCHEDULED = "voiceplatform.dialer.jobs.start_scheduled_campaign"
+
+
+def rates() -> Rates:
+    return current_app.extensions["vp_rates"]
+
+
+def jobs() -> Jobs:
+    return current_app.extensions["vp_jobs"]
+
+
+def _stamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _campaign(row: Campaign) -> dict[str, Any]:
+    flow = db().get(FlowVersion, row.flow_version_id)
+    return {"id": row.id, "account_id": row.account_id, "name": row.name, "status": row.status.value,
+            "reason": row.status_reason, "flow": {"name": flow.name, "version": flow.version} if flow else None,
+            "contact_list_id": row.contact_list_id, "settings": CampaignSettings.model_validate(row.settings or {}).model_dump(mode="json"),
+            "scheduled_at": _stamp(row.scheduled_at), "started_at": _stamp(row.started_at),
+            "finished_at": _stamp(row.finished_at), "created_at": _stamp(row.created_at)}
+
+
+def _settings(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise bad_request("'settings' must be an object", {"field": "settings"})
+    try:
+        return CampaignSettings.model_validate(raw).model_dump(mode="json")
+    except ValidationError as exc:
+        problems = [{"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()]
+        raise bad_request("invalid campaign settings", {"settings": problems}, code="invalid_settings") from exc
+
+
+def parse_time(raw: Any, name: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise bad_request(f"{name!r} must be an ISO 8601 time with a time zone", {"field": name})
+    return when
+
+
+def _mine(campaign_id: int) -> Campaign:
+    campaign = owned(db().get(Campaign, campaign_id), f"campaign {campaign_id}")
+    if campaign.kind != "campaign":
+        raise ApiError(404, "not_found", f"campaign {campaign_id} not found")
+    return campaign
+
+
+def _transition(action: Any) -> None:
+    try:
+        action()
+    except lifecycle.TransitionRefused as refused:
+        raise ApiError(refused.status, refused.code, refused.message) from refused
+
+
+@blueprint.post("")
+@requires(Role.OPERATOR)
+@idempotent
+def create():  # type: ignore[no-untyped-def]
+    body = json_body()
+    name = field(body, "name", str).strip()
+    if not name or len(name) > 200:
+        raise bad_request("'name' must be 1 to 200 characters", {"field": "name"})
+    flow = published_flow(body.get("flow"))
+    list_id = field(body, "contact_list_id", int)
+    contact_list = db().get(ContactList, list_id)
+    if contact_list is None or contact_list.account_id != account_id():
+        raise ApiError(404, "not_found", f"contact list {list_id} not found")
+    campaign = Campaign(account_id=account_id(), name=name, flow_version_id=flow.id, contact_list_id=list_id,
+                        settings=_settings(body.get("settings")), status=CampaignStatus.DRAFT)
+    db().add(campaign)
+    db().flush()
+    start_now = field(body, "start", bool, required=False, default=False)
+    if body.get("scheduled_at") is not None:
+        if start_now:
+            raise bad_request("give either 'scheduled_at' or 'start', not both", {"field": "scheduled_at"})
+        when = parse_time(body["scheduled_at"], "scheduled_at")
+        lifecycle.schedule(db(), campaign, when)
+        jobs().enqueue_at(when, START_SCHEDULED, campaign.id)
+    elif start_now:
+        _transition(lambda: lifecycle.start(db(), campaign, rates(), utcnow()))
+        jobs().enqueue(WAKE)
+    return _campaign(campaign), 201
+
+
+@blueprint.get("")
+@requires(Role.OPERATOR, Role.SUPERVISOR)
+def list_campaigns():  # type: ignore[no-untyped-def]
+    query = select(Campaign).where(Campaign.account_id.in_(visible_accounts()), Campaign.kind == "campaign")
+    if "status" in request.args:
+        try:
+            query = query.where(Campaign.status == CampaignStatus(request.args["status"]))
+        except ValueError as exc:
+            raise bad_request(f"status must be one of {[s.value for s in CampaignStatus]}", {"field": "status"}) from exc
+    return page_of(query.order_by(Campaign.id.desc()), _campaign)
+
+
+@blueprint.get("/<int:campaign_id>")
+@requires(Role.OPERATOR, Role.SUPERVISOR)
+def detail(campaign_id: int):  # type: ignore[no-untyped-def]
+    campaign = _mine(campaign_id)
+    return {**_campaign(campaign), "progress": progress(db(), campaign, utcnow())}
+
+
+@blueprint.get("/<int:campaign_id>/stats")
+@requires(Role.OPERATOR, Role.SUPERVISOR)
+def stats(campaign_id: int):  # type: ignore[no-untyped-def]
+    return progress(db(), _mine(campaign_id), utcnow())
+
+
+@blueprint.post("/<int:campaign_id>/start")
+@requires(Role.OPERATOR)
+@idempotent
+def start(campaign_id: int):  # type: ignore[no-untyped-def]
+    campaign = _mine(campaign_id)
+    _transition(lambda: lifecycle.start(db(), campaign, rates(), utcnow()))
+    jobs().enqueue(WAKE)
+    return _campaign(campaign)
+
+
+@blueprint.post("/<int:campaign_id>/pause")
+@requires(Role.OPERATOR)
+@idempotent
+def pause(campaign_id: int):  # type: ignore[no-untyped-def]
+    campaign = _mine(campaign_id)
+    _transition(lambda: lifecycle.pause(db(), campaign))
+    return _campaign(campaign)
+
+
+@blueprint.post("/<int:campaign_id>/resume")
+@requires(Role.OPERATOR)
+@idempotent
+def resume(campaign_id: int):  # type: ignore[no-untyped-def]
+    campaign = _mine(campaign_id)
+    _transition(lambda: lifecycle.resume(db(), campaign, rates()))
+    jobs().enqueue(WAKE)
+    return _campaign(campaign)
+
+
+@blueprint.post("/<int:campaign_id>/cancel")
+@requires(Role.OPERATOR)
+@idempotent
+def cancel(campaign_id: int):  # type: ignore[no-untyped-def]
+    campaign = _mine(campaign_id)
+    _transition(lambda: lifecycle.cancel(db(), campaign, utcnow()))
+    return _campaign(campaign)
+
+
+@blueprint.post("/<int:campaign_id>/resend")
+@requires(Role.OPERATOR)
+@idempotent
+def resend(campaign_id: int):  # type: ignore[no-untyped-def]
+    campaign = _mine(campaign_id)
+    counted: list[int] = []
+    _transition(lambda: counted.append(lifecycle.resend_failed(db(), campaign, rates(), utcnow())))
+    jobs().enqueue(WAKE)
+    return {**_campaign(campaign), "contacts_to_dial": counted[0]}
+
+
+@blueprint.get("/<int:campaign_id>/estimate")
+@requires(Role.OPERATOR, Role.SUPERVISOR)
+def estimate(campaign_id: int):  # type: ignore[no-untyped-def]
+    campaign = _mine(campaign_id)
+    if campaign.fanned_out_at is None and campaign.contact_list_id is not None:
+        contacts = db().scalar(select(func.count()).select_from(ContactListMember).join(
+            Contact, Contact.id == ContactListMember.contact_id).where(
+            ContactListMember.list_id == campaign.contact_list_id, Contact.opted_out_at.is_(None))) or 0
+    else:
+        contacts = lifecycle.remaining(db(), campaign.id)
+    settings = CampaignSettings.model_validate(campaign.settings or {})
+    cost = estimate_voice(rates(), contacts, settings.expected_minutes)
+    account = db().get(Account, campaign.account_id)
+    balance = account.balance if account else 0
+    return {"campaign_id": campaign.id, "contacts": contacts, "expected_minutes_per_call": settings.expected_minutes,
+            "rate_per_minute": str(rates().voice_per_minute), "estimated_cost": str(cost), "balance": str(balance),
+            "currency": account.currency if account else "USD", "sufficient": balance >= cost,
+            "note": "an estimate: every remaining contact answering for the expected minutes; the actual cost is "
+                    "billed per started minute of each answered call"}
+
+
+@blueprint.get("/<int:campaign_id>/contacts")
+@requires(Role.OPERATOR, Role.SUPERVISOR)
+def contacts(campaign_id: int):  # type: ignore[no-untyped-def]
+    campaign = _mine(campaign_id)
+    query = select(CampaignContact, Contact.phone).join(Contact, Contact.id == CampaignContact.contact_id).where(
+        CampaignContact.campaign_id == campaign.id)
+    if "status" in request.args:
+        try:
+            query = query.where(CampaignContact.status == CampaignContactStatus(request.args["status"]))
+        except ValueError as exc:
+            raise bad_request(f"status must be one of {[s.value for s in CampaignContactStatus]}", {"field": "status"}) from exc
+
+    def row(pair: Any) -> dict[str, Any]:
+        entry, phone = pair
+        return {"contact_id": entry.contact_id, "phone": phone, "status": entry.status.value, "attempts": entry.attempts,
+                "last_outcome": entry.last_outcome, "last_call_id": entry.last_call_id,
+                "next_attempt_at": _stamp(entry.next_attempt_at), "final_at": _stamp(entry.final_at)}
+
+    return page_of(query.order_by(CampaignContact.id), row, rows=True)
