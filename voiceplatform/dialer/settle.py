@@ -7,9 +7,12 @@ same call (a retried save, a late switch event) updates the call's row and chang
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+import gevent
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voiceplatform.campaigns.decisions import after_call
@@ -21,7 +24,9 @@ from voiceplatform.models.base import utcnow
 from voiceplatform.switches.call_record import CallRecord
 from voiceplatform.switches.call_store import copy_record
 
+log = logging.getLogger(__name__)
 FINAL_WHEN_STOPPED = {CampaignStatus.CANCELLED}
+SAVE_ATTEMPTS = 12  # about 40 s of backoff
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,21 @@ class DialerCallSink:
         self.settled: list[Settled] = []  # the last few, for the worker's log and the tests
 
     def call_ended(self, record: CallRecord) -> None:
+        """Settle, retrying while the database is unreachable (a restart): a call's result is never
+        dropped for a passing fault. If it still fails, recovery settles the claim later."""
+        delay = 0.2
+        for attempt in range(SAVE_ATTEMPTS):
+            try:
+                self._settle(record)
+                return
+            except OperationalError:
+                if attempt == SAVE_ATTEMPTS - 1:
+                    raise
+                log.warning("call %s: database unavailable; retrying the save in %.1fs", record.call_id, delay)
+                gevent.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _settle(self, record: CallRecord) -> None:
         with self.sessions.begin() as session:
             call = session.get(Call, record.call_id)
             if call is None:

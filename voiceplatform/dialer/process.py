@@ -1,0 +1,58 @@
+"""Building a dialling runtime for a process: the switch driver with the settling sink, the
+switch's capacity slots, the campaign locks, and the supervisor. Redis-backed for workers,
+in-process for the embedded server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from voiceplatform.campaigns.pricing import Rates
+from voiceplatform.dialer.dispatcher import DialerContext
+from voiceplatform.dialer.leases import LocalCampaignLock, LocalSwitchSlots, RedisCampaignLock, RedisSwitchSlots
+from voiceplatform.dialer.settle import DialerCallSink
+from voiceplatform.dialer.supervisor import DialerRuntime
+from voiceplatform.switches.select import make_driver, switch_name
+
+DEFAULT_CAPACITY = 100
+
+
+@dataclass
+class Dialer:
+    runtime: DialerRuntime
+    driver: Any
+
+    def stop(self, timeout: float = 60.0) -> None:
+        self.runtime.stop(timeout)
+        self.driver.stop()
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def start_dialer(sessions: sessionmaker[Session], *, redis_client: Any = None, switch: str | None = None,
+                 capacity: int | None = None, rates: Rates | None = None, worker: str | None = None,
+                 driver: Any = None) -> Dialer:
+    """Start the driver and the supervisor. ``redis_client=None`` is the embedded mode."""
+    kind = switch_name(switch)
+    slot_name = os.environ.get("VOICEPLATFORM_SWITCH_NAME", kind)
+    capacity = capacity or int(os.environ.get("VOICEPLATFORM_SWITCH_CAPACITY", DEFAULT_CAPACITY))
+    rates = rates or Rates.from_env()
+    worker = worker or worker_name()
+    sink = DialerCallSink(sessions, rates)
+    driver = driver or make_driver(kind, sink)
+    driver.start()
+    if redis_client is None:
+        slots: Any = LocalSwitchSlots(slot_name, capacity)
+        lock_for: Any = lambda name: LocalCampaignLock(name, worker)  # noqa: E731
+    else:
+        slots = RedisSwitchSlots(redis_client, slot_name, capacity)
+        lock_for = lambda name: RedisCampaignLock(redis_client, name, worker)  # noqa: E731
+    runtime = DialerRuntime(DialerContext(sessions, driver, slots, worker, rates), lock_for).start()
+    return Dialer(runtime, driver)
