@@ -14,7 +14,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from voiceplatform.cli import call, contacts, db, demo, flow, lab, serve
+    from voiceplatform.cli import call, campaign, contacts, db, demo, flow, lab, serve
 
     main.add_command(flow.flow_group)
     main.add_command(demo.demo_command)
@@ -22,6 +22,7 @@ def _register() -> None:
     main.add_command(call.call_command)
     main.add_command(db.db_group)
     main.add_command(contacts.contacts_group)
+    main.add_command(campaign.campaign_group)
     main.add_command(serve.serve_command)
     main.add_command(serve.worker_command)
 
