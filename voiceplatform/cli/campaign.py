@@ -141,7 +141,7 @@ def status_command(target: Target, campaign_id: int, watch: bool, interval: floa
         if not watch:
             click.echo(json.dumps(stats, indent=2) if as_json else summary(campaign, stats))
             return
-        out = click.get_text_stream("stdout")
+        out = sys.stdout
         view = JsonLines(out) if as_json else LiveView(out, campaign, tty=out.isatty())
         try:
             stats = watch_until_done(lambda: client.get(f"/campaigns/{campaign_id}/stats"), view, interval, stats)
