@@ -76,7 +76,7 @@ def test_run_reports_a_broken_flow(tmp_path: Path) -> None:
 
 
 def test_demo_runs_every_scenario() -> None:
-    result = CliRunner().invoke(main, ["demo"])
+    result = CliRunner().invoke(main, ["demo", "--simulated"])
     assert result.exit_code == 0, result.output
     assert "Call not answered: the journey moves to SMS" in result.output
     assert "system: journey moves from voice to sms" in result.output

@@ -32,7 +32,8 @@ def progress(session: Session, campaign: Campaign, now: datetime) -> dict[str, A
         Call.campaign_id == campaign.id, Call.dialling_at >= now - RATE_WINDOW)) or 0
     total = sum(by_status.values())
     waiting = by_status["pending"] + by_status["dialling"]
-    rate = recent / RATE_WINDOW.total_seconds()
+    running_for = (now - campaign.started_at).total_seconds() if campaign.started_at else RATE_WINDOW.total_seconds()
+    rate = recent / max(1.0, min(RATE_WINDOW.total_seconds(), running_for))
     settings = CampaignSettings.model_validate(campaign.settings or {})
     pace = rate or (settings.calls_per_second if campaign.status.value == "running" else 0)
     return {

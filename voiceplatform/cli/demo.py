@@ -1,13 +1,64 @@
-"""``voiceplatform demo``: the main job. For now it runs the demo journey in the simulator."""
+"""``voiceplatform demo``: the main job, a demo campaign through the HTTP API against the lab.
+``--simulated`` runs the earlier demo: the journey in the simulator on every channel."""
 
 from __future__ import annotations
+
+import socket
+import sys
 
 import click
 
 
 @click.command("demo")
-def demo_command() -> None:
-    """Run the demo journey."""
-    from voiceplatform.demo import run_demo
+@click.option("--simulated", is_flag=True, help="Run the journey in the simulator instead (no switch, no API).")
+@click.option("--port", type=int, default=8080, show_default=True, help="The API's port (a free one if taken).")
+@click.option("--serve/--no-serve", default=None,
+              help="Keep serving the API after the campaign (default: when run in a terminal).")
+def demo_command(simulated: bool, port: int, serve: bool | None) -> None:
+    """Start the Asterisk lab and the embedded server, run a demo campaign over HTTP, and print
+    each contact's outcome, answers and recording."""
+    if simulated:
+        from voiceplatform.demo import run_demo
 
-    raise SystemExit(run_demo())
+        raise SystemExit(run_demo())
+    from voiceplatform.runtime import use_gevent
+
+    use_gevent()
+    import logging
+
+    import gevent
+
+    from voiceplatform.api_client import ApiClient
+    from voiceplatform.campaign_demo import run_campaign_demo
+    from voiceplatform.exceptions import VoicePlatformError
+    from voiceplatform.lab import LabSettings, up
+    from voiceplatform.server import start_server
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        click.echo("lab        starting the Asterisk lab (the first start builds its chroot: a minute or two)")
+        lab = up(LabSettings.from_env())
+        click.echo(f"lab        Asterisk {lab.state.version} running (pid {lab.state.pid})")
+        running = start_server("127.0.0.1", port if _free(port) else 0)
+    except VoicePlatformError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"api        {running.url} (API and dialler in this process; SQLite in .state/)")
+    code = 1
+    try:
+        code = run_campaign_demo(ApiClient(running.url, running.token, timeout=30), running.url, running.token)
+        keep = sys.stdout.isatty() if serve is None else serve
+        if keep:
+            click.echo(f"\nserving {running.url} until Ctrl-C")
+            gevent.wait()
+    except KeyboardInterrupt:
+        pass
+    except VoicePlatformError as exc:
+        click.echo(f"error: {exc}", err=True)
+    finally:
+        running.stop()
+    raise SystemExit(code)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0

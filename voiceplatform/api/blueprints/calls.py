@@ -44,7 +44,7 @@ def _call(row: Call, detail: bool = False) -> dict[str, Any]:
            "billable_seconds": float(row.billable_seconds or 0), "results": row.results}
     if detail:
         out.update(path=row.path, transcript=row.transcript, messages=row.messages, errors=row.errors,
-                   recordings=[{"id": r.id, "duration": float(r.duration), "sha256": r.sha256, "node": r.node}
+                   recordings=[{"id": r.id, "path": r.path, "duration": float(r.duration), "sha256": r.sha256, "node": r.node}
                                for r in row.recordings])
     return out
 
