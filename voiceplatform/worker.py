@@ -9,6 +9,7 @@ reconnects; on SIGTERM or SIGINT it stops taking work, lets its calls finish, an
 
 from __future__ import annotations
 
+import itertools
 import logging
 import signal
 from typing import Any
@@ -45,9 +46,11 @@ def run_worker(*, redis_url: str, database_url: str | None = None, switch: str |
     signal.signal(signal.SIGTERM, request_stop)
     log.info("worker %s: dialling on %s, jobs from %s", name, switch or "the default switch", redis_url)
     try:
-        while not stopping["now"]:
+        for attempt in itertools.count(1):
+            if stopping["now"]:
+                break
             try:
-                rq_worker = SimpleWorker([QUEUE_NAME], connection=client, name=f"{name}-{gevent.getcurrent().minimal_ident}")
+                rq_worker = SimpleWorker([QUEUE_NAME], connection=client, name=f"{name}-rq{attempt}")
                 rq_worker.work(logging_level="WARNING", with_scheduler=False)
                 break
             except RedisError as exc:

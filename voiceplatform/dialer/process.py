@@ -1,6 +1,11 @@
 """Building a dialling runtime for a process: the switch driver with the settling sink, the
 switch's capacity slots, the campaign locks, and the supervisor. Redis-backed for workers,
-in-process for the embedded server."""
+in-process for the embedded server.
+
+Settings from the environment: ``VOICEPLATFORM_SWITCH_NAME`` (whose capacity the slots count;
+default the switch kind), ``VOICEPLATFORM_SWITCH_CAPACITY`` (default 100),
+``VOICEPLATFORM_LOCK_TTL_SECONDS`` (how soon a dead worker's campaigns move on; default 15) and
+``VOICEPLATFORM_CLAIM_LEASE_SECONDS`` (how soon a dead worker's calls are settled; default 20)."""
 
 from __future__ import annotations
 
@@ -8,13 +13,14 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from voiceplatform.campaigns.pricing import Rates
 from voiceplatform.dialer.dispatcher import DialerContext
-from voiceplatform.dialer.leases import LocalCampaignLock, LocalSwitchSlots, RedisCampaignLock, RedisSwitchSlots
+from voiceplatform.dialer.leases import DEFAULT_LOCK_TTL, LocalCampaignLock, LocalSwitchSlots, RedisCampaignLock, RedisSwitchSlots
 from voiceplatform.dialer.settle import DialerCallSink
 from voiceplatform.dialer.supervisor import DialerRuntime
 from voiceplatform.switches.select import make_driver, switch_name
@@ -48,11 +54,14 @@ def start_dialer(sessions: sessionmaker[Session], *, redis_client: Any = None, s
     sink = DialerCallSink(sessions, rates)
     driver = driver or make_driver(kind, sink)
     driver.start()
+    lock_ttl = float(os.environ.get("VOICEPLATFORM_LOCK_TTL_SECONDS", DEFAULT_LOCK_TTL))
+    claim_lease = timedelta(seconds=float(os.environ.get("VOICEPLATFORM_CLAIM_LEASE_SECONDS", 20)))
     if redis_client is None:
         slots: Any = LocalSwitchSlots(slot_name, capacity)
-        lock_for: Any = lambda name: LocalCampaignLock(name, worker)  # noqa: E731
+        lock_for: Any = lambda name: LocalCampaignLock(name, worker, lock_ttl)  # noqa: E731
     else:
         slots = RedisSwitchSlots(redis_client, slot_name, capacity)
-        lock_for = lambda name: RedisCampaignLock(redis_client, name, worker)  # noqa: E731
-    runtime = DialerRuntime(DialerContext(sessions, driver, slots, worker, rates), lock_for).start()
+        lock_for = lambda name: RedisCampaignLock(redis_client, name, worker, lock_ttl)  # noqa: E731
+    context = DialerContext(sessions, driver, slots, worker, rates, claim_lease=claim_lease)
+    runtime = DialerRuntime(context, lock_for).start()
     return Dialer(runtime, driver)

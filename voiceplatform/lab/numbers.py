@@ -16,3 +16,14 @@ CALLEE_NUMBERS = {
     "agent-desk": "+12025550110",
 }
 CALLEE_BY_NUMBER = {number: name for name, number in CALLEE_NUMBERS.items()}
+
+# Whole ranges behave as one callee (for campaigns with many contacts): the 1,000 numbers
+# +1 202 555 2000-2999 answer and press 1, 3000-3999 hang up mid-prompt, 4000-4999 are busy.
+RANGES = {"answer-press-1": 2000, "hangup-mid-prompt": 3000, "busy": 4000}
+
+
+def numbers_like(callee: str, count: int, offset: int = 0) -> list[str]:
+    """``count`` distinct numbers that all behave as ``callee`` (one of ``RANGES``)."""
+    if offset + count > 1000:
+        raise ValueError("a range holds 1,000 numbers")
+    return [f"+1202555{RANGES[callee] + offset + i:04d}" for i in range(count)]
