@@ -18,7 +18,7 @@ from flask import Flask
 from gevent.pywsgi import WSGIServer
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.dialer.seed import seed_campaign
+from voiceplatform.testing.campaign_seed import seed_campaign
 from tests.dialer.test_dispatcher import World, numbers
 from voiceplatform import api_client
 from voiceplatform.api import create_app

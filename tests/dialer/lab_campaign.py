@@ -8,12 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from voiceplatform.testing.overlap import max_overlap
 from voiceplatform.models import Call, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -64,16 +64,6 @@ def wait_for(sessions: sessionmaker[Session], campaign_id: int, condition, timeo
 
 def completed(campaign: Campaign, _rows: object, _calls: object) -> bool:
     return campaign.status == CampaignStatus.COMPLETED
-
-
-def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
-    """The most intervals open at one moment."""
-    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    open_now = peak = 0
-    for _, step in edges:
-        open_now += step
-        peak = max(peak, open_now)
-    return peak
 
 
 def assert_exactly_once(rows: list[CampaignContact], calls: list[Call]) -> None:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.dialer.lab_campaign import Worker, assert_exactly_once, completed, wait_for
-from tests.dialer.seed import seed_campaign
+from voiceplatform.testing.campaign_seed import seed_campaign
 from voiceplatform.db import session_factory
 from voiceplatform.lab import leases, up
 from voiceplatform.lab.numbers import numbers_like
@@ -33,6 +33,15 @@ def contacts() -> list[str]:
 
 def calls_in_progress(minimum: int):  # type: ignore[no-untyped-def]
     return lambda _campaign, rows, _calls: sum(row.status == CampaignContactStatus.DIALLING for row in rows) >= minimum
+
+
+def _eventually(check, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _exclusive_lab(asterisk_lab) -> None:  # type: ignore[no-untyped-def]
@@ -74,11 +83,12 @@ def test_redis_restarted_empty_mid_campaign_loses_nothing(asterisk_lab, redis_se
     try:
         wait_for(sessions, seeded.campaign_id, calls_in_progress(2), 60, "two calls in progress")
         redis_server.restart()  # nothing on disk: every lease, lock and job is gone
+        client, lock = redis_server.client(), f"vp:lock:campaign:{seeded.campaign_id}"
+        assert _eventually(lambda: client.get(lock) == b"solo", 15), "the dispatcher did not re-take its lock"
         campaign, rows, calls = wait_for(sessions, seeded.campaign_id, completed, 150, "the campaign to complete")
         assert worker.process.poll() is None, worker.output()
         assert_exactly_once(rows, calls)
-        client = redis_server.client()
-        assert client.exists(f"vp:lock:campaign:{seeded.campaign_id}") == 0  # released at the end, after re-taking it
+        assert _eventually(lambda: not client.exists(lock), 10), "the lock was not released at the end"
     except AssertionError:
         print(worker.output())
         raise

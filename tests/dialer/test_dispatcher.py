@@ -11,7 +11,7 @@ from decimal import Decimal
 import gevent
 from sqlalchemy import Engine, select
 
-from tests.dialer.seed import seed_campaign
+from voiceplatform.testing.campaign_seed import seed_campaign
 from voiceplatform.campaigns.pricing import Rates
 from voiceplatform.db import session_factory
 from voiceplatform.dialer.claims import claim_next
