@@ -25,6 +25,7 @@ from voiceplatform.testing.overlap import max_overlap
 
 @dataclass
 class PacingRun:
+    purpose: str  # "rate": is the configured rate achieved? "cap": does the cap hold?
     configured_cps: float
     contacts: int
     achieved_cps_dispatcher: float
@@ -53,7 +54,7 @@ def _rate(times: list[float]) -> float:
 
 
 def run_one(sessions: sessionmaker[Session], dialer: Any, callee: str, count: int, cps: float, cap: int,
-            offset: int) -> PacingRun:
+            offset: int, purpose: str = "rate") -> PacingRun:
     settings = {"calls_per_second": cps, "max_concurrent": cap, "ring_seconds": 10,
                 "retries": {"busy": {"retries": 0}, "failed": {"retries": 0}, "congestion": {"retries": 0}}}
     seeded = seed_campaign(sessions, numbers_like(callee, count, offset), settings=settings,
@@ -73,7 +74,7 @@ def run_one(sessions: sessionmaker[Session], dialer: Any, callee: str, count: in
     achieved = _rate(dispatcher_times) if dispatcher_times else _rate(switch_times)
     error = 100.0 * (achieved - cps) / cps
     peak = max_overlap(spans)
-    return PacingRun(cps, count, round(achieved, 3), round(_rate(switch_times), 3), round(error, 2),
+    return PacingRun(purpose, cps, count, round(achieved, 3), round(_rate(switch_times), 3), round(error, 2),
                      abs(error) <= 5.0, cap, peak, peak <= cap, round(seconds, 1))
 
 
@@ -93,11 +94,11 @@ def measure_pacing(database_url: str, rates: tuple[float, ...] = (2.0, 5.0, 10.0
         for cps in rates:
             count = max(10, int(cps * seconds_per_rate))
             runs.append(run_one(sessions, dialer, "busy", count, cps, cap=50, offset=offset))
-        runs.append(run_one(sessions, dialer, "hangup-mid-prompt", 20, 5.0, cap=4, offset=offset))
+        runs.append(run_one(sessions, dialer, "hangup-mid-prompt", 20, 5.0, cap=4, offset=offset, purpose="cap"))
     finally:
         dialer.stop(timeout=60)
     return {"runs": [asdict(run) for run in runs],
-            "rates_within_5_percent": all(run.within_5_percent for run in runs[:-1]),
+            "rates_within_5_percent": all(run.within_5_percent for run in runs if run.purpose == "rate"),
             "cap_held": all(run.cap_held for run in runs)}
 
 
@@ -107,5 +108,11 @@ def print_pacing(result: dict[str, Any]) -> None:
           f"{'cap':>4} {'peak':>5} {'held':>5}")
     for run in result["runs"]:
         print(f"{run['configured_cps']:>12.1f} {run['contacts']:>8} {run['achieved_cps_dispatcher']:>10.3f} "
-              f"{run['achieved_cps_switch']:>9.3f} {run['error_percent']:>8.2f} {'yes' if run['within_5_percent'] else 'NO':>5} "
+              f"{run['achieved_cps_switch']:>9.3f} {run['error_percent']:>8.2f} {_verdict(run):>5} "
               f"{run['max_concurrent']:>4} {run['peak_concurrent_seen']:>5} {'yes' if run['cap_held'] else 'NO':>5}")
+
+
+def _verdict(run: dict[str, Any]) -> str:
+    if run["purpose"] == "cap":
+        return "capped"  # offered faster than the cap allows: the rate is the cap's
+    return "yes" if run["within_5_percent"] else "NO"
