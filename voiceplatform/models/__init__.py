@@ -9,10 +9,11 @@ from voiceplatform.models.campaigns import Campaign, CampaignContact, CampaignCo
 from voiceplatform.models.contacts import Contact, ContactList, ContactListMember, DoNotCall
 from voiceplatform.models.flows import FlowStatus, FlowVersion
 from voiceplatform.models.idempotency import IdempotencyKey
+from voiceplatform.models.review import AuditEvent, QaReview, QaRubricItem
 from voiceplatform.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
-    "Account", "ApiToken", "Base", "Call", "Campaign", "CampaignContact", "CampaignContactStatus",
+    "Account", "ApiToken", "AuditEvent", "Base", "Call", "Campaign", "CampaignContact", "CampaignContactStatus",
     "CampaignStatus", "Contact", "ContactList", "ContactListMember", "DoNotCall", "FlowStatus",
-    "FlowVersion", "IdempotencyKey", "Recording", "Role", "User", "WebhookDelivery", "WebhookSubscription",
+    "FlowVersion", "IdempotencyKey", "QaReview", "QaRubricItem", "Recording", "Role", "User", "WebhookDelivery", "WebhookSubscription",
 ]

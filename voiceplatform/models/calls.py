@@ -52,7 +52,16 @@ class Recording(Created, Base):
     duration: Mapped[float] = mapped_column(Numeric(10, 3))
     sha256: Mapped[str] = mapped_column(String(64))
     node: Mapped[str | None] = mapped_column(String(100))
-    transcript: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[str | None] = mapped_column(Text)  # the words, for search; the segments hold the times
     audio_deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # retention
+    # the review pipeline (transcription and waveform), run after the call by a job
+    transcript_segments: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)  # [{start, end, text, words?}]
+    peaks: Mapped[list[float] | None] = mapped_column(Json)  # waveform peaks, 0..1, for display
+    transcription_status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending", index=True)
+    transcription_engine: Mapped[str | None] = mapped_column(String(40))
+    transcription_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    transcription_error: Mapped[str | None] = mapped_column(Text)
+    transcribed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    qa_status: Mapped[str] = mapped_column(String(20), default="unreviewed", server_default="unreviewed", index=True)
 
     call: Mapped[Call] = relationship(back_populates="recordings")
