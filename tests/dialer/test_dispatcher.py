@@ -22,6 +22,7 @@ from voiceplatform.dialer.supervisor import DialerRuntime
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.models import (
     Account, Call, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact, DoNotCall,
+    WebhookDelivery, WebhookSubscription,
 )
 from voiceplatform.models.base import utcnow
 
@@ -79,6 +80,9 @@ def test_every_contact_ends_final_with_retries_and_the_cap_held(engine: Engine) 
     seeded = seed_campaign(world.sessions, numbers(30), name="final", settings={
         "calls_per_second": 50, "max_concurrent": 4,
         "retries": {"busy": {"retries": 2, "minutes": 0}, "no-answer": {"retries": 1, "minutes": 0}}})
+    with world.sessions.begin() as session:
+        session.add(WebhookSubscription(account_id=seeded.account_id, url="http://127.0.0.1:9/hook", secret="s" * 20,
+                                        events=["call.ended", "campaign.completed"]))
     campaign = world.run_until(seeded.campaign_id, {CampaignStatus.COMPLETED})
     assert campaign.finished_at is not None
     rows = world.contacts(seeded.campaign_id)
@@ -92,6 +96,13 @@ def test_every_contact_ends_final_with_retries_and_the_cap_held(engine: Engine) 
     assert len({call.id for call in calls}) == len(calls) == len(world.switch.placed)
     assert all(call.outcome is not None and call.ended_at is not None for call in calls)
     assert world.switch.peak <= 4  # the campaign's cap, at the switch
+    with world.sessions() as session:  # each change wrote its webhook in the same transaction (the outbox)
+        events = [d.event for d in session.scalars(select(WebhookDelivery).join(WebhookSubscription).where(
+            WebhookSubscription.account_id == seeded.account_id))]
+        final_events = [d.payload for d in session.scalars(select(WebhookDelivery).join(WebhookSubscription).where(
+            WebhookSubscription.account_id == seeded.account_id, WebhookDelivery.event == "call.ended"))]
+    assert events.count("call.ended") == len(calls) and events.count("campaign.completed") == 1
+    assert sum(payload["contact_final"] for payload in final_events) == 30
 
 
 def test_do_not_call_and_opt_out_are_checked_when_dialling(engine: Engine) -> None:
