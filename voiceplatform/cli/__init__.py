@@ -14,7 +14,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from voiceplatform.cli import call, campaign, contacts, db, demo, flow, lab, serve
+    from voiceplatform.cli import call, campaign, contacts, db, demo, flow, lab, serve, users
 
     main.add_command(flow.flow_group)
     main.add_command(demo.demo_command)
@@ -25,6 +25,7 @@ def _register() -> None:
     main.add_command(campaign.campaign_group)
     main.add_command(serve.serve_command)
     main.add_command(serve.worker_command)
+    main.add_command(users.users_group)
 
 
 _register()
