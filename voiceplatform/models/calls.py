@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from voiceplatform.models.base import Base, Created, Json, UtcDateTime
@@ -21,7 +21,7 @@ class Call(Created, Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     flow_version_id: Mapped[int | None] = mapped_column(ForeignKey("flow_versions.id"))
     flow_name: Mapped[str] = mapped_column(String(100))
-    to: Mapped[str] = mapped_column(String(64))
+    to: Mapped[str] = mapped_column(String(64), index=True)  # the recordings list filters by number
     switch: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str | None] = mapped_column(String(20), index=True)
     cause: Mapped[str | None] = mapped_column(String(200))
@@ -42,8 +42,17 @@ class Call(Created, Base):
     recordings: Mapped[list[Recording]] = relationship(back_populates="call", cascade="all, delete-orphan")
 
 
+# The transcript search of the recordings list (voiceplatform/review/search.py): full-text on
+# PostgreSQL through this GIN expression index; SQLite has no to_tsvector and searches with LIKE.
+TRANSCRIPT_TSVECTOR = "to_tsvector('simple', transcript)"
+
+
 class Recording(Created, Base):
     __tablename__ = "recordings"
+    __table_args__ = (
+        Index("ix_recordings_account_created", "account_id", "created_at"),  # the list, its date range, retention
+        Index("ix_recordings_transcript_fts", text(TRANSCRIPT_TSVECTOR), postgresql_using="gin").ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
