@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from voiceplatform.campaigns.settings import CampaignSettings
@@ -26,10 +26,13 @@ def progress(session: Session, campaign: Campaign, now: datetime) -> dict[str, A
         .where(CampaignContact.campaign_id == campaign.id, CampaignContact.status != CampaignContactStatus.PENDING,
                CampaignContact.status != CampaignContactStatus.DIALLING)
         .group_by(CampaignContact.last_outcome)).all())
-    calls_by_outcome = {outcome or "in_progress": count for outcome, count in session.execute(
-        select(Call.outcome, func.count()).where(Call.campaign_id == campaign.id).group_by(Call.outcome))}
-    recent = session.scalar(select(func.count()).select_from(Call).where(
-        Call.campaign_id == campaign.id, Call.dialling_at >= now - RATE_WINDOW)) or 0
+    calls_by_outcome: dict[str, int] = {}
+    recent = 0  # calls dialled within RATE_WINDOW, counted in the same pass over the campaign's calls
+    for outcome, count, lately in session.execute(
+            select(Call.outcome, func.count(), func.count(case((Call.dialling_at >= now - RATE_WINDOW, 1))))
+            .where(Call.campaign_id == campaign.id).group_by(Call.outcome)):
+        calls_by_outcome[outcome or "in_progress"] = count
+        recent += lately
     total = sum(by_status.values())
     waiting = by_status["pending"] + by_status["dialling"]
     running_for = (now - campaign.started_at).total_seconds() if campaign.started_at else RATE_WINDOW.total_seconds()
