@@ -8,13 +8,15 @@ Every second it looks at the database, which is the only source of truth:
   its dispatcher in a greenlet (so a dead worker's campaigns move to a live one within the
   lock's TTL);
 - claims left by a dead worker are settled (``recovery``);
-- webhook deliveries that are due are sent.
+- background tasks run on their own interval: webhook deliveries that are due are sent, and
+  (given by the process) recordings are transcribed and old audio is deleted.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import gevent
 from gevent import Greenlet
@@ -34,13 +36,23 @@ POLL_SECONDS = 1.0
 RECOVER_EVERY = 5  # polls
 
 
+@dataclass(frozen=True)
+class BackgroundTask:
+    name: str
+    run: Callable[[], Any]
+    every_seconds: float
+
+
 class DialerRuntime:
     def __init__(self, context: DialerContext, lock_for: Callable[[str], CampaignLock], *,
-                 poll_seconds: float = POLL_SECONDS, deliver_webhooks: bool = True) -> None:
+                 poll_seconds: float = POLL_SECONDS, deliver_webhooks: bool = True,
+                 background: Sequence[BackgroundTask] = ()) -> None:
         self.context = context
         self.lock_for = lock_for
         self.poll_seconds = poll_seconds
-        self.deliver_webhooks = deliver_webhooks
+        self.background = list(background)
+        if deliver_webhooks:
+            self.background.insert(0, BackgroundTask("webhook deliveries", self._deliver_webhooks, poll_seconds))
         self.dispatchers: dict[int, tuple[CampaignDispatcher, Greenlet]] = {}
         self._wake = Event()
         self._greenlets: list[Greenlet] = []
@@ -48,8 +60,7 @@ class DialerRuntime:
 
     def start(self) -> DialerRuntime:
         self._greenlets.append(gevent.spawn(self._supervise))
-        if self.deliver_webhooks:
-            self._greenlets.append(gevent.spawn(self._deliver))
+        self._greenlets.extend(gevent.spawn(self._repeat, task) for task in self.background)
         return self
 
     def wake(self) -> None:
@@ -115,12 +126,15 @@ class DialerRuntime:
                 if count:
                     log.warning("campaign %s: settled %d calls left by a worker that stopped", campaign_id, count)
 
-    def _deliver(self) -> None:
+    def _deliver_webhooks(self) -> None:
         from voiceplatform.webhooks.delivery import deliver_due
 
+        deliver_due(self.context.sessions)
+
+    def _repeat(self, task: BackgroundTask) -> None:
         while not self._stopping:
             try:
-                deliver_due(self.context.sessions)
+                task.run()
             except Exception:
-                log.exception("webhook deliveries: this round failed; trying again")
-            gevent.sleep(self.poll_seconds)
+                log.exception("%s: this round failed; trying again", task.name)
+            gevent.sleep(task.every_seconds)
