@@ -48,7 +48,7 @@ def csv_lines(session: Session, rows: Iterable[RecordingRow], rubric: tuple[Rubr
         reviews = {review.recording_id: review for review in session.scalars(
             select(QaReview).where(QaReview.recording_id.in_([row.id for row in batch])))}
         reviewer_ids = {review.reviewer_id for review in reviews.values() if review.reviewer_id}
-        emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(reviewer_ids))).tuples().all()) if reviewer_ids else {}
+        emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(reviewer_ids))).all()) if reviewer_ids else {}
         for row in batch:
             review = reviews.get(row.id)
             scores = (review.scores or {}) if review else {}

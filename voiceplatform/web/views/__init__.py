@@ -11,6 +11,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from werkzeug.exceptions import HTTPException
 
 from voiceplatform.web import csrf
+from voiceplatform.web.viewer import current_viewer
 from voiceplatform.web.views import audit_log, auth, media, recordings
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -47,4 +48,5 @@ def security_headers(response: Response) -> Response:
 @blueprint.errorhandler(HTTPException)
 def html_error(error: HTTPException) -> tuple[str, int]:
     status = error.code or 500
-    return render_template("error.html", status=status, title=error.name, message=error.description), status
+    return render_template("error.html", status=status, title=error.name, message=error.description,
+                           viewer=current_viewer()), status

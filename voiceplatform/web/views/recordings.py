@@ -39,7 +39,7 @@ def _choices(person: Viewer) -> tuple[list[tuple[int, str]], list[str]]:
     """Campaigns and flow names to offer in the filters (small tables, not the calls)."""
     accounts = list(person.account_ids)
     campaigns = db().execute(select(Campaign.id, Campaign.name).where(Campaign.account_id.in_(accounts))
-                             .order_by(Campaign.id.desc()).limit(500)).tuples().all()
+                             .order_by(Campaign.id.desc()).limit(500)).all()
     flows = db().scalars(select(FlowVersion.name).where(FlowVersion.account_id.in_(accounts)).distinct()
                          .order_by(FlowVersion.name)).all()
     return list(campaigns), list(flows)

@@ -1,0 +1,65 @@
+"""Web UI fixtures: the app (the API's, with the web UI) on a fresh SQLite and PostgreSQL
+database, seeded tenants, people and recordings, and a client that signs in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.web.seed import PASSWORD, Seeded, email, seed
+from voiceplatform.api import create_app
+from voiceplatform.testing.postgres import fresh_database
+
+SECRET = "web-tests-secret"
+
+
+def make_app(url: str, media_dir: Path, **config: object) -> Flask:
+    return create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": SECRET, "MEDIA_DIR": str(media_dir), **config})
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    media = tmp_path_factory.mktemp("web") / "media"
+    media.mkdir()
+    if request.param == "sqlite":
+        yield make_app(f"sqlite:///{media.parent / 'web.db'}", media)
+        return
+    with fresh_database() as url:
+        application = make_app(url, media)
+        yield application
+        application.extensions["vp_engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded(app: Flask) -> Seeded:
+    return seed(app.extensions["vp_sessions"], Path(app.config["MEDIA_DIR"]))
+
+
+def csrf_of(client: FlaskClient) -> str:
+    with client.session_transaction() as session:
+        return str(session["csrf"])
+
+
+def sign_in(client: FlaskClient, tenant: str, role: str, password: str = PASSWORD) -> FlaskClient:
+    client.get("/login")
+    response = client.post("/login", data={"email": email(tenant, role), "password": password, "csrf_token": csrf_of(client)})
+    assert response.status_code == 302, response.data
+    return client
+
+
+@pytest.fixture
+def supervisor(app: Flask, seeded: Seeded) -> FlaskClient:
+    return sign_in(app.test_client(), "acme", "supervisor")
+
+
+def media_links(html: str) -> dict[str, str]:
+    """The signed listen and download URLs a recording page carries."""
+    listen = re.search(r'<audio id="player"[^>]*src="([^"]+)"', html)
+    download = re.search(r'<a id="download" href="([^"]+)"', html)
+    assert listen and download, html
+    return {"listen": listen.group(1).replace("&amp;", "&"), "download": download.group(1).replace("&amp;", "&")}
