@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from voiceplatform.models import Call, QaReview, Recording
 from voiceplatform.phone import InvalidPhoneNumber, to_e164
@@ -117,11 +117,11 @@ def _text_clause(dialect: str, text: str) -> ColumnElement[bool]:
 
 
 def _tag_clause(dialect: str, tag: str) -> ColumnElement[bool]:
+    reviews = aliased(QaReview)  # the list query also joins qa_reviews: keep this one apart
     if dialect == "postgresql":
-        tags = type_coerce(QaReview.tags, JSONB)
-        return exists().where(QaReview.recording_id == Recording.id, tags.contains([tag]))
-    elements = func.json_each(QaReview.tags).table_valued("value")
-    return exists().where(QaReview.recording_id == Recording.id,
+        return exists().where(reviews.recording_id == Recording.id, type_coerce(reviews.tags, JSONB).contains([tag]))
+    elements = func.json_each(reviews.tags).table_valued("value")
+    return exists().where(reviews.recording_id == Recording.id,
                           exists().select_from(elements).where(elements.c.value == tag))
 
 
