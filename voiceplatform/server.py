@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,8 @@ class RunningServer:
 
 
 def start_server(host: str = "127.0.0.1", port: int = 8080, *, database_url: str | None = None,
-                 redis_url: str | None = None, with_dialer: bool = True, switch: str | None = None) -> RunningServer:
+                 redis_url: str | None = None, with_dialer: bool = True, switch: str | None = None,
+                 token_file: Path | None = None) -> RunningServer:
     """Start serving in the background (this process must already use gevent)."""
     from gevent.pywsgi import WSGIServer
 
@@ -42,7 +44,7 @@ def start_server(host: str = "127.0.0.1", port: int = 8080, *, database_url: str
     url = resolve_url(database_url)
     upgrade(url)
     sessions = session_factory(make_engine(url))
-    token = ensure_admin_token(sessions)
+    token = ensure_admin_token(sessions, token_file) if token_file else ensure_admin_token(sessions)
     redis_url = redis_url if redis_url is not None else os.environ.get("REDIS_URL")
     dialer = None
     if redis_url:
