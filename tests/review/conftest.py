@@ -47,6 +47,7 @@ def new_account(sessions: sessionmaker[Session], name: str = "acme", *, parent_i
         account = Account(name=name, parent_id=parent_id, recording_retention_days=retention_days)
         session.add(account)
         session.flush()
+        account.recording_retention_days = retention_days  # None at INSERT gets the column's default (90)
         return account.id
 
 
