@@ -16,6 +16,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from voiceplatform.dialer.jobs import NoJobs
     from voiceplatform.api.openapi import DOCUMENT
     from voiceplatform.db import database_url
+    from voiceplatform import web
 
     app = Flask("voiceplatform", static_folder=None)
     app.config.update(DATABASE_URL=database_url(os.environ.get("DATABASE_URL")), MIGRATE_ON_START=True, JSON_SORT_KEYS=False)
@@ -28,4 +29,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       webhooks.blueprint, campaigns.blueprint):
         app.register_blueprint(blueprint)
     app.add_url_rule("/openapi.json", "openapi", lambda: DOCUMENT)
+    web.init_app(app)  # the supervisors' web UI: HTML pages, endpoints named web.* (not in the OpenAPI document)
     return app
