@@ -70,15 +70,36 @@
     segment.addEventListener("click", function () { seek(parseFloat(segment.dataset.start), true); });
   });
 
+  var playButton = document.getElementById("play");
+  var position = document.getElementById("position");
+  if (playButton) {
+    playButton.addEventListener("click", function () {
+      if (audio.paused) {
+        if (audio.ended) { audio.currentTime = 0; }
+        audio.play();
+      } else {
+        audio.pause();
+      }
+    });
+  }
+  function showState() {
+    if (playButton) { playButton.textContent = audio.paused ? "Play" : "Pause"; }
+    if (position) {
+      var seconds = Math.floor(audio.currentTime);
+      position.textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
+    }
+  }
+
   var frame = null;
   function tick() {
     draw();
     highlight();
+    showState();
     frame = audio.paused ? null : window.requestAnimationFrame(tick);
   }
   audio.addEventListener("play", function () { if (frame === null) { frame = window.requestAnimationFrame(tick); } });
-  ["timeupdate", "seeked", "loadedmetadata", "pause", "ended"].forEach(function (name) {
-    audio.addEventListener(name, function () { draw(); highlight(); });
+  ["timeupdate", "seeked", "loadedmetadata", "play", "pause", "ended"].forEach(function (name) {
+    audio.addEventListener(name, function () { draw(); highlight(); showState(); });
   });
 
   // The signed URL lives a few minutes: when the player is refused, ask for a new one and go on.
