@@ -1,0 +1,80 @@
+"""The web UI's pure parts: the caller's path from transcript lines, the QA form, the list's
+query string, CSV cells and time formats."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from voiceplatform.flow import outputs as out
+from voiceplatform.flow.inputs import Input
+from voiceplatform.flow.transcript import input_line, output_lines
+from voiceplatform.web.call_path import call_events
+from voiceplatform.web.export import safe_cell
+from voiceplatform.web.listing import parse_list_args
+from voiceplatform.web.qa import parse_form, parse_tags
+from voiceplatform.web.rubric import DEFAULT_RUBRIC
+from voiceplatform.web.setup import clock
+
+
+def test_the_path_reads_the_lines_the_voice_runner_writes() -> None:
+    lines = [
+        *output_lines(out.Say(text="Hello Ann")),
+        input_line(Input.digits("1")),
+        input_line(Input.speech("excellent", 0.87)),
+        input_line(Input.recording("/m/r.wav", 3.5, "it was slow")),
+        input_line(Input.no_input()),
+        "contact: (hung up)",
+        "system: hang up (completed)",
+        "bot (sms to +15550100): Pay here",
+        "    [button pay] Pay now",
+    ]
+    events = [(event.kind, event.text, event.detail) for event in call_events(lines)]
+    assert events == [
+        ("prompt", "Hello Ann", ""), ("keys", "1", ""), ("speech", "excellent", "87%"),
+        ("recording", "it was slow", "3.5s"), ("no-input", "no input", ""), ("hangup", "hung up", ""),
+        ("system", "hang up (completed)", ""), ("message", "Pay here [button pay] Pay now", "sms to +15550100"),
+    ]
+    assert call_events(None) == []
+
+
+def test_tags_are_trimmed_lowercased_and_unique() -> None:
+    assert parse_tags(" Rude, follow-up ,rude,,  Very   Long\nnext ") == ["rude", "follow-up", "very long", "next"]
+    assert len(parse_tags(",".join(f"t{i}" for i in range(50)))) == 20
+
+
+def test_the_qa_form() -> None:
+    form, problems = parse_form({"score_greeting": "5", "score_accuracy": "", "score_courtesy": "0", "tags": "a",
+                                 "notes": "  fine  ", "status": "reviewed"}, DEFAULT_RUBRIC)
+    assert problems == [] and form.as_dict() == {"scores": {"greeting": 5, "courtesy": 0}, "tags": ["a"], "notes": "fine",
+                                                 "status": "reviewed"}
+    _form, problems = parse_form({"score_greeting": "6", "score_accuracy": "-1", "score_courtesy": "x", "status": ""},
+                                 DEFAULT_RUBRIC)
+    assert len(problems) == 4
+
+
+def test_the_list_query_string() -> None:
+    query = parse_list_args({"campaign": "3", "since": "2024-05-01", "until": "2024-05-02", "min_duration": "1.5",
+                             "q": "refund", "tag": "Rude", "sort": "duration", "page": "2", "per_page": "100"})
+    filters = query.filters
+    assert (filters.campaign_id, filters.text, filters.tag, filters.min_duration) == (3, "refund", "rude", 1.5)
+    assert filters.since == datetime(2024, 5, 1, tzinfo=timezone.utc)
+    assert filters.until == datetime(2024, 5, 3, tzinfo=timezone.utc)  # the whole of the 2nd
+    assert (query.sort, query.page, query.per_page, query.problems) == ("duration", 2, 100, [])
+    assert query.args(page=3)["page"] == 3 and "page" not in query.args(page=None)
+    bad = parse_list_args({"campaign": "0", "qa_status": "great", "max_duration": "-2", "sort": "x", "page": "-4",
+                           "per_page": "100000"})
+    assert len(bad.problems) == 4 and (bad.page, bad.per_page, bad.sort) == (1, 200, "-created_at")
+    assert bad.filters.campaign_id is None and not bad.filtered
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("-2+3", "'-2+3"), ("+12025550101", "+12025550101"),
+    ("-1.5", "-1.5"), ("plain", "plain"), (None, ""), (4, "4")])
+def test_csv_cells_never_run_as_formulas(value: object, expected: str) -> None:
+    assert safe_cell(value) == expected
+
+
+def test_clock() -> None:
+    assert (clock(0), clock(83.4), clock(3723), clock(None)) == ("0:00", "1:23", "1:02:03", "")
