@@ -33,7 +33,7 @@ from sqlalchemy import select
 from tests.switches.lab_calls import CONTACT, FLOWS, REPO
 from tests.web.conftest import make_app
 from tests.web.seed import PASSWORD, add_recording
-from voiceplatform.models import Account, Recording, Role
+from voiceplatform.models import Account, AuditEvent, Recording, Role
 from voiceplatform.web import signing
 from voiceplatform.web.people import create_user
 from voiceplatform.web.secret import derived_key
@@ -213,6 +213,10 @@ def test_a_supervisor_reviews_a_real_lab_call_in_chromium(browser: Any, site: Si
     wait_until(page, "document.getElementById('player').currentTime > 0.3")
     assert audio_time(page) > 0.3
     shot(page, "04-survey-playing")
+    with site.app.extensions["vp_sessions"]() as session:
+        listen = session.scalars(select(AuditEvent).where(AuditEvent.recording_id == site.survey,
+                                                          AuditEvent.action == "listen")).one()
+    assert listen.user_id == site.acme_user
 
     # the recording with speech: let it play out, then click its transcript line: the audio seeks back there
     page.goto(f"{site.url}/recordings/{site.voicemail}")
@@ -262,3 +266,23 @@ def test_a_supervisor_reviews_a_real_lab_call_in_chromium(browser: Any, site: Si
     assert rows(other) == [site.globex]
     assert other.goto(f"{site.url}/recordings/{site.survey}").status == 404
     other.context.close()
+
+
+def test_the_player_renews_a_refused_audio_link(browser: Any, site: Site) -> None:
+    """A link that no longer works (here: its signature spoiled, as an expired one is refused
+    alike) makes the player ask for a fresh one and play on."""
+    page = sign_in(browser, site, f"supervisor@{site.acme}.test")
+    page.goto(f"{site.url}/recordings/{site.synthetic}")
+    spoiled = page.evaluate("""(() => {
+        const player = document.getElementById('player');
+        player.src = player.src.replace(/([?&]s=)[0-9a-f]+/, '$1' + '0'.repeat(64));
+        return player.src; })()""")
+    page.click("#play")
+    wait_until(page, "document.getElementById('player').currentTime > 0.3")
+    assert page.evaluate("document.getElementById('player').src") != spoiled
+    shot(page, "10-link-renewed")
+    with site.app.extensions["vp_sessions"]() as session:
+        listens = session.scalars(select(AuditEvent).where(AuditEvent.recording_id == site.synthetic,
+                                                           AuditEvent.action == "listen")).all()
+    assert [event.user_id for event in listens] == [site.acme_user]  # the refused request wrote nothing
+    page.context.close()

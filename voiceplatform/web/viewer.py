@@ -39,7 +39,8 @@ class Viewer:
 def current_viewer() -> Viewer | None:
     if "viewer" not in g:
         g.viewer = _load()
-    return g.viewer
+    found: Viewer | None = g.viewer
+    return found
 
 
 def _load() -> Viewer | None:

@@ -102,12 +102,17 @@
     audio.addEventListener(name, function () { draw(); highlight(); showState(); });
   });
 
-  // The signed URL lives a few minutes: when the player is refused, ask for a new one and go on.
+  // The signed URL lives a few minutes: when the player is refused, ask for a new one and go on
+  // (playing again if the person had asked to play: a failed load pauses the element).
+  var wantsToPlay = false;
+  audio.addEventListener("play", function () { wantsToPlay = true; });
+  audio.addEventListener("pause", function () { if (!audio.error) { wantsToPlay = false; } });
+  audio.addEventListener("ended", function () { wantsToPlay = false; });
   var lastRefresh = 0;
   audio.addEventListener("error", function () {
     if (Date.now() - lastRefresh < 10000) { return; }
     lastRefresh = Date.now();
-    var position = audio.currentTime, wasPlaying = !audio.paused;
+    var position = audio.currentTime, wasPlaying = wantsToPlay || !audio.paused;
     fetch(audio.dataset.refreshUrl, {
       method: "POST", credentials: "same-origin",
       headers: { "X-CSRF-Token": audio.dataset.csrf, "Accept": "application/json" }

@@ -41,7 +41,8 @@ def media_url(recording_id: int, purpose: str, user_id: int) -> str:
     from flask import url_for
 
     grant = signing.issue(media_key(), recording_id, purpose, user_id, time.time(), url_seconds())
-    return url_for("web.media.recording_audio", recording_id=recording_id, **grant.query(media_key()))
+    query: dict[str, Any] = grant.query(media_key())
+    return url_for("web.media.recording_audio", recording_id=recording_id, **query)
 
 
 @blueprint.route("/media/recordings/<int:recording_id>")
