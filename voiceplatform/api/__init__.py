@@ -7,6 +7,15 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+
+class DatabaseId(IntegerConverter):
+    """A path id: a whole number that fits the database's 64-bit ids (else 404, not a crash)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -19,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from voiceplatform import web
 
     app = Flask("voiceplatform", static_folder=None)
+    app.url_map.converters["int"] = DatabaseId  # <int:...> never exceeds a 64-bit id
     app.config.update(DATABASE_URL=database_url(os.environ.get("DATABASE_URL")), MIGRATE_ON_START=True, JSON_SORT_KEYS=False)
     app.config.update(config or {})
     errors.init_app(app)

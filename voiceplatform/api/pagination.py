@@ -12,6 +12,7 @@ from voiceplatform.api.database import db
 from voiceplatform.api.errors import bad_request
 
 MAX_PER_PAGE = 500
+MAX_PAGE = 1_000_000
 
 
 def page_of(query: Select[Any], render: Callable[[Any], dict[str, Any]], *, rows: bool = False) -> dict[str, Any]:
@@ -21,8 +22,8 @@ def page_of(query: Select[Any], render: Callable[[Any], dict[str, Any]], *, rows
         per_page = int(request.args.get("per_page", 50))
     except ValueError as exc:
         raise bad_request("page and per_page must be whole numbers") from exc
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise bad_request(f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
+        raise bad_request(f"page must be between 1 and {MAX_PAGE:,} and per_page between 1 and {MAX_PER_PAGE}")
     session = db()
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     window = query.limit(per_page).offset((page - 1) * per_page)

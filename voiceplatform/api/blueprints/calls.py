@@ -30,6 +30,7 @@ from voiceplatform.models.base import utcnow
 from voiceplatform.phone import InvalidPhoneNumber, to_e164
 
 blueprint = Blueprint("calls", __name__, url_prefix="/calls")
+MAX_ID = 2**63 - 1  # ids are 64-bit in the database
 OUTCOMES = ("answered", "busy", "no-answer", "rejected", "congestion", "failed", "machine")
 
 
@@ -127,9 +128,12 @@ def call_detail(call_id: str):  # type: ignore[no-untyped-def]
 
 def _int(raw: str, name: str) -> int:
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise bad_request(f"{name} must be a whole number", {"field": name}) from exc
+    if not 0 < value <= MAX_ID:
+        raise bad_request(f"{name} must be between 1 and {MAX_ID}", {"field": name})
+    return value
 
 
 def _time(raw: str, name: str) -> datetime:
