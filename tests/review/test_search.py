@@ -173,6 +173,11 @@ def test_pages_cover_every_row_once(session: Session, data: Data) -> None:
     pages = [find_recordings(session, accounts, RecordingFilters(), sort="duration", page=n, per_page=2) for n in (1, 2, 3, 4)]
     assert [p.total for p in pages] == [5, 5, 5, 5] and [(p.page, p.per_page) for p in pages][1] == (2, 2)
     assert [data.names([r.id for r in p.items]) for p in pages] == [["r2", "r1"], ["r5", "r4"], ["r3"], []]
+    by_score = [find_recordings(session, accounts, RecordingFilters(), sort="-score", page=n, per_page=2) for n in (1, 2, 3)]
+    assert [data.names([r.id for r in p.items]) for p in by_score] == [["r5", "r1"], ["r3", "r4"], ["r2"]]  # across both parts
+    assert [p.total for p in by_score] == [5, 5, 5]
+    flagged = find_recordings(session, accounts, RecordingFilters(qa_status="unreviewed"), sort="-score", per_page=1, page=2)
+    assert data.names([r.id for r in flagged.items]) == ["r2"] and flagged.total == 2
 
 
 def test_the_export_streams_with_the_same_filters_and_snippets(session: Session, data: Data) -> None:

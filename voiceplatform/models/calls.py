@@ -50,7 +50,8 @@ TRANSCRIPT_TSVECTOR = "to_tsvector('simple', transcript)"
 class Recording(Created, Base):
     __tablename__ = "recordings"
     __table_args__ = (
-        Index("ix_recordings_account_created", "account_id", "created_at"),  # the list, its date range, retention
+        Index("ix_recordings_account_created", "account_id", "created_at"),  # a tenant's date range, retention
+        Index("ix_recordings_created_at", "created_at"),  # the list, newest first, over several (sub-)accounts
         Index("ix_recordings_transcript_fts", text(TRANSCRIPT_TSVECTOR), postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
@@ -58,7 +59,7 @@ class Recording(Created, Base):
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     path: Mapped[str] = mapped_column(String(500))
-    duration: Mapped[float] = mapped_column(Numeric(10, 3))
+    duration: Mapped[float] = mapped_column(Numeric(10, 3), index=True)  # the list sorted by duration
     sha256: Mapped[str] = mapped_column(String(64))
     node: Mapped[str | None] = mapped_column(String(100))
     transcript: Mapped[str | None] = mapped_column(Text)  # the words, for search; the segments hold the times

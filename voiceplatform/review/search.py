@@ -160,17 +160,22 @@ def _score_expression(dialect: str) -> Any:
     return literal_column("(SELECT sum(value) FROM json_each(qa_reviews.scores))")
 
 
-def _order(dialect: str, sort: str) -> list[Any]:
+def _parts(dialect: str, sort: str) -> list[tuple[ColumnElement[bool] | None, list[Any]]]:
+    """The sort as consecutive parts, each an extra condition and an order. ``-score`` is two
+    parts: the reviewed recordings by score, then the others newest first (NULL scores last).
+    Two cheap queries instead of one that computes a score for every row before sorting."""
     newest = [Recording.created_at.desc(), Recording.id.desc()]
+    if sort == "-score":
+        return [(QaReview.id.is_not(None), [_score_expression(dialect).desc().nulls_last(), *newest]),
+                (QaReview.id.is_(None), newest)]
     orders: dict[str, list[Any]] = {
         "-created_at": newest,
         "created_at": [Recording.created_at.asc(), Recording.id.asc()],
         "-duration": [Recording.duration.desc(), *newest],
         "duration": [Recording.duration.asc(), *newest],
         "to": [Call.to.asc(), *newest],
-        "-score": [_score_expression(dialect).desc().nulls_last(), *newest],
     }
-    return orders[sort]
+    return [(None, orders[sort])]
 
 
 def _check(sort: str, page: int = 1, per_page: int = 1) -> None:
@@ -182,9 +187,7 @@ def _check(sort: str, page: int = 1, per_page: int = 1) -> None:
         raise ValueError(f"per_page is between 1 and {MAX_PER_PAGE}")
 
 
-def _rows_query(dialect: str, account_ids: list[int], filters: RecordingFilters, sort: str) -> Select[Any]:
-    where, _ = _conditions(dialect, account_ids, filters)
-    searching = bool(filters.text and search_words(filters.text))
+def _rows_query(where: list[ColumnElement[bool]], searching: bool, order: list[Any]) -> Select[Any]:
     columns: list[Any] = [
         Recording.id, Recording.call_id, Recording.created_at, Recording.duration, Call.to, Call.flow_name,
         Call.campaign_id, Call.outcome, Recording.qa_status, QaReview.tags, QaReview.scores,
@@ -194,7 +197,16 @@ def _rows_query(dialect: str, account_ids: list[int], filters: RecordingFilters,
     return (select(*columns).select_from(Recording)
             .join(Call, Call.id == Recording.call_id)
             .outerjoin(QaReview, QaReview.recording_id == Recording.id)
-            .where(*where).order_by(*_order(dialect, sort)))
+            .where(*where).order_by(*order))
+
+
+def _count(session: Session, where: list[ColumnElement[bool]], needs_call: bool, needs_review: bool = False) -> int:
+    counting = select(func.count()).select_from(Recording)
+    if needs_call:
+        counting = counting.join(Call, Call.id == Recording.call_id)
+    if needs_review:
+        counting = counting.join(QaReview, QaReview.recording_id == Recording.id)
+    return int(session.execute(counting.where(*where)).scalar_one())
 
 
 def score_of(scores: dict[str, Any] | None) -> int | None:
@@ -244,14 +256,23 @@ def find_recordings(session: Session, account_ids: list[int], filters: Recording
         return RecordingPage([], 0, page, per_page)
     dialect = session.get_bind().dialect.name
     where, needs_call = _conditions(dialect, account_ids, filters)
-    counting = select(func.count()).select_from(Recording)
-    if needs_call:
-        counting = counting.join(Call, Call.id == Recording.call_id)
-    total = int(session.execute(counting.where(*where)).scalar_one())
+    searching = bool(filters.text and search_words(filters.text))
+    total = _count(session, where, needs_call)
+    skip, wanted = (page - 1) * per_page, per_page
     items: list[RecordingRow] = []
-    if total > (page - 1) * per_page:
-        query = _rows_query(dialect, account_ids, filters, sort).offset((page - 1) * per_page).limit(per_page)
-        items = [_row(values, filters.text) for values in session.execute(query)]
+    parts = _parts(dialect, sort) if total > skip else []
+    for index, (extra, order) in enumerate(parts):
+        conditions = where if extra is None else [*where, extra]
+        if index < len(parts) - 1:  # only the reviewed part of -score: how many rows it has, to page across parts
+            in_part = _count(session, where, needs_call, needs_review=True)
+            if skip >= in_part:
+                skip -= in_part
+                continue
+        query = _rows_query(conditions, searching, order).offset(skip).limit(wanted)
+        items.extend(_row(values, filters.text) for values in session.execute(query))
+        skip, wanted = 0, per_page - len(items)
+        if wanted == 0:
+            break
     return RecordingPage(items, total, page, per_page)
 
 
@@ -263,6 +284,10 @@ def iter_recordings(session: Session, account_ids: list[int], filters: Recording
     if not account_ids:
         return
     dialect = session.get_bind().dialect.name
-    query = _rows_query(dialect, account_ids, filters, sort).execution_options(yield_per=EXPORT_BATCH)
-    for values in session.execute(query):
-        yield _row(values, filters.text)
+    where, _ = _conditions(dialect, account_ids, filters)
+    searching = bool(filters.text and search_words(filters.text))
+    for extra, order in _parts(dialect, sort):
+        conditions = where if extra is None else [*where, extra]
+        query = _rows_query(conditions, searching, order).execution_options(yield_per=EXPORT_BATCH)
+        for values in session.execute(query):
+            yield _row(values, filters.text)

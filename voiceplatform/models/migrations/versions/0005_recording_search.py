@@ -1,4 +1,4 @@
-"""recording search: list and retention index, number index, transcript full-text index (PostgreSQL)
+"""recording search: list, sort and retention indexes, number index, transcript full-text index (PostgreSQL)
 
 Revision ID: 0005
 Revises: 0004
@@ -23,6 +23,8 @@ TRANSCRIPT_TSVECTOR = "to_tsvector('simple', transcript)"
 
 def upgrade() -> None:
     op.create_index("ix_recordings_account_created", "recordings", ["account_id", "created_at"])
+    op.create_index("ix_recordings_created_at", "recordings", ["created_at"])
+    op.create_index("ix_recordings_duration", "recordings", ["duration"])
     op.create_index("ix_calls_to", "calls", ["to"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"CREATE INDEX ix_recordings_transcript_fts ON recordings USING gin ({TRANSCRIPT_TSVECTOR})")
@@ -32,4 +34,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_recordings_transcript_fts")
     op.drop_index("ix_calls_to", table_name="calls")
+    op.drop_index("ix_recordings_duration", table_name="recordings")
+    op.drop_index("ix_recordings_created_at", table_name="recordings")
     op.drop_index("ix_recordings_account_created", table_name="recordings")
