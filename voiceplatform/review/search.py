@@ -166,8 +166,10 @@ def _parts(dialect: str, sort: str) -> list[tuple[ColumnElement[bool] | None, li
     Two cheap queries instead of one that computes a score for every row before sorting."""
     newest = [Recording.created_at.desc(), Recording.id.desc()]
     if sort == "-score":
+        reviews = aliased(QaReview)  # NOT EXISTS plans as an anti-join; "outer join ... IS NULL" did not
+        unreviewed = ~exists().where(reviews.recording_id == Recording.id)
         return [(QaReview.id.is_not(None), [_score_expression(dialect).desc().nulls_last(), *newest]),
-                (QaReview.id.is_(None), newest)]
+                (unreviewed, newest)]
     orders: dict[str, list[Any]] = {
         "-created_at": newest,
         "created_at": [Recording.created_at.asc(), Recording.id.asc()],
@@ -263,7 +265,7 @@ def find_recordings(session: Session, account_ids: list[int], filters: Recording
     parts = _parts(dialect, sort) if total > skip else []
     for index, (extra, order) in enumerate(parts):
         conditions = where if extra is None else [*where, extra]
-        if index < len(parts) - 1:  # only the reviewed part of -score: how many rows it has, to page across parts
+        if skip and index < len(parts) - 1:  # a later page of -score: does it start past the reviewed part?
             in_part = _count(session, where, needs_call, needs_review=True)
             if skip >= in_part:
                 skip -= in_part
