@@ -22,10 +22,12 @@ from voiceplatform.campaigns.pricing import Rates
 from voiceplatform.dialer.dispatcher import DialerContext
 from voiceplatform.dialer.leases import DEFAULT_LOCK_TTL, LocalCampaignLock, LocalSwitchSlots, RedisCampaignLock, RedisSwitchSlots
 from voiceplatform.dialer.settle import DialerCallSink
-from voiceplatform.dialer.supervisor import DialerRuntime
+from voiceplatform.dialer.supervisor import BackgroundTask, DialerRuntime
 from voiceplatform.switches.select import make_driver, switch_name
 
 DEFAULT_CAPACITY = 100
+RECORDINGS_EVERY = 5.0  # seconds between passes of the recording pipeline
+RETENTION_EVERY = 3600.0
 
 
 @dataclass
@@ -40,6 +42,16 @@ class Dialer:
 
 def worker_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def review_tasks(sessions: sessionmaker[Session]) -> list[BackgroundTask]:
+    """After calls: transcribe recordings and compute their waveforms (in a child process, so the
+    calls' greenlets never wait on it), and delete audio past each account's retention."""
+    from voiceplatform.review.pipeline import process_due
+    from voiceplatform.review.retention import apply_retention
+
+    return [BackgroundTask("recording transcription", lambda: process_due(sessions), RECORDINGS_EVERY),
+            BackgroundTask("recording retention", lambda: apply_retention(sessions), RETENTION_EVERY)]
 
 
 def start_dialer(sessions: sessionmaker[Session], *, redis_client: Any = None, switch: str | None = None,
@@ -63,5 +75,5 @@ def start_dialer(sessions: sessionmaker[Session], *, redis_client: Any = None, s
         slots = RedisSwitchSlots(redis_client, slot_name, capacity)
         lock_for = lambda name: RedisCampaignLock(redis_client, name, worker, lock_ttl)  # noqa: E731
     context = DialerContext(sessions, driver, slots, worker, rates, claim_lease=claim_lease)
-    runtime = DialerRuntime(context, lock_for).start()
+    runtime = DialerRuntime(context, lock_for, background=review_tasks(sessions)).start()
     return Dialer(runtime, driver)
