@@ -294,6 +294,8 @@ def measure(url: str, seeded: dict[str, Any], repeats: int) -> dict[str, Any]:
     accounts = seeded["accounts"]
     baseline, _ = timed(sessions, lambda s: s.execute(text("SELECT count(*) FROM recordings")).scalar_one(), repeats)
     base = percentiles(baseline)
+    print(f"{engine.dialect.name:<10} {'baseline: SELECT count(*)':<32} {base['p50_ms']:>8.1f} {base['p95_ms']:>8.1f} "
+          f"{base['p99_ms']:>8.1f}")
     runs = []
     for scenario in scenarios(seeded):
         rng = random.Random(scenario.name)
@@ -349,8 +351,6 @@ def bench_database(kind: str, count: int, repeats: int) -> dict[str, Any]:
               f"({seeded['distinct_words']:,} distinct words; search words: common {seeded['common_words'][:3]}, "
               f"rare {seeded['rare_words'][:3]})")
         measured = measure(url, seeded, repeats)
-    base = measured["baseline_count_star"]
-    print(f"{kind:<10} {'baseline: SELECT count(*)':<32} {base['p50_ms']:>8.1f} {base['p95_ms']:>8.1f} {base['p99_ms']:>8.1f}")
     seed_report = {key: seeded[key] for key in ("recordings", "seconds", "distinct_words", "common_words")}
     seed_report["rare_words_sample"] = seeded["rare_words"][:10]
     seed_report["accounts_seen"] = len(seeded["accounts"])

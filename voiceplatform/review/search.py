@@ -160,16 +160,22 @@ def _score_expression(dialect: str) -> Any:
     return literal_column("(SELECT sum(value) FROM json_each(qa_reviews.scores))")
 
 
-def _parts(dialect: str, sort: str) -> list[tuple[ColumnElement[bool] | None, list[Any]]]:
-    """The sort as consecutive parts, each an extra condition and an order. ``-score`` is two
-    parts: the reviewed recordings by score, then the others newest first (NULL scores last).
-    Two cheap queries instead of one that computes a score for every row before sorting."""
+@dataclass(frozen=True)
+class _Part:
+    condition: ColumnElement[bool] | None  # added to the filters' conditions
+    order: list[Any]
+    reviewed: bool = False  # only recordings with a review: the page's ids come from an inner join with it
+
+
+def _parts(dialect: str, sort: str) -> list[_Part]:
+    """The sort as consecutive parts. ``-score`` is two: the reviewed recordings by score, then
+    the others newest first (their score is NULL: last). Two cheap queries instead of one that
+    computes a score for every row before sorting."""
     newest = [Recording.created_at.desc(), Recording.id.desc()]
     if sort == "-score":
         reviews = aliased(QaReview)  # NOT EXISTS plans as an anti-join; "outer join ... IS NULL" did not
-        unreviewed = ~exists().where(reviews.recording_id == Recording.id)
-        return [(QaReview.id.is_not(None), [_score_expression(dialect).desc().nulls_last(), *newest]),
-                (unreviewed, newest)]
+        return [_Part(QaReview.id.is_not(None), [_score_expression(dialect).desc().nulls_last(), *newest], reviewed=True),
+                _Part(~exists().where(reviews.recording_id == Recording.id), newest)]
     orders: dict[str, list[Any]] = {
         "-created_at": newest,
         "created_at": [Recording.created_at.asc(), Recording.id.asc()],
@@ -177,7 +183,7 @@ def _parts(dialect: str, sort: str) -> list[tuple[ColumnElement[bool] | None, li
         "duration": [Recording.duration.asc(), *newest],
         "to": [Call.to.asc(), *newest],
     }
-    return [(None, orders[sort])]
+    return [_Part(None, orders[sort])]
 
 
 def _check(sort: str, page: int = 1, per_page: int = 1) -> None:
@@ -249,6 +255,19 @@ def _row(values: Any, text: str | None) -> RecordingRow:
     )
 
 
+def _page_ids(session: Session, where: list[ColumnElement[bool]], needs_call: bool, part: _Part, sort: str,
+              skip: int, limit: int) -> list[int]:
+    """The ids of one page, sorted, joining only what the filters and the sort need (the rows'
+    details are fetched for these ids alone: a deep page does not join every row it skips)."""
+    query = select(Recording.id).select_from(Recording)
+    if needs_call or sort == "to":
+        query = query.join(Call, Call.id == Recording.call_id)
+    if part.reviewed:
+        query = query.join(QaReview, QaReview.recording_id == Recording.id)
+    conditions = where if part.condition is None else [*where, part.condition]
+    return list(session.scalars(query.where(*conditions).order_by(*part.order).offset(skip).limit(limit)))
+
+
 def find_recordings(session: Session, account_ids: list[int], filters: RecordingFilters, *, sort: str = "-created_at",
                     page: int = 1, per_page: int = 50) -> RecordingPage:
     """One page of the recordings of ``account_ids`` that match ``filters``, and the total count.
@@ -261,20 +280,24 @@ def find_recordings(session: Session, account_ids: list[int], filters: Recording
     searching = bool(filters.text and search_words(filters.text))
     total = _count(session, where, needs_call)
     skip, wanted = (page - 1) * per_page, per_page
-    items: list[RecordingRow] = []
+    ids: list[int] = []
     parts = _parts(dialect, sort) if total > skip else []
-    for index, (extra, order) in enumerate(parts):
-        conditions = where if extra is None else [*where, extra]
+    for index, part in enumerate(parts):
         if skip and index < len(parts) - 1:  # a later page of -score: does it start past the reviewed part?
             in_part = _count(session, where, needs_call, needs_review=True)
             if skip >= in_part:
                 skip -= in_part
                 continue
-        query = _rows_query(conditions, searching, order).offset(skip).limit(wanted)
-        items.extend(_row(values, filters.text) for values in session.execute(query))
-        skip, wanted = 0, per_page - len(items)
+        found = _page_ids(session, where, needs_call, part, sort, skip, wanted)
+        ids.extend(found)
+        skip, wanted = 0, wanted - len(found)
         if wanted == 0:
             break
+    items: list[RecordingRow] = []
+    if ids:
+        rows = {values.id: _row(values, filters.text)
+                for values in session.execute(_rows_query([Recording.id.in_(ids)], searching, []))}
+        items = [rows[i] for i in ids]
     return RecordingPage(items, total, page, per_page)
 
 
@@ -288,8 +311,8 @@ def iter_recordings(session: Session, account_ids: list[int], filters: Recording
     dialect = session.get_bind().dialect.name
     where, _ = _conditions(dialect, account_ids, filters)
     searching = bool(filters.text and search_words(filters.text))
-    for extra, order in _parts(dialect, sort):
-        conditions = where if extra is None else [*where, extra]
-        query = _rows_query(conditions, searching, order).execution_options(yield_per=EXPORT_BATCH)
+    for part in _parts(dialect, sort):
+        conditions = where if part.condition is None else [*where, part.condition]
+        query = _rows_query(conditions, searching, part.order).execution_options(yield_per=EXPORT_BATCH)
         for values in session.execute(query):
             yield _row(values, filters.text)
