@@ -40,3 +40,26 @@ def ensure_admin_token(sessions: sessionmaker[Session], path: Path = TOKEN_FILE,
     with os.fdopen(descriptor, "w") as handle:
         handle.write(secret + "\n")
     return secret
+
+
+DEMO_SUPERVISOR = "supervisor@demo.voiceplatform.local"
+
+
+def demo_supervisor(sessions: sessionmaker[Session], account: str = DEFAULT_ACCOUNT) -> tuple[str, str]:
+    """A supervisor of the default account for the demo, with a fresh password each run (printed
+    by the demo, never stored in clear). Returns (e-mail, password)."""
+    import secrets
+
+    from voiceplatform.models import Role, User
+    from voiceplatform.web.people import create_user, hash_password, user_by_email
+
+    password = secrets.token_urlsafe(12)
+    with sessions.begin() as session:
+        owner = account_named(session, account)
+        assert owner is not None
+        user: User | None = user_by_email(session, DEMO_SUPERVISOR)
+        if user is None:
+            create_user(session, DEMO_SUPERVISOR, Role.SUPERVISOR, owner, password, name="Demo supervisor")
+        else:
+            user.password_hash, user.active = hash_password(password), True
+    return DEMO_SUPERVISOR, password

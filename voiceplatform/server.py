@@ -22,6 +22,7 @@ class RunningServer:
     server: Any
     dialer: Any
     token: str
+    sessions: Any
 
     def stop(self) -> None:
         self.server.stop(timeout=5)
@@ -60,4 +61,4 @@ def start_server(host: str = "127.0.0.1", port: int = 8080, *, database_url: str
     server = WSGIServer((host, port), app, log=None, error_log=log)
     server.start()
     bound_host, bound_port = server.address[:2]
-    return RunningServer(f"http://{bound_host}:{bound_port}", server, dialer, token)
+    return RunningServer(f"http://{bound_host}:{bound_port}", server, dialer, token, sessions)

@@ -29,6 +29,7 @@ def demo_command(simulated: bool, port: int, serve: bool | None) -> None:
     import gevent
 
     from voiceplatform.api_client import ApiClient
+    from voiceplatform.bootstrap import demo_supervisor
     from voiceplatform.campaign_demo import run_campaign_demo
     from voiceplatform.exceptions import VoicePlatformError
     from voiceplatform.lab import LabSettings, up
@@ -46,6 +47,8 @@ def demo_command(simulated: bool, port: int, serve: bool | None) -> None:
     code = 1
     try:
         code = run_campaign_demo(ApiClient(running.url, running.token, timeout=30), running.url, running.token)
+        email, password = demo_supervisor(running.sessions)
+        click.echo(f"review     {running.url}/recordings   sign in as {email} / {password}")
         keep = sys.stdout.isatty() if serve is None else serve
         if keep:
             click.echo(f"\nserving {running.url} until Ctrl-C")
