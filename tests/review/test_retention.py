@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.review.conftest import T0, add_recording, new_account, review
 from voiceplatform.models import AuditEvent, QaReview, Recording
+from voiceplatform.review.pipeline import AUDIO_DELETED
 from voiceplatform.review.retention import RETENTION_DELETE, apply_retention, file_inside, recordings_root
 
 DAY = timedelta(days=1)
@@ -47,7 +48,7 @@ def test_audio_past_retention_is_deleted_and_everything_else_kept(sessions: sess
     old = add_recording(sessions, account, path=old_path, created_at=T0, transcript="thank you for calling", status="done",
                         transcript_segments=[{"start": 0.0, "end": 1.0, "text": "thank you for calling", "words": []}],
                         peaks=[0.1, 0.2])
-    young = add_recording(sessions, account, path=young_path, created_at=T0 + 2 * DAY)
+    young = add_recording(sessions, account, path=young_path, created_at=T0 + 2 * DAY)  # never transcribed: pending
     kept = add_recording(sessions, forever, path=kept_path, created_at=T0 - 1000 * DAY)
     review(sessions, old, scores={"greeting": 4}, tags=["polite"])
 
@@ -77,6 +78,7 @@ def test_audio_past_retention_is_deleted_and_everything_else_kept(sessions: sess
     # two days later the younger one goes too; the account without retention keeps everything
     assert apply_retention(sessions, now=now + 2 * DAY, media_dir=media) == 1
     assert not young_path.exists() and load(sessions, young).audio_deleted_at == now + 2 * DAY
+    assert (load(sessions, young).transcription_status, load(sessions, young).transcription_error) == ("failed", AUDIO_DELETED)
     assert apply_retention(sessions, now=T0 + 10_000 * DAY, media_dir=media) == 0
     assert kept_path.exists() and load(sessions, kept).audio_deleted_at is None and audits(sessions, kept) == []
 

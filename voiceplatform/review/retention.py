@@ -13,7 +13,8 @@ deleted; the row, its transcript, segments, peaks and QA review stay.
 2. sets ``audio_deleted_at`` (only if still unset, so two runs at once do it once) and writes one
    audit event, action ``retention.delete`` (``RETENTION_DELETE``), with no user, and details
    ``{"path", "created_at", "retention_days", "file_missing"}`` (``file_missing`` is true when
-   the file was already gone).
+   the file was already gone); a recording still waiting for its transcript becomes ``failed``
+   (there is nothing left to transcribe).
 
 A second run finds nothing to do. A file that cannot be deleted (permissions, I/O) is logged and
 tried again on the next run.
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voiceplatform.models import Account, AuditEvent, Recording
 from voiceplatform.models.base import utcnow
+from voiceplatform.review.pipeline import AUDIO_DELETED, FAILED, PENDING
 
 RETENTION_DELETE = "retention.delete"  # the audit action of one recording's audio deleted
 BATCH = 500  # recordings deleted per transaction
@@ -98,6 +100,10 @@ def _apply_to_account(sessions: sessionmaker[Session], account_id: int, days: in
                     .values(audio_deleted_at=now).execution_options(synchronize_session=False)
                 ).rowcount
                 if marked:
+                    session.execute(  # nothing left to transcribe
+                        update(Recording).where(Recording.id == row.id, Recording.transcription_status == PENDING)
+                        .values(transcription_status=FAILED, transcription_error=AUDIO_DELETED)
+                        .execution_options(synchronize_session=False))
                     session.add(AuditEvent(at=now, account_id=account_id, user_id=None, action=RETENTION_DELETE,
                                            recording_id=row.id, details={
                                                "path": row.path, "created_at": row.created_at.isoformat(),
