@@ -38,10 +38,14 @@ RETENTION_DELETE = "retention.delete"  # the audit action of one recording's aud
 BATCH = 500  # recordings deleted per transaction
 
 log = logging.getLogger(__name__)
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def default_media_dir() -> Path:
-    return Path(os.environ.get("VOICEPLATFORM_MEDIA_DIR", "media")).resolve()
+    """``VOICEPLATFORM_MEDIA_DIR``, else the project's ``media/`` (as the web UI serves it),
+    whatever the working directory."""
+    configured = os.environ.get("VOICEPLATFORM_MEDIA_DIR")
+    return Path(configured).resolve() if configured else PROJECT / "media"
 
 
 def recordings_root(media_dir: str | Path | None = None) -> Path:
