@@ -88,13 +88,9 @@ class VoskTranscriber:
     name = "vosk"
 
     def __init__(self, model_path: str | Path) -> None:
-        try:
-            from vosk import Model, SetLogLevel
+        from voiceplatform.speech.stt import load_vosk_model
 
-            SetLogLevel(-1)
-            self._model = Model(str(model_path))
-        except Exception as exc:  # vosk raises a bare Exception for a bad model folder
-            raise SpeechError(f"cannot load the vosk model at {model_path}: {exc}") from exc
+        self._model = load_vosk_model(model_path)
 
     def transcribe_pcm(self, audio: bytes) -> list[Segment]:
         from vosk import KaldiRecognizer

@@ -13,7 +13,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 from voiceplatform.speech.audio import pcm16k
 from voiceplatform.speech.tts import SpeechError
@@ -72,17 +72,22 @@ class PocketsphinxRecognizer:
         return Recognition(hypothesis.hypstr, round(float(hypothesis.prob), 3), self.name)
 
 
+def load_vosk_model(model_path: str | Path) -> Any:
+    """A vosk model, quietly; a bad model folder is a SpeechError."""
+    try:
+        from vosk import Model, SetLogLevel
+
+        SetLogLevel(-1)
+        return Model(str(model_path))
+    except Exception as exc:  # vosk raises a bare Exception for a bad model folder
+        raise SpeechError(f"cannot load the vosk model at {model_path}: {exc}") from exc
+
+
 class VoskRecognizer:
     name = "vosk"
 
     def __init__(self, model_path: str | Path) -> None:
-        try:
-            from vosk import Model, SetLogLevel
-
-            SetLogLevel(-1)
-            self._model = Model(str(model_path))
-        except Exception as exc:  # vosk raises a bare Exception for a bad model folder
-            raise SpeechError(f"cannot load the vosk model at {model_path}: {exc}") from exc
+        self._model = load_vosk_model(model_path)
 
     def recognise(self, wav_path: str | Path, phrases: Sequence[str] = ()) -> Recognition:
         from vosk import KaldiRecognizer
