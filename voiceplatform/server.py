@@ -16,6 +16,29 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def _no_delay_server() -> Any:
+    import socket
+
+    from gevent.pywsgi import WSGIServer
+
+    class NoDelayServer(WSGIServer):  # type: ignore[misc]
+        """pywsgi writes a response's headers and body separately; with Nagle's algorithm on, the
+        body waits for the client's delayed ACK (about 40 ms on a keep-alive connection)."""
+
+        def handle(self, sock: Any, address: Any) -> None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass  # not a TCP socket
+            super().handle(sock, address)
+
+    return NoDelayServer
+
+
+def NoDelayWSGIServer(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 (a class, built lazily)
+    return _no_delay_server()(*args, **kwargs)
+
+
 @dataclass
 class RunningServer:
     url: str
@@ -34,8 +57,6 @@ def start_server(host: str = "127.0.0.1", port: int = 8080, *, database_url: str
                  redis_url: str | None = None, with_dialer: bool = True, switch: str | None = None,
                  token_file: Path | None = None) -> RunningServer:
     """Start serving in the background (this process must already use gevent)."""
-    from gevent.pywsgi import WSGIServer
-
     from voiceplatform.api import create_app
     from voiceplatform.bootstrap import ensure_admin_token
     from voiceplatform.db import database_url as resolve_url
@@ -58,7 +79,7 @@ def start_server(host: str = "127.0.0.1", port: int = 8080, *, database_url: str
             dialer = start_dialer(sessions, switch=switch)
             serve_jobs_with(dialer.runtime)
     app = create_app({"DATABASE_URL": url, "MIGRATE_ON_START": False, "JOBS": jobs})
-    server = WSGIServer((host, port), app, log=None, error_log=log)
+    server = NoDelayWSGIServer((host, port), app, log=None, error_log=log)
     server.start()
     bound_host, bound_port = server.address[:2]
     return RunningServer(f"http://{bound_host}:{bound_port}", server, dialer, token, sessions)

@@ -13,6 +13,8 @@ from voiceplatform.models.base import Base, Created, Json, UtcDateTime
 
 class Call(Created, Base):
     __tablename__ = "calls"
+    # a campaign's calls by outcome and the recent ones, from the index alone (campaign stats)
+    __table_args__ = (Index("ix_calls_campaign_outcome", "campaign_id", "outcome", "dialling_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the call id the switch saw
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)

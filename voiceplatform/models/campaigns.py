@@ -62,6 +62,7 @@ class CampaignContact(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "contact_id"),
         Index("ix_campaign_contacts_due", "campaign_id", "status", "next_attempt_at"),
+        Index("ix_campaign_contacts_outcomes", "campaign_id", "status", "last_outcome"),  # campaign stats
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
