@@ -29,10 +29,9 @@ Scenarios:
 
 Each scenario runs (after a --warmup):
 1. ``baseline``: one client, one request at a time (the server's time per request plus the
-   loopback, nothing queued). Requests sent back to back on one keep-alive connection also meet
-   a ~40 ms stall per answer: pywsgi sends the headers and the body in two writes on a socket
-   without TCP_NODELAY, and the second waits for the client's delayed ACK. Connections that were
-   idle, as most are in the open-loop runs, mostly escape it, so a ratio below 1 can happen;
+   loopback, nothing queued). This run found a ~40 ms stall per answer on keep-alive
+   connections (pywsgi writes headers and body separately, and without TCP_NODELAY the body
+   waited for the client's delayed ACK); voiceplatform/server.py now sets TCP_NODELAY;
 2. ``closed``: --clients clients each looping request after request for --duration seconds.
    With one server process on a 2-core machine this queues: latency ~= clients / throughput;
 3. ``open``: the same clients together offering a fixed rate (Poisson arrivals) at each of
