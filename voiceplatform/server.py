@@ -9,34 +9,26 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gevent.pywsgi import WSGIServer
+
 log = logging.getLogger(__name__)
 
 
-def _no_delay_server() -> Any:
-    import socket
+class NoDelayWSGIServer(WSGIServer):  # type: ignore[misc]
+    """pywsgi writes a response's headers and body separately; with Nagle's algorithm on, the body
+    waits for the client's delayed ACK (about 40 ms on a keep-alive connection)."""
 
-    from gevent.pywsgi import WSGIServer
-
-    class NoDelayServer(WSGIServer):  # type: ignore[misc]
-        """pywsgi writes a response's headers and body separately; with Nagle's algorithm on, the
-        body waits for the client's delayed ACK (about 40 ms on a keep-alive connection)."""
-
-        def handle(self, sock: Any, address: Any) -> None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass  # not a TCP socket
-            super().handle(sock, address)
-
-    return NoDelayServer
-
-
-def NoDelayWSGIServer(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 (a class, built lazily)
-    return _no_delay_server()(*args, **kwargs)
+    def handle(self, sock: Any, address: Any) -> None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not a TCP socket
+        super().handle(sock, address)
 
 
 @dataclass

@@ -4,18 +4,14 @@ the benchmark's own output, never from a timed unit test)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench.quick_run import run_quick
 
 
 def test_api_benchmark_runs_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "api.json"
-    done = subprocess.run([sys.executable, str(REPO / "bench" / "api.py"), "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    done = run_quick("api.py", out)
     assert "p95<20" in done.stdout
     report = json.loads(out.read_text())
     assert report["quick"] is True and report["targets"] == {"p95_ms": 20.0, "sla_p95_ms": 200.0}

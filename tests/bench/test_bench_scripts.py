@@ -4,18 +4,14 @@ are read from the benchmark's own output, never from a timed unit test)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench.quick_run import run_quick
 
 
 def test_flow_engine_benchmark_runs_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "flow_engine.json"
-    done = subprocess.run([sys.executable, str(REPO / "bench" / "flow_engine.py"), "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    done = run_quick("flow_engine.py", out)
     assert "transitions/s, no templates" in done.stdout
     report = json.loads(out.read_text())
     assert report["validate_500"]["nodes"] == 500
@@ -26,9 +22,7 @@ def test_flow_engine_benchmark_runs_and_reports(tmp_path: Path) -> None:
 
 def test_freeswitch_benchmark_runs_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "freeswitch_calls.json"
-    done = subprocess.run([sys.executable, str(REPO / "bench" / "freeswitch_calls.py"), "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    done = run_quick("freeswitch_calls.py", out)
     assert "concurrent sessions held" in done.stdout
     report = json.loads(out.read_text())
     assert report["run"]["calls"] == 40 and report["run"]["failures"] == 0

@@ -4,11 +4,9 @@ read from the benchmark's own output, never from a timed unit test)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench.quick_run import run_quick
 SCENARIOS = {
     "no filter (landing page)", "date range (7 days) + outcome", "campaign", "qa status", "number", "sort by duration",
     "sort by QA score", "search: common word", "search: rare word", "search: two words, one month",
@@ -17,9 +15,7 @@ SCENARIOS = {
 
 def test_recordings_benchmark_runs_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "recordings.json"
-    done = subprocess.run([sys.executable, str(REPO / "bench" / "recordings.py"), "--quick", "--database", "both",
-                           "--out", str(out)], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
+    done = run_quick("recordings.py", out, "--database", "both", timeout=600)
     assert "baseline: SELECT count(*)" in done.stdout and "pipeline child process" in done.stdout
     report = json.loads(out.read_text())
     assert report["quick"] is True and report["recordings"] == 3000

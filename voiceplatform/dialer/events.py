@@ -6,15 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from voiceplatform.models import Call, Campaign, CampaignContact
+from voiceplatform.webhooks.events import emit
 
-
-def emit(session: Session, account_id: int, event: str, payload: dict[str, Any]) -> int:
-    from voiceplatform.webhooks.events import emit as queue_deliveries
-
-    return queue_deliveries(session, account_id, event, payload)
+__all__ = ["call_event", "campaign_event", "emit"]
 
 
 def _iso(value: Any) -> str | None:

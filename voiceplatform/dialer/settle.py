@@ -68,7 +68,6 @@ class DialerCallSink:
     def __init__(self, sessions: sessionmaker[Session], rates: Rates) -> None:
         self.sessions = sessions
         self.rates = rates
-        self.settled: list[Settled] = []  # the last few, for the worker's log and the tests
 
     def call_ended(self, record: CallRecord) -> None:
         """Settle, retrying while the database is unreachable (a restart): a call's result is never
@@ -91,7 +90,4 @@ class DialerCallSink:
             if call is None:
                 return  # not a campaign call (placed outside the dialer)
             copy_record(call, record)
-            outcome = call.outcome or "failed"
-            result = settle(session, call, outcome, self.rates, utcnow())
-        self.settled.append(result)
-        del self.settled[:-1000]
+            settle(session, call, call.outcome or "failed", self.rates, utcnow())
