@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -29,13 +29,31 @@ def database_url(url: str | None = None) -> str:
 def make_engine(url: str | None = None, **options: Any) -> Engine:
     url = database_url(url)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _private_sqlite_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600, in a 0700 folder when the folder is
+    new): it holds contacts, tokens' hashes and encrypted secrets. An existing file, and its WAL
+    and shared-memory files (SQLite gives those the database file's mode), are tightened too."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    for member in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if member.stat().st_mode & 0o077:
+                member.chmod(0o600)
+        except FileNotFoundError:
+            continue
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 
@@ -14,9 +15,12 @@ import click
 @click.option("--port", type=int, default=8080, show_default=True, help="The API's port (a free one if taken).")
 @click.option("--serve/--no-serve", default=None,
               help="Keep serving the API after the campaign (default: when run in a terminal).")
-def demo_command(simulated: bool, port: int, serve: bool | None) -> None:
+@click.option("--keep-lab", is_flag=True,
+              help="Leave the Asterisk lab running when the demo ends (stop it with `voiceplatform lab down`).")
+def demo_command(simulated: bool, port: int, serve: bool | None, keep_lab: bool) -> None:
     """Start the Asterisk lab and the embedded server, run a demo campaign over HTTP, and print
-    each contact's outcome, answers and recording."""
+    each contact's outcome, answers and recording. When it ends (or on Ctrl-C or SIGTERM) it
+    stops the server, and the lab too if the demo started it, unless --keep-lab."""
     if simulated:
         from voiceplatform.demo import run_demo
 
@@ -26,23 +30,41 @@ def demo_command(simulated: bool, port: int, serve: bool | None) -> None:
     use_gevent()
     import logging
 
+    from voiceplatform.exceptions import VoicePlatformError
+    from voiceplatform.lab import LabSettings
+    from voiceplatform.lab.session import lab_for_this_job
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    signal.signal(signal.SIGTERM, _interrupt)  # so the clean-ups below run on `kill` too
+    code = 1
+    try:
+        click.echo("lab        starting the Asterisk lab (the first start builds its chroot: a minute or two)")
+        with lab_for_this_job(LabSettings.from_env(), keep=keep_lab) as lab:
+            click.echo(f"lab        Asterisk {lab.state.version} running (pid {lab.state.pid})")
+            code = _run_with_server(port, serve)
+            if lab.already_running:
+                click.echo("lab        left running: it was running before the demo started")
+            elif keep_lab:
+                click.echo("lab        left running (--keep-lab); stop it with `voiceplatform lab down`")
+            else:
+                click.echo("lab        stopping the Asterisk the demo started (keep it with --keep-lab)")
+    except KeyboardInterrupt:
+        pass
+    except VoicePlatformError as exc:
+        raise click.ClickException(str(exc)) from exc
+    raise SystemExit(code)
+
+
+def _run_with_server(port: int, serve: bool | None) -> int:
     import gevent
 
     from voiceplatform.api_client import ApiClient
     from voiceplatform.bootstrap import demo_supervisor
     from voiceplatform.campaign_demo import run_campaign_demo
     from voiceplatform.exceptions import VoicePlatformError
-    from voiceplatform.lab import LabSettings, up
     from voiceplatform.server import start_server
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        click.echo("lab        starting the Asterisk lab (the first start builds its chroot: a minute or two)")
-        lab = up(LabSettings.from_env())
-        click.echo(f"lab        Asterisk {lab.state.version} running (pid {lab.state.pid})")
-        running = start_server("127.0.0.1", port if _free(port) else 0)
-    except VoicePlatformError as exc:
-        raise click.ClickException(str(exc)) from exc
+    running = start_server("127.0.0.1", port if _free(port) else 0)
     click.echo(f"api        {running.url} (API and dialler in this process; SQLite in .state/)")
     code = 1
     try:
@@ -54,12 +76,16 @@ def demo_command(simulated: bool, port: int, serve: bool | None) -> None:
             click.echo(f"\nserving {running.url} until Ctrl-C")
             gevent.wait()
     except KeyboardInterrupt:
-        pass
+        click.echo("\ninterrupted")
     except VoicePlatformError as exc:
         click.echo(f"error: {exc}", err=True)
     finally:
         running.stop()
-    raise SystemExit(code)
+    return code
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _free(port: int) -> bool:

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 from voiceplatform.exceptions import LabError
-from voiceplatform.lab import LabSettings, LabState, down, leases, up
+from voiceplatform.lab import LabSettings, LabState
 from voiceplatform.lab.ami import AmiClient
 from voiceplatform.lab.control import running_state
+from voiceplatform.lab.session import lab_for_this_job
 
 
 class RunningLab:
@@ -60,11 +61,5 @@ def asterisk_lab() -> Iterator[RunningLab]:
     """The running lab. Stopped at the end only if this session started it and no other
     session (another pytest run sharing the checkout) still holds a lease on it."""
     settings = LabSettings.from_env()
-    lease = leases.acquire(settings.state_dir)
-    try:
-        report = up(settings)
+    with lab_for_this_job(settings):
         yield RunningLab(settings)
-    finally:
-        leases.release(lease)
-    if not report.already_running and not leases.holders(settings.state_dir):
-        down(settings)
