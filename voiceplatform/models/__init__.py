@@ -10,10 +10,12 @@ from voiceplatform.models.contacts import Contact, ContactList, ContactListMembe
 from voiceplatform.models.flows import FlowStatus, FlowVersion
 from voiceplatform.models.idempotency import IdempotencyKey
 from voiceplatform.models.review import AuditEvent, QaReview, QaRubricItem
+from voiceplatform.models.signin import SigninFailure, SigninLockout, WebSession
 from voiceplatform.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Account", "ApiToken", "AuditEvent", "Base", "Call", "Campaign", "CampaignContact", "CampaignContactStatus",
     "CampaignStatus", "Contact", "ContactList", "ContactListMember", "DoNotCall", "FlowStatus",
-    "FlowVersion", "IdempotencyKey", "QaReview", "QaRubricItem", "Recording", "Role", "User", "WebhookDelivery", "WebhookSubscription",
+    "FlowVersion", "IdempotencyKey", "QaReview", "QaRubricItem", "Recording", "Role", "SigninFailure", "SigninLockout", "User", "WebSession",
+    "WebhookDelivery", "WebhookSubscription",
 ]
