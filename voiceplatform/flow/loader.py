@@ -13,8 +13,10 @@ from voiceplatform.exceptions import FlowValidationError, Problem
 from voiceplatform.flow.checks import check_flow
 from voiceplatform.flow.definition import SPEC_VERSION, FlowDefinition, migrate_document
 from voiceplatform.flow.flow import Flow
-from voiceplatform.flow.prompts import load_catalogue, find_prompts_directory
-from voiceplatform.flow.yaml_source import Locations, load_yaml
+from voiceplatform.flow.paths import FlowFolders, PathRefused, file_size, is_regular_file
+from voiceplatform.flow.prompts import find_prompts_directory, load_catalogue, search_prompts_directory
+from voiceplatform.flow.yaml_source import Locations, check_flow_size, limit_hint, load_yaml
+from voiceplatform.limits import current as current_limits
 
 
 def load_flow(path: str | Path) -> Flow:
@@ -54,11 +56,14 @@ class _FlowReader:
         self.library: dict[str, Flow] = {}
         self.by_file: dict[Path, Flow | None] = {}
         self.problems: list[Problem] = []
+        self.folders = FlowFolders(Path.cwd().resolve())
 
     def read_file(self, path: Path) -> tuple[Flow | None, list[Problem]]:
+        self.folders = FlowFolders.around(path, search_prompts_directory(path))
         return self._finish(self._file(path))
 
     def read_text(self, text: str, file: str, path: Path) -> tuple[Flow | None, list[Problem]]:
+        self.folders = FlowFolders.around(path, search_prompts_directory(path))
         return self._finish(self._document(text, file, path))
 
     def _finish(self, flow: Flow | None) -> tuple[Flow | None, list[Problem]]:
@@ -71,6 +76,11 @@ class _FlowReader:
         if key in self.by_file:
             return self.by_file[key]
         self.by_file[key] = None
+        try:
+            check_flow_size(file_size(path), str(path))
+        except FlowValidationError as exc:
+            self.problems.extend(exc.problems)
+            return None
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -93,9 +103,12 @@ class _FlowReader:
                 self.problems.append(locations.problem(("nodes", position, "id"), f"duplicate node id {node.id!r}"))
                 continue
             nodes[node.id] = node
-        prompts, prompt_problems = load_catalogue(
-            find_prompts_directory(path, definition.prompts), definition.all_languages
-        )
+        try:
+            directory = find_prompts_directory(path, definition.prompts, self.folders)
+        except PathRefused as exc:
+            self.problems.append(locations.problem(("prompts",), f"prompts {definition.prompts!r} {exc}"))
+            directory = None
+        prompts, prompt_problems = load_catalogue(directory, definition.all_languages, self.folders)
         self.problems.extend(prompt_problems)
         if definition.name in self.library:
             other = self.library[definition.name]
@@ -117,6 +130,11 @@ class _FlowReader:
         if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SPEC_VERSION:
             self.problems.append(locations.problem(("spec_version",), f"unsupported spec_version {version!r} (this platform reads 1 to {SPEC_VERSION})"))
             return None
+        nodes = data.get("nodes")
+        maximum = current_limits().max_flow_nodes
+        if isinstance(nodes, list) and len(nodes) > maximum:  # counted before any node is validated
+            self.problems.append(locations.problem(("nodes",), f"the flow has {len(nodes):,} nodes; at most {maximum:,} are allowed ({limit_hint('max_flow_nodes')})"))
+            return None
         try:
             return FlowDefinition.model_validate(migrate_document(data))
         except ValidationError as exc:
@@ -126,9 +144,13 @@ class _FlowReader:
     def _subflows(self, flow: Flow, path: Path, definition: FlowDefinition, locations: Locations) -> None:
         for position, node in enumerate(definition.nodes):
             for field_path, reference in node.subflow_refs():
-                child_path = (path.parent / reference).resolve()
                 where = ("nodes", position, *field_path)
-                if not child_path.is_file():
+                try:
+                    child_path = self.folders.confine(reference, path.parent)
+                except PathRefused as exc:
+                    self.problems.append(locations.problem(where, f"subflow {reference!r} {exc}"))
+                    continue
+                if not is_regular_file(child_path):
                     self.problems.append(locations.problem(where, f"subflow file {reference!r} not found"))
                     continue
                 child = self._file(child_path)

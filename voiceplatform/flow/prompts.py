@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from voiceplatform.exceptions import FlowValidationError, Problem
-from voiceplatform.flow.yaml_source import Locations, load_yaml
+from voiceplatform.flow.paths import OUTSIDE, FlowFolders, PathRefused, file_size, is_regular_file
+from voiceplatform.flow.yaml_source import Locations, check_flow_size, load_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +38,24 @@ EMPTY_CATALOGUE = PromptCatalogue()
 _CACHE: dict[tuple[str, str, float], tuple[dict[str, PromptEntry], Locations, list[Problem]]] = {}
 
 
-def load_catalogue(directory: Path | None, languages: tuple[str, ...]) -> tuple[PromptCatalogue, list[Problem]]:
-    """Load the catalogue of each language that has a file. Problems are returned, not raised."""
+def load_catalogue(
+    directory: Path | None, languages: tuple[str, ...], folders: FlowFolders | None = None
+) -> tuple[PromptCatalogue, list[Problem]]:
+    """Load the catalogue of each language that has a file. Problems are returned, not raised.
+    With ``folders``, a catalogue file (a symlink, say) that resolves outside them is refused."""
     catalogue = PromptCatalogue(directory)
     problems: list[Problem] = []
     if directory is None:
         return catalogue, problems
     for language in languages:
         path = directory / f"{language}.yaml"
-        if not path.is_file():
+        if folders is not None:
+            try:
+                path = folders.confine(path.name, directory)
+            except PathRefused:
+                problems.append(Problem(str(directory / path.name), 1, 1, f"prompts file {OUTSIDE}"))
+                continue
+        if not is_regular_file(path):
             continue
         entries, locations, found = _load_file(path)
         catalogue.by_language[language] = entries
@@ -64,6 +74,7 @@ def _load_file(path: Path) -> tuple[dict[str, PromptEntry], Locations, list[Prob
     problems: list[Problem] = []
     locations = Locations(file)
     try:
+        check_flow_size(file_size(path), file)
         data, locations = load_yaml(path.read_text(encoding="utf-8"), file)
     except FlowValidationError as exc:
         problems.extend(exc.problems)
@@ -95,12 +106,23 @@ def _entry(raw: Any) -> PromptEntry | None:
     return None
 
 
-def find_prompts_directory(flow_file: Path, declared: str | None) -> Path | None:
+def find_prompts_directory(
+    flow_file: Path, declared: str | None, folders: FlowFolders | None = None
+) -> Path | None:
     """The prompts directory of a flow: the declared one, else ``prompts/`` beside the flow file
-    or in one of its two parent directories."""
+    or in one of its two parent directories. With ``folders``, a declared directory outside them
+    raises PathRefused (the same message whether or not it exists)."""
     base = flow_file.parent
     if declared is not None:
+        if folders is not None:
+            return folders.confine(declared, base)
         return (base / declared).resolve()
+    return search_prompts_directory(flow_file)
+
+
+def search_prompts_directory(flow_file: Path) -> Path | None:
+    """``prompts/`` beside the flow file or in one of its two parent directories, if any."""
+    base = flow_file.parent
     for candidate in (base / "prompts", base.parent / "prompts", base.parent.parent / "prompts"):
         if candidate.is_dir():
             return candidate

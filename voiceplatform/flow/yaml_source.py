@@ -6,6 +6,12 @@ schema use the same paths, so every problem can be reported as ``file:line:col``
 
 Two YAML 1.1 surprises are turned off: mapping keys are always text (``on:`` is not ``True``),
 and only ``true`` / ``false`` are booleans (``key: yes`` is the word "yes").
+
+Hostile documents cost nothing: the text's size (``max_flow_bytes``) is checked before parsing,
+and the composed node graph (where an alias is one shared node, so composing is linear in the
+text) is measured before any value is built: aliases (``max_yaml_aliases``) and values after
+expansion (``max_yaml_values``). A "billion laughs" body is refused in microseconds instead of
+being expanded into gigabytes.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from voiceplatform import limits as resource_limits
 from voiceplatform.exceptions import FlowValidationError, Problem
 
 Path = tuple[Any, ...]
@@ -47,8 +54,29 @@ class Locations:
         return Problem(self.file, line, column, message, severity)
 
 
-def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
-    """Parse one YAML document. Raises FlowValidationError (with a position) on any YAML error."""
+def limit_hint(name: str) -> str:
+    """How an error names a limit: its field and the environment variable that changes it."""
+    return f"{name}, set by {resource_limits.ENV_PREFIX}{name.upper()}"
+
+
+def check_flow_size(size: int, file: str, limits: resource_limits.ResourceLimits | None = None) -> None:
+    """Refuse a flow or prompts text of ``size`` bytes over ``max_flow_bytes``."""
+    maximum = (limits or resource_limits.current()).max_flow_bytes
+    if size > maximum:
+        raise FlowValidationError([Problem(
+            file, 1, 1, f"the flow is {size:,} bytes; at most {maximum:,} are allowed ({limit_hint('max_flow_bytes')})"
+        )])
+
+
+def load_yaml(
+    text: str, file: str, limits: resource_limits.ResourceLimits | None = None
+) -> tuple[Any, Locations]:
+    """Parse one YAML document. Raises FlowValidationError (with a position) on any YAML error,
+    and on a document over the size, alias or value limits (checked before values are built)."""
+    limits = limits or resource_limits.current()
+    # Characters are at most 4 bytes each: encode only when the count alone cannot decide.
+    if len(text) > limits.max_flow_bytes or len(text) * 4 > limits.max_flow_bytes:
+        check_flow_size(len(text.encode("utf-8", "surrogatepass")), file, limits)
     locations = Locations(file)
     try:
         loader = _Loader(text)
@@ -56,6 +84,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
             root = loader.get_single_node()
             if root is None:
                 raise FlowValidationError([Problem(file, 1, 1, "the file is empty")])
+            _check_graph(root, file, limits)
             problems: list[Problem] = []
             data = _construct(loader, root, (), locations, problems)
         finally:
@@ -72,6 +101,55 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
     if problems:
         raise FlowValidationError(problems)
     return data, locations
+
+
+def _check_graph(root: yaml.Node, file: str, limits: resource_limits.ResourceLimits) -> None:
+    """Count aliases and the values the document expands to, on the composed graph, before any
+    value is built. An alias is a second reference to an already composed node, so both counts
+    are linear in the graph's size (each node's expanded size is computed once)."""
+    seen: set[int] = set()
+    expanded: dict[int, int] = {}
+    aliases = 0
+    # Iterative post-order walk: (node, holder) pairs; holder locates an alias for the message.
+    stack: list[tuple[yaml.Node, yaml.Node, bool]] = [(root, root, False)]
+    in_progress: set[int] = set()
+    while stack:
+        node, holder, done = stack.pop()
+        key = id(node)
+        if done:
+            in_progress.discard(key)
+            total = 1 + sum(expanded[id(child)] for child in _children(node))
+            expanded[key] = total
+            if total > limits.max_yaml_values:
+                raise FlowValidationError([_at_node(file, node,
+                    f"YAML: this value expands to more than {limits.max_yaml_values:,} values "
+                    f"({limit_hint('max_yaml_values')})")])
+            continue
+        if key in seen:
+            if key in in_progress:
+                raise FlowValidationError([_at_node(file, holder, "YAML: an alias refers to a value that contains it")])
+            aliases += 1
+            if aliases > limits.max_yaml_aliases:
+                raise FlowValidationError([_at_node(file, holder,
+                    f"YAML: more than {limits.max_yaml_aliases:,} aliases ({limit_hint('max_yaml_aliases')})")])
+            continue
+        seen.add(key)
+        in_progress.add(key)
+        stack.append((node, holder, True))
+        for child in _children(node):
+            stack.append((child, node, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _at_node(file: str, node: yaml.Node, message: str) -> Problem:
+    return Problem(file, node.start_mark.line + 1, node.start_mark.column + 1, message)
 
 
 def _construct(
