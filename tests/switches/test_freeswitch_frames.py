@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from voiceplatform.exceptions import SwitchCommandError
+from voiceplatform.exceptions import SwitchCommandError, UnsafeValueError
 from voiceplatform.switches.freeswitch.esl_frames import EslFramingError, FrameReader
 from voiceplatform.switches.freeswitch.originate import channel_variables, originate_command
 from voiceplatform.testing import esl_wire as wire
@@ -77,7 +77,7 @@ def test_originate_command_quotes_values_and_names_the_call() -> None:
 
 @pytest.mark.parametrize("variables", [{"bad name": "1"}, {"quote": "it's"}, {"line": "a\nb"}])
 def test_originate_refuses_what_it_cannot_quote(variables: dict[str, str]) -> None:
-    with pytest.raises(SwitchCommandError):
+    with pytest.raises(UnsafeValueError):  # the one validator: voiceplatform.safety.switch_values
         channel_variables(variables)
     with pytest.raises(SwitchCommandError):
         originate_command("x" * 37, "loopback/x", {}, "h:1")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from voiceplatform.exceptions import SwitchCommandError, SwitchConnectionError
+from voiceplatform.safety import switch_values
 
 Message = dict[str, str]
 _ids = itertools.count(1)
@@ -96,6 +97,8 @@ class AmiClient:
     def send(self, action: str, **fields: str | int | list[str]) -> str:
         """Send an action; returns its ActionID. Keyword ``Variable`` may be a list."""
         action_id = fields.pop("ActionID", None) or f"lab-{next(_ids)}"
+        # the one validator: no header can carry CR/LF into a second action
+        switch_values.ami_action({"Action": action, "ActionID": action_id, **fields})
         lines = [f"Action: {action}", f"ActionID: {action_id}"]
         for key, value in fields.items():
             values = value if isinstance(value, list) else [value]

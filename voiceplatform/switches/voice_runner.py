@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from voiceplatform.exceptions import UnsafeValueError
 from voiceplatform.flow import Flow, Input, Step, resume, start
 from voiceplatform.flow import outputs as out
 from voiceplatform.flow.transcript import input_line, output_lines
@@ -90,7 +91,7 @@ class VoiceRunner:
             elif isinstance(output, out.Record):
                 given = self._record(output, control, record, call, step)
             elif isinstance(output, out.Transfer):
-                given = Input.transfer_result(control.transfer(output.target, output.target_kind, output.timeout, output.caller_id))
+                given = self._transfer(output, control, record)
             elif isinstance(output, out.HttpRequest):
                 given, error = self.services.perform_http(output)
                 if error:
@@ -105,6 +106,18 @@ class VoiceRunner:
             elif isinstance(output, out.SwitchChannel):
                 record.handoff_state = step.state
         return given
+
+    @staticmethod
+    def _transfer(output: out.Transfer, control: CallControl, record: CallRecord) -> Input:
+        """Transfer the call. A target or caller id the one validator refuses (rendered from the
+        flow at run time: CR/LF, "&", ",", over-long...) fails this transfer alone, with the
+        reason in the call's errors; the flow takes its ``failed`` exit."""
+        try:
+            result = control.transfer(output.target, output.target_kind, output.timeout, output.caller_id)
+        except UnsafeValueError as exc:
+            record.errors.append(f"transfer refused: {exc}")
+            return Input.transfer_result("failed")
+        return Input.transfer_result(result)
 
     def _audio(self, audio: str) -> Path:
         path = Path(audio)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceplatform.exceptions import SwitchCommandError
+from voiceplatform.safety import switch_values
 from voiceplatform.speech.audio import wav_duration
 from voiceplatform.switches.asterisk.async_bridge import AsyncBridge, BridgeTimeout
 from voiceplatform.switches.call_control import CallHungUp, Recorded
@@ -42,6 +43,7 @@ class AgiCallControl:
         """Send one AGI command. Returns (result, data, parsed). Raises CallHungUp."""
         if self.hangup_cause is not None:
             raise CallHungUp(self.hangup_cause)
+        switch_values.agi_command(line)  # one line, no CR/LF/control characters: one command
         began = time.perf_counter()
         try:
             parsed = self.bridge.call(self.request.send_command(line), timeout=timeout)
@@ -121,8 +123,12 @@ class AgiCallControl:
         return Recorded(path, duration, ended_by)
 
     def transfer(self, target: str, kind: str, timeout: float, caller_id: str | None) -> str:
+        # Rendered from the flow at run time: checked before anything is sent (UnsafeValueError);
+        # no "," "&" "|" can add Dial options or channels, no quote can end the SET VARIABLE.
+        target = switch_values.transfer_target(target, kind)
         if caller_id:
-            self.command(f'SET VARIABLE CALLERID(num) "{caller_id}"', quick=True)
+            number = switch_values.caller_id(caller_id).number
+            self.command(f'SET VARIABLE CALLERID(num) "{number}"', quick=True)
         # Option c (Queue) and g (Dial): when the agent hangs up, the caller's channel stays up and
         # the flow goes on; the statuses tell how the transfer ended.
         if kind == "queue":
@@ -147,6 +153,7 @@ class AgiCallControl:
             pass
 
     def channel_variable(self, name: str) -> str | None:
+        switch_values.variable_name(name, "GET VARIABLE")
         result, data, _ = self.command(f"GET VARIABLE {name}", quick=True)
         return data if result == "1" else None
 

@@ -13,6 +13,7 @@ from gevent.event import Event
 from panoramisk import Manager
 
 from voiceplatform.exceptions import SwitchConnectionError
+from voiceplatform.safety import switch_values
 from voiceplatform.switches.asterisk.async_bridge import AsyncBridge, BridgeTimeout
 from voiceplatform.switches.asterisk.config import AsteriskConfig
 
@@ -61,7 +62,12 @@ class AmiLink:
             raise SwitchConnectionError("AMI connected but the login was refused or never answered")
 
     def send(self, action: dict[str, Any], timeout: float) -> Any:
-        return self.bridge.call(self.manager.send_action(action), timeout=timeout)
+        """Send one action and wait for its reply. Every header passes the one validator first
+        (:func:`voiceplatform.safety.switch_values.ami_action`): a value with CR/LF or another
+        control character raises UnsafeValueError and nothing is written, so no value can
+        become a second action."""
+        checked = switch_values.ami_action(action)
+        return self.bridge.call(self.manager.send_action(checked), timeout=timeout)
 
     def close(self) -> None:
         self.manager.close()

@@ -16,8 +16,9 @@ from typing import Any
 import gevent
 from panoramisk.fast_agi import Application
 
-from voiceplatform.exceptions import SwitchCommandError
+from voiceplatform.exceptions import SwitchCommandError, UnsafeValueError
 from voiceplatform.flow import Flow
+from voiceplatform.safety import switch_values
 from voiceplatform.switches.asterisk.agi_control import AgiCallControl
 from voiceplatform.switches.asterisk.ami_link import AmiLink
 from voiceplatform.switches.asterisk.async_bridge import AsyncBridge, BridgeTimeout
@@ -37,6 +38,38 @@ HANGUP_GRACE = 5.0  # seconds to wait for the AMI Hangup event after the session
 @dataclass
 class _Call(TrackedCall):
     control: AgiCallControl | None = None
+
+
+def originate_action(config: AsteriskConfig, call_id: str, to: str, agi_address: str, caller_id: str | None,
+                     variables: dict[str, str], timeout: float) -> dict[str, Any]:
+    """The AMI Originate for one call. The number, the caller id and every channel variable pass
+    the one validator (:mod:`voiceplatform.safety.switch_values`), else UnsafeValueError; a
+    variable's value holds no ``,`` either, since Asterisk splits a ``Variable`` header on
+    commas (``a=1,b=2`` sets two)."""
+    channel_vars = switch_values.variables({
+        "VP_CALL_ID": call_id,
+        "VP_AGI_ADDRESS": agi_address,
+        "VP_AMD": "yes" if config.run_amd else "no",
+        **variables,
+    })
+    for name, value in channel_vars.items():
+        if "," in value:
+            raise UnsafeValueError(f"channel variable {name}", "holds ',', which would start another AMI variable")
+    action: dict[str, Any] = {
+        "Action": "Originate",
+        "Channel": switch_values.dial_target(config.dial_template.format(number=switch_values.destination(to)), "dial string"),
+        "Context": config.outbound_context,
+        "Exten": "s",
+        "Priority": 1,
+        "ChannelId": call_id,
+        "OtherChannelId": f"{call_id}-peer",
+        "Timeout": int(timeout * 1000),
+        "Async": "true",
+        "Variable": [f"{key}={value}" for key, value in channel_vars.items()],
+    }
+    if caller_id:
+        action["CallerID"] = str(switch_values.caller_id(caller_id))
+    return action
 
 
 class AsteriskDriver:
@@ -102,29 +135,18 @@ class AsteriskDriver:
     def _originate(self, call: _Call, caller_id: str | None, variables: dict[str, str], timeout: float) -> None:
         record = call.record
         assert self.ami is not None
-        channel_vars = {
-            "VP_CALL_ID": record.call_id,
-            "VP_AGI_ADDRESS": f"{self.config.agi_advertise_host}:{self.agi_port}",
-            "VP_AMD": "yes" if self.config.run_amd else "no",
-            **variables,
-        }
-        action: dict[str, Any] = {
-            "Action": "Originate",
-            "Channel": self.config.dial_template.format(number=record.to),
-            "Context": self.config.outbound_context,
-            "Exten": "s",
-            "Priority": 1,
-            "ChannelId": record.call_id,
-            "OtherChannelId": f"{record.call_id}-peer",
-            "Timeout": int(timeout * 1000),
-            "Async": "true",
-            "Variable": [f"{key}={value}" for key, value in channel_vars.items()],
-        }
-        if caller_id:
-            action["CallerID"] = caller_id
+        try:
+            action = originate_action(self.config, record.call_id, record.to,
+                                      f"{self.config.agi_advertise_host}:{self.agi_port}", caller_id, variables, timeout)
+        except UnsafeValueError as exc:
+            self.calls.fail(call, CallOutcome.FAILED, f"refused before dialling: {exc}")
+            return
         record.mark("dialling")
         try:
             replies = self.ami.send(action, timeout=timeout + 30)
+        except UnsafeValueError as exc:
+            self.calls.fail(call, CallOutcome.FAILED, f"refused before dialling: {exc}")
+            return
         except BridgeTimeout:
             self.calls.fail(call, CallOutcome.FAILED, "no OriginateResponse from Asterisk")
             return

@@ -27,6 +27,7 @@ from gevent.event import AsyncResult
 from gevent.timeout import Timeout
 
 from voiceplatform.exceptions import SwitchCommandError, SwitchConnectionError
+from voiceplatform.safety import switch_values
 from voiceplatform.speech.audio import wav_duration
 from voiceplatform.switches.call_control import CallHungUp, Recorded
 from voiceplatform.switches.freeswitch.esl_frames import EslFrame
@@ -110,6 +111,10 @@ class FreeSwitchCallControl:
     def execute(self, app: str, arg: str = "", *, wait: bool = True, timeout: float = COMMAND_SLACK) -> Optional[EslFrame]:
         """Run a dialplan application on the call; with ``wait``, block until it completes."""
         self._raise_if_gone()
+        # Each value is one header line of the sendmsg: the one validator refuses a CR/LF that
+        # would add headers (another application) before anything is written.
+        switch_values.variable_name(app, "application")
+        switch_values.header_value(arg, f"{app} argument")
         app_uuid = str(uuidlib.uuid4())
         lines = ["sendmsg", "call-command: execute", f"execute-app-name: {app}", f"Event-UUID: {app_uuid}"]
         if arg:
@@ -142,6 +147,7 @@ class FreeSwitchCallControl:
     def getvar(self, name: str) -> Optional[str]:
         """``getvar`` on the socket: one round trip, no application."""
         self._raise_if_gone()
+        switch_values.variable_name(name, "getvar")
         began = time.perf_counter()
         try:
             reply = self.session.send(f"getvar {name}", timeout=REPLY_TIMEOUT)
@@ -227,6 +233,9 @@ class FreeSwitchCallControl:
         return Recorded(path, duration, ended_by)
 
     def transfer(self, target: str, kind: str, timeout: float, caller_id: str | None) -> str:
+        # Rendered from the flow at run time: checked before anything is sent (UnsafeValueError).
+        target = switch_values.transfer_target(target, kind)
+        caller_number = switch_values.caller_id(caller_id).number if caller_id else None
         self._set("call_timeout", str(int(timeout)))
         self._set("hangup_after_bridge", "false")  # the flow goes on when the agent hangs up
         if kind == "queue":
@@ -238,8 +247,8 @@ class FreeSwitchCallControl:
             reason = (done.headers.get("variable_cc_cancel_reason") or "").upper()
             return "no-answer" if reason in ("TIMEOUT", "NO_AGENT_TIMEOUT", "") else "failed"
         dial = target if kind == "sip" else self.transfer_template.format(number=target)
-        if caller_id:
-            dial = f"{{origination_caller_id_number={caller_id}}}{dial}"
+        if caller_number:
+            dial = f"{{origination_caller_id_number={caller_number}}}{dial}"
         done = self.execute("bridge", dial, timeout=timeout + 3600)
         assert done is not None
         disposition = (done.headers.get("variable_originate_disposition")

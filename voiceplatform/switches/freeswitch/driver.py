@@ -22,8 +22,9 @@ from typing import Any, Optional
 import gevent
 from gevent.event import Event
 
-from voiceplatform.exceptions import SwitchCommandError, SwitchConnectionError
+from voiceplatform.exceptions import SwitchCommandError, SwitchConnectionError, UnsafeValueError
 from voiceplatform.flow import Flow
+from voiceplatform.safety import switch_values
 from voiceplatform.switches.call_control import CallHungUp
 from voiceplatform.switches.call_registry import CallRegistry, TrackedCall
 from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
@@ -143,11 +144,18 @@ class FreeSwitchDriver:
         record = call.record
         assert self.link is not None
         channel_vars = {"originate_timeout": str(int(timeout)), "ignore_early_media": "true", **variables}
-        if caller_id:
-            channel_vars["origination_caller_id_number"] = caller_id
         try:
-            command = originate_command(record.call_id, self.config.dial_template.format(number=record.to),
+            if caller_id:
+                checked = switch_values.caller_id(caller_id)
+                channel_vars["origination_caller_id_number"] = checked.number
+                if checked.name:
+                    channel_vars["origination_caller_id_name"] = checked.name
+            number = switch_values.destination(record.to)
+            command = originate_command(record.call_id, self.config.dial_template.format(number=number),
                                         channel_vars, self.socket_address, self.config.originate_extension)
+        except UnsafeValueError as exc:
+            self.calls.fail(call, CallOutcome.FAILED, f"refused before dialling: {exc}")
+            return
         except SwitchCommandError as exc:
             self.calls.fail(call, CallOutcome.FAILED, str(exc))
             return
@@ -158,7 +166,7 @@ class FreeSwitchDriver:
         try:
             self.link.bgapi(command, job_uuid=record.call_id)
             call.confirmed = True
-        except SwitchCommandError as exc:
+        except (SwitchCommandError, UnsafeValueError) as exc:
             self.calls.fail(call, CallOutcome.FAILED, f"originate refused: {exc}")
             return
         except SwitchConnectionError as exc:

@@ -33,11 +33,19 @@ from gevent.lock import Semaphore
 from gevent.timeout import Timeout
 
 from voiceplatform.exceptions import SwitchCommandError, SwitchConnectionError
+from voiceplatform.safety import switch_values
 from voiceplatform.switches.freeswitch.esl_frames import EslFrame, EslFramingError, FrameReader
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[EslFrame], None]
+
+
+def encode_command(data: str) -> bytes:
+    """The bytes of one ESL command: ``data`` checked by the one validator
+    (:func:`voiceplatform.safety.switch_values.esl_command`), then the blank line that ends it.
+    Every command the driver writes goes through here."""
+    return (switch_values.esl_command(data) + "\n\n").encode("utf-8")
 
 
 class FramedConnection:
@@ -155,7 +163,12 @@ class FramedConnection:
     # ---- commands ---------------------------------------------------------------------------
 
     def send(self, data: str, timeout: Optional[float] = 10.0) -> EslFrame:  # type: ignore[override]
-        """Send one command and wait for its reply (command/reply or api/response)."""
+        """Send one command and wait for its reply (command/reply or api/response).
+
+        A command that would not be exactly one command on the wire (a CR, an empty line, a
+        second line where none belongs, a control character) raises UnsafeValueError before
+        anything is written: see :func:`encode_command`."""
+        wire = encode_command(data)
         if not self.connected:
             raise SwitchConnectionError(f"ESL not connected (sending {data.split(' ', 1)[0]!r})") from self.error
         waiting: AsyncResult = AsyncResult()
@@ -163,7 +176,7 @@ class FramedConnection:
         with self._send_lock:
             self._commands_sent.append(waiting)
             try:
-                self.sock.sendall((data + "\n\n").encode("utf-8"))
+                self.sock.sendall(wire)
             except OSError as exc:
                 if waiting in self._commands_sent:
                     self._commands_sent.remove(waiting)

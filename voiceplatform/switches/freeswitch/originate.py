@@ -6,21 +6,18 @@ from __future__ import annotations
 import re
 
 from voiceplatform.exceptions import SwitchCommandError
+from voiceplatform.safety import switch_values
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NEEDS_QUOTES = re.compile(r"[,{}\[\]<>\s^|=]")
 MAX_UUID_LENGTH = 36  # SWITCH_UUID_FORMATTED_LENGTH: origination_uuid cannot be longer
 
 
 def channel_variables(variables: dict[str, str]) -> str:
-    """``{a=1,b='x y'}``: values with separators are single-quoted; names must be plain."""
+    """``{a=1,b='x y'}``: values with separators are single-quoted. Names and values pass the one
+    validator (:mod:`voiceplatform.safety.switch_values`: no quote, brace, control character or
+    expansion in a value, plain names), else UnsafeValueError."""
     items = []
-    for name, raw in variables.items():
-        value = str(raw)
-        if not _NAME.match(name):
-            raise SwitchCommandError(f"invalid channel variable name {name!r}")
-        if "'" in value or "\n" in value or "\r" in value:
-            raise SwitchCommandError(f"channel variable {name} holds a quote or a newline: {value!r}")
+    for name, value in switch_values.variables(variables, "channel variable").items():
         items.append(f"{name}='{value}'" if _NEEDS_QUOTES.search(value) else f"{name}={value}")
     return "{" + ",".join(items) + "}"
 
@@ -34,8 +31,7 @@ def originate_command(call_id: str, dial_string: str, variables: dict[str, str],
     """
     if len(call_id) > MAX_UUID_LENGTH or not re.match(r"^[A-Za-z0-9-]+$", call_id):
         raise SwitchCommandError(f"call id {call_id!r} cannot be a FreeSWITCH uuid (36 chars, [A-Za-z0-9-])")
-    if any(c in dial_string for c in " '\"\n"):
-        raise SwitchCommandError(f"dial string {dial_string!r} holds a space or a quote")
+    switch_values.dial_target(dial_string, "dial string")
     head = channel_variables({**variables, "origination_uuid": call_id, "vp_call_id": call_id,
                               "vp_socket_address": socket_address})
     target = extension or f"'&socket({socket_address} async full)'"
