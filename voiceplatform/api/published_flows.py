@@ -10,15 +10,14 @@ from sqlalchemy import select
 from voiceplatform.api.auth import account_id
 from voiceplatform.api.database import db
 from voiceplatform.api.errors import ApiError, bad_request
+from voiceplatform.api.requests import field
 from voiceplatform.models import FlowStatus, FlowVersion
 
 
 def published_flow(reference: Any) -> FlowVersion:
     if not isinstance(reference, dict) or not isinstance(reference.get("name"), str):
         raise bad_request("'flow' must be an object with a 'name' (and optionally a 'version')", {"field": "flow"})
-    version = reference.get("version")
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise bad_request("'flow.version' must be a whole number", {"field": "flow.version"})
+    version = field(reference, "version", int, required=False, label="flow.version")  # 1 to 2^63 - 1
     query = select(FlowVersion).where(FlowVersion.account_id == account_id(), FlowVersion.name == reference["name"])
     if version is not None:
         row = db().scalars(query.where(FlowVersion.version == version)).first()

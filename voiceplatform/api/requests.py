@@ -1,29 +1,79 @@
-"""Reading request bodies: JSON objects only, with clear 400s."""
+"""Reading request bodies, in one place: JSON objects only, with clear 4xx answers.
+
+:func:`json_body` is the only way a route reads its JSON. It applies every rule of
+:func:`voiceplatform.safety.json_input.parse_json` (nesting at most ``max_json_depth``, no lone
+surrogates, no NaN/Infinity, no integer past 64 bits); the body's size was already capped at
+``max_request_bytes`` before it was read (see :mod:`voiceplatform.api.body_limits`).
+
+:func:`field` is the only way a route reads one value of it, and carries the generic rules for
+numbers: every integer the API takes is an id, a version or a count, so an integer is a whole
+number (never a bool) from ``minimum`` (1 unless the route says otherwise) to 2^63 - 1, the
+largest a database id holds; a number (``float``) must be finite and within the same bounds.
+"""
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import request
 
+from voiceplatform import limits
 from voiceplatform.api.errors import bad_request
+from voiceplatform.safety.json_input import INT64_MAX, parse_json
+
+INT_MIN = 1  # the smallest integer field value unless a route gives its own minimum
 
 
 def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    if not request.is_json:
+        raise bad_request("the body must be a JSON object (Content-Type: application/json)")
+    body = parse_json(request.get_data(cache=True), max_depth=limits.current().max_json_depth)
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object (Content-Type: application/json)")
     return body
 
 
-def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = True, default: Any = None) -> Any:
+def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = True, default: Any = None,
+          minimum: int | float | None = None, maximum: int | float | None = None, label: str | None = None) -> Any:
+    """``body[name]`` checked against ``kind`` (and, for numbers, ``minimum`` and ``maximum``).
+    ``label`` is the name the client knows the field by in messages (``flow.version``)."""
+    label = label or name
     if name not in body or body[name] is None:
         if required:
-            raise bad_request(f"{name!r} is required", {"field": name})
+            raise bad_request(f"{label!r} is required", {"field": label})
         return default
     value = body[name]
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    if not isinstance(value, kinds) or (int in kinds and isinstance(value, bool)):
-        names = " or ".join("number" if k is float else k.__name__ for k in kinds)
-        raise bad_request(f"{name!r} must be {names}", {"field": name})
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = " or ".join("number" if k is float else "whole number" if k is int else k.__name__ for k in kinds)
+        raise bad_request(f"{label!r} must be a {names}", {"field": label})
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        _check_number(value, label, minimum, maximum)
     return value
+
+
+def _check_number(value: int | float, label: str, minimum: int | float | None, maximum: int | float | None) -> None:
+    low = INT_MIN if minimum is None else minimum
+    high = INT64_MAX if maximum is None else maximum
+    if isinstance(value, float) and not math.isfinite(value):
+        raise bad_request(f"{label!r} must be a finite number", {"field": label})
+    if not low <= value <= high:
+        raise bad_request(f"{label!r} must be between {low} and {high}", {"field": label, "minimum": low, "maximum": high})
+
+
+def parse_time(raw: Any, label: str) -> datetime:
+    """An ISO 8601 time with a zone, as UTC. A time without a zone, or one that UTC cannot hold
+    (``9999-12-31T23:59:59-01:00`` is in the year 10000), is a 400 naming the field."""
+    try:
+        when = datetime.fromisoformat(raw) if isinstance(raw, str) and len(raw) <= 64 else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise bad_request(f"{label!r} must be an ISO 8601 time with a time zone (e.g. 2027-01-01T00:00:00Z)",
+                          {"field": label})
+    try:
+        return when.astimezone(timezone.utc)
+    except OverflowError as exc:
+        raise bad_request(f"{label!r} is out of range", {"field": label}) from exc

@@ -1,4 +1,9 @@
-"""API tokens (admins): create (the secret is shown once), list, regenerate, revoke."""
+"""API tokens (admins): create (the secret is shown once), list, regenerate, revoke.
+
+A token cannot be created already expired (``expires_at`` must be in the future), and a revoked or
+expired token cannot be regenerated (409): its secret would never work, so create a new token.
+The name is at most the column's 200 characters (422, from voiceplatform.models.lengths); a body
+past ``max_request_bytes`` is 413 before it is read."""
 
 from __future__ import annotations
 
@@ -10,11 +15,12 @@ from sqlalchemy import select
 
 from voiceplatform.api.auth import account_id, owned, requires, visible_accounts
 from voiceplatform.api.database import db
-from voiceplatform.api.errors import bad_request, not_found
+from voiceplatform.api.errors import ApiError, bad_request, not_found
 from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
-from voiceplatform.api.requests import field, json_body
+from voiceplatform.api.requests import field, json_body, parse_time
 from voiceplatform.models import Account, ApiToken, Role
+from voiceplatform.models.base import utcnow
 
 blueprint = Blueprint("tokens", __name__, url_prefix="/tokens")
 
@@ -38,7 +44,7 @@ def create():  # type: ignore[no-untyped-def]
         role = Role(role_name)
     except ValueError as exc:
         raise bad_request(f"role must be one of {[r.value for r in Role]}", {"field": "role"}) from exc
-    expires_at = _when(field(body, "expires_at", str, required=False))
+    expires_at = _when(body.get("expires_at"))
     target = field(body, "account_id", int, required=False, default=account_id())
     if target not in visible_accounts():  # only this account or one of its sub-accounts
         raise not_found(f"account {target}")
@@ -49,15 +55,12 @@ def create():  # type: ignore[no-untyped-def]
     return {**_token(row), "token": secret}, 201
 
 
-def _when(raw: str | None) -> datetime | None:
+def _when(raw: Any) -> datetime | None:
     if raw is None:
         return None
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise bad_request("expires_at must be an ISO 8601 time with a zone", {"field": "expires_at"}) from exc
-    if when.tzinfo is None:
-        raise bad_request("expires_at needs a time zone (e.g. 2027-01-01T00:00:00Z)", {"field": "expires_at"})
+    when = parse_time(raw, "expires_at")
+    if when <= utcnow():
+        raise ApiError(422, "expired", f"expires_at {raw} is not in the future", {"field": "expires_at"})
     return when
 
 
@@ -72,6 +75,11 @@ def list_tokens():  # type: ignore[no-untyped-def]
 @idempotent
 def regenerate(token_id: int):  # type: ignore[no-untyped-def]
     row = owned(db().get(ApiToken, token_id), f"token {token_id}")
+    now = utcnow()
+    if row.revoked_at is not None and row.revoked_at <= now:
+        raise ApiError(409, "revoked", f"token {token_id} is revoked and cannot be regenerated: create a new token")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise ApiError(409, "expired", f"token {token_id} has expired and cannot be regenerated: create a new token")
     return {**_token(row), "token": row.regenerate()}
 
 
