@@ -17,9 +17,17 @@ kept.
     │   ├── SwitchConnectionError       cannot connect, or the connection dropped
     │   ├── SwitchCommandError          the switch refused or failed a command
     │   └── LabError                    the local Asterisk lab cannot be set up or started
-    └── QueueBackendError               the shared state backend (Redis: job queue, switch
-                                        capacity leases, campaign locks) cannot be reached or
-                                        failed a command; callers retry later
+    ├── QueueBackendError               the shared state backend (Redis: job queue, switch
+    │                                   capacity leases, campaign locks) cannot be reached or
+    │                                   failed a command; callers retry later
+    └── InputRejectedError              a value from outside refused at the edge (.code, .field);
+        │                               the API answers 400/422 naming the field
+        ├── HostileJsonError            a JSON body that is not plain data: a lone surrogate,
+        │                               nesting past max_json_depth, NaN/Infinity, a huge number
+        ├── InvalidTimezoneError        not an IANA zone name (``localtime``, ``Factory`` refused)
+        ├── InvalidLanguageError        not a language tag such as ``en`` or ``pt-BR``
+        └── ValueTooLongError           a string longer than its String(n) column (.table,
+                                        .column, .max_length), checked before any database sees it
 
 Errors *inside* a running flow (a template that fails to render, a webhook that returns bad JSON)
 are not exceptions: they become error events in the engine's Step and the run goes on. Fatal
@@ -104,3 +112,50 @@ class QueueBackendError(VoicePlatformError):
     """Redis (the job queue, switch capacity leases, campaign locks) cannot be reached, timed out
     or failed a command. Transient by nature: a dialer treats it from ``acquire`` as "no slot now,
     try later" and from ``renew`` as "keep the calls going, renew again later"."""
+
+
+class InputRejectedError(VoicePlatformError):
+    """A value that came from outside (an API body, a form, a file, a carrier) is refused before
+    it does any work. ``code`` is stable and machine-readable; ``field`` names the value (dotted,
+    as the client sent it), or is None for the body as a whole."""
+
+    code = "invalid_input"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class HostileJsonError(InputRejectedError):
+    """A JSON document that is valid JSON but not plain data the platform can store and echo:
+    a lone UTF-16 surrogate, nesting deeper than ``max_json_depth``, NaN or Infinity, or a number
+    too long to be meant."""
+
+    code = "bad_json"
+
+
+class InvalidTimezoneError(InputRejectedError):
+    """Not an IANA time zone name (voiceplatform.safety.locale.iana_zone)."""
+
+    code = "invalid_timezone"
+
+
+class InvalidLanguageError(InputRejectedError):
+    """Not a BCP 47-ish language tag of at most 10 characters (voiceplatform.safety.locale)."""
+
+    code = "invalid_language"
+
+
+class ValueTooLongError(InputRejectedError):
+    """A string longer than the ``String(n)`` column it is stored in (SQLite would keep it,
+    PostgreSQL would fail mid-transaction)."""
+
+    code = "too_long"
+
+    def __init__(self, table: str, column: str, max_length: int, length: int) -> None:
+        super().__init__(f"{column!r} must be at most {max_length} characters (got {length})", column)
+        self.table = table
+        self.column = column
+        self.max_length = max_length
+        self.length = length

@@ -18,8 +18,13 @@ class DatabaseId(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+#: Endpoints that take a file upload: their body may be max_upload_bytes, not max_request_bytes
+#: (voiceplatform.api.body_limits). A new upload route adds its endpoint name here.
+UPLOAD_ENDPOINTS = frozenset({"contacts.import_file"})
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from voiceplatform.api import database, errors
+    from voiceplatform.api import body_limits, database, errors
     from voiceplatform.api.blueprints import calls, campaigns, contacts, dnc, flows, health, tokens, webhooks
     from voiceplatform.campaigns.pricing import Rates
     from voiceplatform.dialer.jobs import NoJobs
@@ -32,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(DATABASE_URL=database_url(os.environ.get("DATABASE_URL")), MIGRATE_ON_START=True, JSON_SORT_KEYS=False)
     app.config.update(config or {})
     errors.init_app(app)
+    body_limits.init_app(app, upload_endpoints=UPLOAD_ENDPOINTS)  # 413 past max_request_bytes (uploads: max_upload_bytes)
     database.init_app(app)
     app.extensions["vp_rates"] = Rates.from_mapping(app.config["RATES"]) if app.config.get("RATES") else Rates.from_env()
     app.extensions["vp_jobs"] = app.config.get("JOBS") or NoJobs()  # the embedded server and rq pass theirs

@@ -12,6 +12,9 @@ from voiceplatform.models.idempotency import IdempotencyKey
 from voiceplatform.models.review import AuditEvent, QaReview, QaRubricItem
 from voiceplatform.models.signin import SigninFailure, SigninLockout, WebSession
 from voiceplatform.models.webhooks import WebhookDelivery, WebhookSubscription
+from voiceplatform.models.lengths import install as _install_length_checks
+
+_install_length_checks(Base)  # every String(n) column refuses longer strings (models/lengths.py)
 
 __all__ = [
     "Account", "ApiToken", "AuditEvent", "Base", "Call", "Campaign", "CampaignContact", "CampaignContactStatus",

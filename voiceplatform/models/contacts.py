@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from voiceplatform.models.base import Base, Created, Json, UtcDateTime
+from voiceplatform.safety.locale import iana_zone, language_tag
 
 
 class Contact(Created, Base):
@@ -24,6 +25,15 @@ class Contact(Created, Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     channels: Mapped[list[str]] = mapped_column(Json, default=lambda: ["voice", "sms", "whatsapp"])
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    @validates("timezone")
+    def _zone(self, key: str, value: str) -> str:
+        """Only IANA zone names (not ``localtime``, ``Factory``): voiceplatform.safety.locale."""
+        return iana_zone(value, key)
+
+    @validates("language")
+    def _language(self, key: str, value: str | None) -> str | None:
+        return None if value is None else language_tag(value, key)
 
 
 class ContactList(Created, Base):

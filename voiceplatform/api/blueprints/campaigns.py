@@ -4,7 +4,7 @@ each contact's state. The dialling itself happens in the workers."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -17,7 +17,7 @@ from voiceplatform.api.errors import ApiError, bad_request
 from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
 from voiceplatform.api.published_flows import published_flow
-from voiceplatform.api.requests import field, json_body
+from voiceplatform.api.requests import field, json_body, parse_time
 from voiceplatform.campaigns.pricing import Rates, estimate_voice
 from voiceplatform.campaigns.progress import progress
 from voiceplatform.campaigns.settings import CampaignSettings
@@ -32,6 +32,9 @@ from voiceplatform.models.base import utcnow
 blueprint = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 WAKE = "voiceplatform.dialer.jobs.wake_dialer"
 START_SCHEDULED = "voiceplatform.dialer.jobs.start_scheduled_campaign"
+#: How far in the past ``scheduled_at`` may be and still be accepted (then it starts at once): the
+#: client's clock may run a little behind the server's. Earlier than this is refused (422).
+CLOCK_SKEW_GRACE = timedelta(minutes=5)
 
 
 def rates() -> Rates:
@@ -65,16 +68,6 @@ def _settings(raw: Any) -> dict[str, Any]:
     except ValidationError as exc:
         problems = [{"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()]
         raise bad_request("invalid campaign settings", {"settings": problems}, code="invalid_settings") from exc
-
-
-def parse_time(raw: Any, name: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None:
-        raise bad_request(f"{name!r} must be an ISO 8601 time with a time zone", {"field": name})
-    return when
 
 
 def _mine(campaign_id: int) -> Campaign:
@@ -113,6 +106,10 @@ def create():  # type: ignore[no-untyped-def]
         if start_now:
             raise bad_request("give either 'scheduled_at' or 'start', not both", {"field": "scheduled_at"})
         when = parse_time(body["scheduled_at"], "scheduled_at")
+        if when < utcnow() - CLOCK_SKEW_GRACE:
+            raise ApiError(422, "in_the_past", f"scheduled_at {body['scheduled_at']} is in the past (more than "
+                           f"{int(CLOCK_SKEW_GRACE.total_seconds() // 60)} minutes ago): give a future time, or start: true",
+                           {"field": "scheduled_at"})
         lifecycle.schedule(db(), campaign, when)
         jobs().enqueue_at(when, START_SCHEDULED, campaign.id)
     elif start_now:
