@@ -30,6 +30,14 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+@pytest.fixture
+def allow_local_outbound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Permit outbound HTTP to 127.0.0.1 (the tests' local listeners). The production default
+    refuses loopback (voiceplatform.safety.outbound_http); tests opt in through the same setting
+    an on-premises operator would use."""
+    monkeypatch.setenv("VOICEPLATFORM_OUTBOUND_ALLOW", "127.0.0.1")
+
+
 # ---- databases: every model and store test runs on SQLite (WAL) and on PostgreSQL ----
 
 

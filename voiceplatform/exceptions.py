@@ -20,14 +20,33 @@ kept.
     ├── QueueBackendError               the shared state backend (Redis: job queue, switch
     │                                   capacity leases, campaign locks) cannot be reached or
     │                                   failed a command; callers retry later
+    ├── OutboundHttpError               an outbound request (webhook delivery, flow webhook node)
+    │   │                               got no HTTP answer; safety.outbound_http raises it
+    │   ├── OutboundRequestRefused      the policy refused the URL or a destination (scheme,
+    │   │                               address after DNS, a redirect): nothing was sent there
+    │   └── OutboundRequestFailed       DNS, connection, TLS or timeout: no HTTP answer came
+    ├── SecretsAtRestError              a secret stored encrypted cannot be decrypted (another
+    │                                   data key) or the data key setting is malformed
+    ├── ContactImportError              a contact import refused as a whole, nothing of it applied
+    │   │                               (.status and .code: the API's answer)
+    │   ├── ContactFileError            the file cannot be read as contacts (.row, .column,
+    │   │   │                           .byte_offset when known); 422
+    │   │   └── ArchiveTooLargeError    an archive (.xlsx) inflating past its limits (a zip
+    │   │                               bomb), refused before a parser inflates it; 413
+    │   ├── UploadTooLargeError         a file of more than max_upload_bytes; 413
+    │   ├── ContactListExistsError      the list name is taken and appending was not asked; 409
+    │   └── ImportKeyReusedError        the Idempotency-Key was used for another request; 422
     └── InputRejectedError              a value from outside refused at the edge (.code, .field);
         │                               the API answers 400/422 naming the field
         ├── HostileJsonError            a JSON body that is not plain data: a lone surrogate,
         │                               nesting past max_json_depth, NaN/Infinity, a huge number
         ├── InvalidTimezoneError        not an IANA zone name (``localtime``, ``Factory`` refused)
         ├── InvalidLanguageError        not a language tag such as ``en`` or ``pt-BR``
-        └── ValueTooLongError           a string longer than its String(n) column (.table,
-                                        .column, .max_length), checked before any database sees it
+        ├── ValueTooLongError           a string longer than its String(n) column (.table,
+        │                               .column, .max_length), checked before any database sees it
+        └── UnsafeValueError            a value bound for a switch or carrier (number, caller id,
+                                        channel variable, AMI/ESL header) refused by
+                                        safety.switch_values (.field); also a ValueError
 
 Errors *inside* a running flow (a template that fails to render, a webhook that returns bad JSON)
 are not exceptions: they become error events in the engine's Step and the run goes on. Fatal
@@ -159,3 +178,97 @@ class ValueTooLongError(InputRejectedError):
         self.column = column
         self.max_length = max_length
         self.length = length
+
+
+class UnsafeValueError(InputRejectedError, ValueError):
+    """A value bound for a switch or a carrier (a number, a caller id, a channel variable, an AMI
+    or ESL header or command) refused by :mod:`voiceplatform.safety.switch_values`, at the API
+    edge or at a driver's serialisation point. ``field`` names what was refused; the message says
+    why, quoting at most the start of the value. A ValueError too, so pydantic validators that
+    call the validator report it as a field error."""
+
+    code = "unsafe_value"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field} {reason}", field)
+        self.reason = reason
+
+
+class OutboundHttpError(VoicePlatformError):
+    """An outbound HTTP request (a webhook delivery, a flow's webhook node) got no HTTP answer."""
+
+
+class OutboundRequestRefused(OutboundHttpError):
+    """:mod:`voiceplatform.safety.outbound_http` refused the URL or its destination: not http(s),
+    an address that is not globally routable (after DNS, on every redirect) and not in
+    ``VOICEPLATFORM_OUTBOUND_ALLOW``. Raised before any connection to it is attempted."""
+
+
+class OutboundRequestFailed(OutboundHttpError):
+    """No HTTP answer: the name did not resolve, no connection could be made (closed, filtered and
+    unreachable ports all read the same), TLS failed, or the time ran out."""
+
+
+class SecretsAtRestError(VoicePlatformError):
+    """A secret stored encrypted (:mod:`voiceplatform.safety.secrets_at_rest`) cannot be read: it
+    was encrypted under another data key, or ``VOICEPLATFORM_DATA_KEY`` is not 32 bytes of base64."""
+
+
+class ContactImportError(VoicePlatformError):
+    """A contact import refused as a whole: the import is one transaction, so nothing of it was
+    applied. ``status`` and ``code`` are the API's answer; row problems are not errors (they go
+    in the import's report)."""
+
+    status = 422
+    code = "import_refused"
+
+
+class ContactFileError(ContactImportError):
+    """The file cannot be read as contacts (not UTF-8, not a spreadsheet, no phone column, a
+    header that repeats a name, too many rows or columns). ``row`` (as a spreadsheet counts,
+    the header is 1), ``column`` (1-based) and ``byte_offset`` (0-based, in the file) locate it
+    when they are known."""
+
+    code = "unreadable_file"
+
+    def __init__(self, message: str, *, row: int | None = None, column: int | None = None,
+                 byte_offset: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.row = row
+        self.column = column
+        self.byte_offset = byte_offset
+
+    def location(self) -> dict[str, int]:
+        """The known parts of row, column and byte_offset (for an API error's details)."""
+        found = {"row": self.row, "column": self.column, "byte_offset": self.byte_offset}
+        return {key: value for key, value in found.items() if value is not None}
+
+
+class ArchiveTooLargeError(ContactFileError):
+    """An archive (an .xlsx is a zip) whose members inflate past ``max_xlsx_inflated_bytes`` or
+    ``max_xlsx_compression_ratio`` (:mod:`voiceplatform.safety.archives`): a zip bomb."""
+
+    status = 413
+    code = "archive_too_large"
+
+
+class UploadTooLargeError(ContactImportError):
+    """A contact file of more than ``max_upload_bytes``, refused before any contact is written."""
+
+    status = 413
+    code = "upload_too_large"
+
+
+class ContactListExistsError(ContactImportError):
+    """The import names a list that the account already has, from other content, and did not
+    ask to append to it (``append``); a retry of the same import is replayed instead."""
+
+    status = 409
+    code = "list_exists"
+
+
+class ImportKeyReusedError(ContactImportError):
+    """The ``Idempotency-Key`` of an import was already used for a different request."""
+
+    code = "idempotency_key_reused"

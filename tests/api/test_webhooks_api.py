@@ -74,8 +74,48 @@ def test_create_validates(client: FlaskClient, tenants: Tenants, body: dict[str,
     assert response.status_code == 400 and error_code(response) == code, response.get_json()
 
 
-def test_http_and_https_urls_are_accepted(client: FlaskClient, tenants: Tenants) -> None:
-    assert create(client, tenants.auth("acme"), url="http://10.0.0.5:8080/hook?x=1")["url"] == "http://10.0.0.5:8080/hook?x=1"
+def test_http_and_https_urls_are_accepted(client: FlaskClient, tenants: Tenants, monkeypatch: pytest.MonkeyPatch) -> None:
+    admin = tenants.auth("acme")
+    assert create(client, admin, url="http://hooks.example.com:8080/hook?x=1")["url"] == "http://hooks.example.com:8080/hook?x=1"
+    refused = client.post("/webhooks", json={"url": "http://10.0.0.5:8080/hook", "events": ["*"]}, headers=admin)
+    assert refused.status_code == 400 and error_code(refused) == "url_refused"
+    monkeypatch.setenv("VOICEPLATFORM_OUTBOUND_ALLOW", "10.0.0.0/8")  # an on-premises endpoint, permitted
+    assert create(client, admin, url="http://10.0.0.5:8080/hook?x=1")["url"] == "http://10.0.0.5:8080/hook?x=1"
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("http://127.0.0.1:8080/hook", "loopback"),
+    ("http://0/hook", "unspecified"),
+    ("http://0.0.0.0:9/hook", "unspecified"),
+    ("http://2130706433/hook", "loopback"),
+    ("http://0x7f000001/hook", "loopback"),
+    ("http://017700000001/hook", "loopback"),
+    ("http://127.1/hook", "loopback"),
+    ("http://[::1]:8080/hook", "loopback"),
+    ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+    ("http://localhost:8080/hook", "loopback"),
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    ("http://192.168.1.10/hook", "private"),
+    ("http://100.64.0.1/hook", "shared"),
+    ("http://224.0.0.1/hook", "multicast"),
+])
+def test_literal_internal_destinations_are_refused_when_saved(client: FlaskClient, tenants: Tenants, url: str,
+                                                             reason: str) -> None:
+    admin = tenants.auth("acme")
+    response = client.post("/webhooks", json={"url": url, "events": ["*"]}, headers=admin)
+    assert response.status_code == 400 and error_code(response) == "url_refused", response.get_json()
+    error = response.get_json()["error"]
+    assert error["details"] == {"field": "url"} and reason in error["message"] and error["message"].startswith("url ")
+    made = create(client, admin)
+    changed = client.patch(f"/webhooks/{made['id']}", json={"url": url}, headers=admin)
+    assert changed.status_code == 400 and error_code(changed) == "url_refused"
+    assert client.get(f"/webhooks/{made['id']}", headers=admin).get_json()["url"] == URL
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://hooks.example.com/x", "ftp://hooks.example.com/x"])
+def test_only_http_and_https_are_accepted(client: FlaskClient, tenants: Tenants, url: str) -> None:
+    response = client.post("/webhooks", json={"url": url, "events": ["*"]}, headers=tenants.auth("acme"))
+    assert response.status_code == 400 and response.get_json()["error"]["details"] == {"field": "url"}
 
 
 def test_change_and_delete(app: Flask, client: FlaskClient, tenants: Tenants) -> None:

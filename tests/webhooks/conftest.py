@@ -79,7 +79,8 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(allow_local_outbound: None) -> Iterator[Receiver]:
+    """A started Receiver, with outbound HTTP to 127.0.0.1 permitted for the test."""
     endpoint = Receiver()
     endpoint.server.start()
     yield endpoint

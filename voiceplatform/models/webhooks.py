@@ -1,5 +1,9 @@
 """Webhook subscriptions (the customer's endpoints for call and campaign events) and each
-delivery attempt, signed with HMAC-SHA256 and retried with backoff."""
+delivery attempt, signed with HMAC-SHA256 and retried with backoff.
+
+The signing secret is stored encrypted (column ``secret_encrypted``, AES-GCM under the data key,
+:mod:`voiceplatform.safety.secrets_at_rest`); ``WebhookSubscription.secret`` reads and writes
+the plain text."""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voiceplatform.models.base import Base, Created, Json, UtcDateTime
+from voiceplatform.safety.secrets_at_rest import EncryptedString
+
+SECRET_CHARS = 200  # the longest signing secret (the API accepts 16 to 200 characters)
 
 
 class WebhookSubscription(Created, Base):
@@ -18,7 +25,7 @@ class WebhookSubscription(Created, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
-    secret: Mapped[str] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column("secret_encrypted", EncryptedString(SECRET_CHARS, "webhook_subscriptions.secret"))
     events: Mapped[list[str]] = mapped_column(Json, default=list)  # e.g. ["call.ended", "campaign.completed"]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

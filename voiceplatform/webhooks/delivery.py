@@ -9,7 +9,8 @@ One pass of ``deliver_due`` repeats, until ``limit`` sends or nothing is due:
    each one's ``next_attempt_at`` to ``now + LEASE`` with a conditional UPDATE. Until the lease
    runs out no other worker sees the delivery as due; the lease time is also the claim's token.
    Commit.
-2. **send**, outside any transaction: POST the signed JSON body, ``TIMEOUT`` seconds.
+2. **send**, outside any transaction: POST the signed JSON body, ``TIMEOUT`` seconds, through the
+   outbound-HTTP policy (a refused destination is an error like a connection failure).
 3. **record** (one short transaction per delivery): 2xx is ``delivered``; anything else (another
    status, a connection error, a timeout) adds an attempt and schedules the next one after
    ``backoff(attempts)``, or, at ``MAX_ATTEMPTS``, gives up (``failed``). The UPDATE only
@@ -23,11 +24,8 @@ lease to run out and the delivery is sent again. Receivers deduplicate on the de
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,9 +34,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from voiceplatform.exceptions import VoicePlatformError
+from voiceplatform.exceptions import OutboundHttpError, VoicePlatformError
 from voiceplatform.models import WebhookDelivery, WebhookSubscription
 from voiceplatform.models.base import utcnow
+from voiceplatform.safety import outbound_http
 from voiceplatform.webhooks.signing import sign
 
 MAX_ATTEMPTS = 12  # 10 s, 20 s, 40 s, ... 2560 s, then 1 h twice: about 3.4 hours of retries
@@ -68,27 +67,17 @@ class AlreadyPending(VoicePlatformError):
     """``redeliver`` of a delivery that is still pending (it is retried automatically)."""
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is the endpoint's answer (a failure), not somewhere else to post
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
-    """POST ``body`` to ``url`` and return the status (redirects are not followed)."""
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
+    """POST ``body`` to ``url`` under the outbound-HTTP policy (:mod:`voiceplatform.safety.outbound_http`:
+    no loopback, private or link-local destination unless ``VOICEPLATFORM_OUTBOUND_ALLOW`` permits
+    it) and return the status. Redirects are not followed: a 3xx is the endpoint's answer (a
+    failure), not somewhere else to post."""
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            response.read(MAX_RESPONSE)
-            return int(response.status)
-    except urllib.error.HTTPError as exc:  # 3xx/4xx/5xx: an answer
-        exc.close()
-        return int(exc.code)
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise PostError(f"{type(reason).__name__}: {reason}") from exc
+        response = outbound_http.request("POST", url, body=body, headers=headers, timeout=timeout,
+                                         follow_redirects=False, max_response_bytes=MAX_RESPONSE)
+    except OutboundHttpError as exc:
+        raise PostError(str(exc)) from exc
+    return response.status
 
 
 @dataclass(frozen=True)

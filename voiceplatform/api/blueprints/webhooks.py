@@ -18,6 +18,7 @@ from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
 from voiceplatform.api.requests import field, json_body
 from voiceplatform.models import Role, WebhookDelivery, WebhookSubscription
+from voiceplatform.safety import outbound_http
 from voiceplatform.webhooks.delivery import STATUSES, AlreadyPending, redeliver
 from voiceplatform.webhooks.events import ALL, EVENTS, PING, queue_ping
 
@@ -54,6 +55,9 @@ def _url(body: dict[str, Any]) -> str:
         raise bad_request("url must be an absolute http:// or https:// URL", {"field": "url"})
     if len(url) > MAX_URL or any(character.isspace() for character in url):
         raise bad_request(f"url must be at most {MAX_URL} characters, without spaces", {"field": "url"})
+    refused = outbound_http.literal_refusal(url)  # the rest (DNS, redirects) is checked at each delivery
+    if refused:
+        raise bad_request(f"url is not a permitted destination: {refused}", {"field": "url"}, code="url_refused")
     return url
 
 
