@@ -32,7 +32,7 @@ from voiceplatform.switches.freeswitch.call_control import COMMAND_SLACK, SOCKET
 from voiceplatform.switches.freeswitch.config import FreeSwitchConfig
 from voiceplatform.switches.freeswitch.esl_frames import EslFrame, EslFramingError
 from voiceplatform.switches.freeswitch.inbound import InboundLink
-from voiceplatform.switches.freeswitch.originate import originate_command
+from voiceplatform.switches.freeswitch.originate import originate_command, originate_variables
 from voiceplatform.switches.freeswitch.outbound import CallSession, OutboundServer
 from voiceplatform.switches.outcomes import CallOutcome, from_freeswitch
 from voiceplatform.switches.placed_call import PlacedCall
@@ -143,13 +143,8 @@ class FreeSwitchDriver:
     def _originate(self, call: _Call, caller_id: str | None, variables: dict[str, str], timeout: float) -> None:
         record = call.record
         assert self.link is not None
-        channel_vars = {"originate_timeout": str(int(timeout)), "ignore_early_media": "true", **variables}
         try:
-            if caller_id:
-                checked = switch_values.caller_id(caller_id)
-                channel_vars["origination_caller_id_number"] = checked.number
-                if checked.name:
-                    channel_vars["origination_caller_id_name"] = checked.name
+            channel_vars = originate_variables(caller_id, variables, timeout)
             number = switch_values.destination(record.to)
             command = originate_command(record.call_id, self.config.dial_template.format(number=number),
                                         channel_vars, self.socket_address, self.config.originate_extension)

@@ -22,6 +22,18 @@ def channel_variables(variables: dict[str, str]) -> str:
     return "{" + ",".join(items) + "}"
 
 
+def originate_variables(caller_id: str | None, variables: dict[str, str], timeout: float) -> dict[str, str]:
+    """The channel variables of an originate: its timeout, the caller id (checked and split into
+    ``origination_caller_id_number`` and ``_name``) and the caller's own variables."""
+    channel_vars = {"originate_timeout": str(int(timeout)), "ignore_early_media": "true", **variables}
+    if caller_id:
+        checked = switch_values.caller_id(caller_id)
+        channel_vars["origination_caller_id_number"] = checked.number
+        if checked.name:
+            channel_vars["origination_caller_id_name"] = checked.name
+    return channel_vars
+
+
 def originate_command(call_id: str, dial_string: str, variables: dict[str, str], socket_address: str,
                       extension: str | None = None) -> str:
     """``originate {vars}<dial> '&socket(host:port async full)'`` (or ``<exten> XML <ctx>``).
