@@ -11,10 +11,11 @@ from werkzeug.routing import IntegerConverter
 
 
 class DatabaseId(IntegerConverter):
-    """A path id: a whole number that fits the database's 64-bit ids (else 404, not a crash)."""
+    """A path id: a whole number that fits the databases' INTEGER ids (else 404, not a crash).
+    PostgreSQL's INTEGER is 32-bit: a larger id fails the query ("integer out of range")."""
 
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -40,3 +40,13 @@ def init_app(app: Flask, upload_endpoints: Iterable[str] = ()) -> None:
         if request.content_length is not None and request.content_length > limit:
             raise RequestEntityTooLarge(f"the request body is {request.content_length:,} bytes; "
                                         f"this route accepts at most {limit:,}")
+
+
+def read_body() -> bytes:
+    """The request body, at most the route's limit. werkzeug's capped stream stops quietly at the
+    limit for a body without a length (chunked): reaching it then means more was sent, a 413."""
+    data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        raise RequestEntityTooLarge(f"the request body is more than this route's {limit:,} bytes")
+    return data

@@ -7,8 +7,10 @@ surrogates, no NaN/Infinity, no integer past 64 bits); the body's size was alrea
 
 :func:`field` is the only way a route reads one value of it, and carries the generic rules for
 numbers: every integer the API takes is an id, a version or a count, so an integer is a whole
-number (never a bool) from ``minimum`` (1 unless the route says otherwise) to 2^63 - 1, the
-largest a database id holds; a number (``float``) must be finite and within the same bounds.
+number (never a bool) from ``minimum`` (1 unless the route says otherwise) to :data:`INT_MAX`,
+2^31 - 1: ids and versions are ``INTEGER`` columns, 32-bit on PostgreSQL, where a larger value
+fails the query (``integer out of range``, a 500) instead of finding nothing. A number
+(``float``) must be finite and within the same bounds unless the route gives its own.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from typing import Any
 from flask import request
 
 from voiceplatform import limits
+from voiceplatform.api.body_limits import read_body
 from voiceplatform.api.errors import bad_request
-from voiceplatform.safety.json_input import INT64_MAX, parse_json
+from voiceplatform.safety.json_input import parse_json
 
 INT_MIN = 1  # the smallest integer field value unless a route gives its own minimum
+INT_MAX = 2**31 - 1  # the largest value of an INTEGER column on PostgreSQL (ids, versions, counts)
 
 
 def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise bad_request("the body must be a JSON object (Content-Type: application/json)")
-    body = parse_json(request.get_data(cache=True), max_depth=limits.current().max_json_depth)
+    body = parse_json(read_body(), max_depth=limits.current().max_json_depth)
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object (Content-Type: application/json)")
     return body
@@ -56,7 +60,7 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, req
 
 def _check_number(value: int | float, label: str, minimum: int | float | None, maximum: int | float | None) -> None:
     low = INT_MIN if minimum is None else minimum
-    high = INT64_MAX if maximum is None else maximum
+    high = INT_MAX if maximum is None else maximum
     if isinstance(value, float) and not math.isfinite(value):
         raise bad_request(f"{label!r} must be a finite number", {"field": label})
     if not low <= value <= high:

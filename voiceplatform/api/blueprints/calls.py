@@ -32,7 +32,7 @@ from voiceplatform.phone import InvalidPhoneNumber, to_e164
 from voiceplatform.safety import switch_values
 
 blueprint = Blueprint("calls", __name__, url_prefix="/calls")
-MAX_ID = 2**63 - 1  # ids are 64-bit in the database
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
 OUTCOMES = ("answered", "busy", "no-answer", "rejected", "congestion", "failed", "machine")
 
 
