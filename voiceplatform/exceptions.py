@@ -31,8 +31,10 @@ kept.
     │   │                               (.status and .code: the API's answer)
     │   ├── ContactFileError            the file cannot be read as contacts (.row, .column,
     │   │   │                           .byte_offset when known); 422
-    │   │   └── ArchiveTooLargeError    an archive (.xlsx) inflating past its limits (a zip
-    │   │                               bomb), refused before a parser inflates it; 413
+    │   │   ├── ArchiveTooLargeError    an archive (.xlsx) inflating past its limits (a zip
+    │   │   │                           bomb), refused before a parser inflates it; 413
+    │   │   └── TooManyRejectedRowsError  more rejected rows than max_import_rejected_rows
+    │   │                               (.errors lists the first); 422
     │   ├── UploadTooLargeError         a file of more than max_upload_bytes; 413
     │   ├── ContactListExistsError      the list name is taken and appending was not asked; 409
     │   └── ImportKeyReusedError        the Idempotency-Key was used for another request; 422
@@ -251,6 +253,18 @@ class ArchiveTooLargeError(ContactFileError):
 
     status = 413
     code = "archive_too_large"
+
+
+class TooManyRejectedRowsError(ContactFileError):
+    """More rows were rejected than ``max_import_rejected_rows``: the file is refused as a whole,
+    so that an applied import's report always lists every rejected row. ``errors`` holds the
+    first ones (dictionaries with row, column, message and value)."""
+
+    code = "too_many_rejected_rows"
+
+    def __init__(self, message: str, errors: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.errors = errors
 
 
 class UploadTooLargeError(ContactImportError):

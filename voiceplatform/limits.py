@@ -68,6 +68,10 @@ class ResourceLimits:
     max_import_columns: int = 200
     #: Rows in one contact file.
     max_import_rows: int = 1_000_000
+    #: Rejected rows one import may have. Every rejected row is listed in the import's report,
+    #: with its row number and reason; past this many the file is refused as a whole (nothing is
+    #: applied, the first ones are listed), so that no report ever leaves a rejected row out.
+    max_import_rejected_rows: int = 10_000
 
     # ---- signing in to the web UI --------------------------------------------------------------
     #: Failed sign-ins for one account (e-mail address) within the window before it is locked.

@@ -12,10 +12,11 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import Engine, func, select
 
-from voiceplatform.contacts import rows as rows_module
 from voiceplatform.contacts.importer import import_contacts
 from voiceplatform.contacts.rows import ContactFileError
 from voiceplatform.db import session_factory
+from voiceplatform.exceptions import UploadTooLargeError
+from voiceplatform.limits import ResourceLimits
 from voiceplatform.models import Account, Contact, ContactListMember
 
 CSV = """Phone,First_Name,Amount,Timezone,Channels
@@ -102,12 +103,11 @@ def test_unreadable_files_are_errors(engine: Engine, account: int, text: str, me
         run(engine, account, text)
 
 
-def test_non_utf8_and_oversized_files_are_refused(engine: Engine, account: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_non_utf8_and_oversized_files_are_refused(engine: Engine, account: int) -> None:
     with pytest.raises(ContactFileError, match="not UTF-8"):
         import_contacts(session_factory(engine), account, io.BytesIO("phone,name\n2025550143,Jos\xe9\n".encode("latin-1")), "x.csv")
-    monkeypatch.setattr(rows_module, "MAX_BYTES", 100)
-    with pytest.raises(ContactFileError, match="larger than"):
-        run(engine, account, "phone\n" + "2025550143\n" * 50)
+    with pytest.raises(UploadTooLargeError, match="larger than 100 bytes"):
+        run(engine, account, "phone\n" + "2025550143\n" * 50, limits=ResourceLimits(max_upload_bytes=100))
 
 
 def test_cli_import_prints_the_report(tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""``voiceplatform contacts import FILE``: import contacts from CSV or Excel, with progress."""
+"""``voiceplatform contacts import FILE``: import contacts from CSV or Excel, with progress, through
+the same importer as the API: all or nothing (a refused file, Ctrl-C or a kill leaves nothing),
+and once (running the same command again prints the first import's report and applies nothing)."""
 
 from __future__ import annotations
 
@@ -18,15 +20,17 @@ def contacts_group() -> None:
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--account", default="default", show_default=True, help="The account's name (created if new).")
 @click.option("--list", "list_name", default=None, help="Also put the contacts in a new contact list.")
+@click.option("--append", is_flag=True, help="If the --list already exists, add the contacts to it (else: refused).")
 @click.option("--region", default="US", show_default=True, help="Country for numbers written without +country code.")
 @click.option("--phone-column", default=None, help="The phone column, if not phone/number/mobile/msisdn.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
-def import_command(file: Path, account: str, list_name: str | None, region: str, phone_column: str | None, as_json: bool) -> None:
-    """Import FILE; print how many rows were created or updated, and every bad row."""
+def import_command(file: Path, account: str, list_name: str | None, append: bool, region: str, phone_column: str | None,
+                   as_json: bool) -> None:
+    """Import FILE; print how many rows were created or updated, and every rejected row."""
     from voiceplatform.accounts import account_named
     from voiceplatform.contacts.importer import import_contacts
-    from voiceplatform.contacts.rows import ContactFileError
     from voiceplatform.db import make_engine, session_factory, upgrade
+    from voiceplatform.exceptions import ContactImportError, InputRejectedError
 
     upgrade()
     sessions = session_factory(make_engine())
@@ -41,17 +45,17 @@ def import_command(file: Path, account: str, list_name: str | None, region: str,
                 bar.update(max(0, min(read, size) - done[0]))
                 done[0] = min(read, size)
 
-            report = import_contacts(sessions, account_id, stream, file.name, list_name=list_name,
+            report = import_contacts(sessions, account_id, stream, file.name, list_name=list_name, append=append,
                                      phone_column=phone_column, default_region=region, progress=progress)
-    except ContactFileError as exc:
-        click.echo(f"error: {file}: {exc}", err=True)
+    except (ContactImportError, InputRejectedError) as exc:
+        click.echo(f"error: {file}: {exc} (nothing was imported)", err=True)
         sys.exit(1)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
+    if report.replayed:
+        click.echo(f"already imported (import {report.import_id}): nothing applied now; its report follows")
     click.echo(f"{report.rows} rows: {report.created} created, {report.updated} updated, {report.error_count} not imported")
     for error in report.errors:
         value = f" ({error.value})" if error.value else ""
         click.echo(f"{file}: row {error.row}: {error.message}{value}")
-    if report.error_count > len(report.errors):
-        click.echo(f"... and {report.error_count - len(report.errors)} more")

@@ -6,7 +6,7 @@ from voiceplatform.models.accounts import Account, ApiToken, Role, User
 from voiceplatform.models.base import Base
 from voiceplatform.models.calls import Call, Recording
 from voiceplatform.models.campaigns import Campaign, CampaignContact, CampaignContactStatus, CampaignStatus
-from voiceplatform.models.contacts import Contact, ContactList, ContactListMember, DoNotCall
+from voiceplatform.models.contacts import Contact, ContactImport, ContactList, ContactListMember, DoNotCall
 from voiceplatform.models.flows import FlowStatus, FlowVersion
 from voiceplatform.models.idempotency import IdempotencyKey
 from voiceplatform.models.review import AuditEvent, QaReview, QaRubricItem
@@ -18,7 +18,7 @@ _install_length_checks(Base)  # every String(n) column refuses longer strings (m
 
 __all__ = [
     "Account", "ApiToken", "AuditEvent", "Base", "Call", "Campaign", "CampaignContact", "CampaignContactStatus",
-    "CampaignStatus", "Contact", "ContactList", "ContactListMember", "DoNotCall", "FlowStatus",
+    "CampaignStatus", "Contact", "ContactImport", "ContactList", "ContactListMember", "DoNotCall", "FlowStatus",
     "FlowVersion", "IdempotencyKey", "QaReview", "QaRubricItem", "Recording", "Role", "SigninFailure", "SigninLockout", "User", "WebSession",
     "WebhookDelivery", "WebhookSubscription",
 ]

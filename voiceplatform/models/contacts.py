@@ -1,12 +1,12 @@
 """Contacts (E.164 numbers, timezone, attributes, channel preferences, opt-outs), contact lists,
-and the do-not-call list."""
+the imports that made them, and the do-not-call list."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from voiceplatform.models.base import Base, Created, Json, UtcDateTime
@@ -37,7 +37,11 @@ class Contact(Created, Base):
 
 
 class ContactList(Created, Base):
+    """A named list of contacts. A name is unique in its account, so that a retried or concurrent
+    import can never make a second list of the same name."""
+
     __tablename__ = "contact_lists"
+    __table_args__ = (Index("uq_contact_lists_account_id_name", "account_id", "name", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -49,6 +53,23 @@ class ContactListMember(Base):
 
     list_id: Mapped[int] = mapped_column(ForeignKey("contact_lists.id", ondelete="CASCADE"), primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class ContactImport(Created, Base):
+    """One applied contact import, written in the import's own transaction. ``fingerprint`` is
+    the SHA-256 of the file's SHA-256 and the import's options (list, append, phone column,
+    region): the same file sent again for the same list is answered with ``report`` instead of
+    being applied twice (voiceplatform.contacts.importer)."""
+
+    __tablename__ = "contact_imports"
+    __table_args__ = (UniqueConstraint("account_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("contact_lists.id", ondelete="SET NULL"))
+    report: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
 
 class DoNotCall(Created, Base):
