@@ -21,7 +21,7 @@ from voiceplatform.flow.nodes.base import NodeBase
 from voiceplatform.flow.nodes.gather import DTMF_KEY, WHATSAPP_BUTTON_TITLE, WHATSAPP_ROW_TITLE, GatherNode
 from voiceplatform.flow.nodes.subflow import SubflowNode
 from voiceplatform.flow.nodes.switch_channel import SwitchChannelNode
-from voiceplatform.flow.templates import KNOWN_ROOTS, references, syntax_error
+from voiceplatform.flow.templates import KNOWN_ROOTS, limit_error, references, syntax_error
 
 State = tuple[str, str, Channel, bool]  # flow name, node id, channel, live
 
@@ -73,7 +73,7 @@ def _check_templates(flow: Flow, stores: dict[str, set[str]], root: Flow) -> Ite
     for node in flow.nodes.values():
         for path, source, is_expression in node.texts():
             where = _where(flow, node, *path)
-            error = syntax_error(source, expression=is_expression)
+            error = syntax_error(source, expression=is_expression) or limit_error(source, expression=is_expression)
             if error is not None:
                 yield flow.locations.problem(where, f"node {node.id!r}: {error}")
                 continue

@@ -9,6 +9,11 @@
 Compiled templates are cached by source text, so a flow pays for compilation once per process.
 A variable that is undefined at run time renders as an empty string, and is reported so the
 engine can emit an error event (the run goes on).
+
+Every render and evaluation runs under the limits of :mod:`voiceplatform.flow.template_guard`
+(output length, loop iterations, ``**`` and ``*`` operands, integer size, time); a limit that is
+hit is a :class:`TemplateFailure` like any other. Validation also folds each template's constant
+parts under the same limits, so ``{{ 9 ** (9 ** 9) }}`` is refused before it is published.
 """
 
 from __future__ import annotations
@@ -20,7 +25,18 @@ from typing import Any, Callable, Iterator
 
 from jinja2 import ChainableUndefined, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.nodes import EvalContext, Impossible
+
+from voiceplatform import limits as resource_limits
+from voiceplatform.flow.template_guard import (
+    LOOP_GUARD,
+    GuardedEnvironment,
+    TemplateLimitError,
+    budget,
+    check_size,
+    guarded_binop,
+    render_limited,
+)
 
 KNOWN_ROOTS = frozenset({"contact", "results", "vars", "call", "message", "session", "response"})
 
@@ -42,7 +58,7 @@ class _ReportingUndefined(ChainableUndefined):
         return ""
 
 
-_ENV = SandboxedEnvironment(
+_ENV = GuardedEnvironment(
     undefined=_ReportingUndefined,
     autoescape=False,
     keep_trailing_newline=False,
@@ -76,7 +92,13 @@ def compile_text(source: str) -> Callable[[dict[str, Any]], str]:
     if not is_template(expanded.replace("@", "")):
         return lambda _context: expanded
     template = _ENV.from_string(expanded)
-    return template.render
+    render_func = template.root_render_func
+
+    def render_text(context: dict[str, Any]) -> str:
+        with budget() as current:
+            return render_limited(render_func, template.new_context(context), current.limits)
+
+    return render_text
 
 
 def _strip_braces(expression: str) -> str:
@@ -88,16 +110,24 @@ def _strip_braces(expression: str) -> str:
 
 @lru_cache(maxsize=20_000)
 def compile_condition(source: str) -> Callable[[dict[str, Any]], Any]:
-    return _ENV.compile_expression(expand_shorthand(_strip_braces(source)), undefined_to_none=True)
+    expression = _ENV.compile_expression(expand_shorthand(_strip_braces(source)), undefined_to_none=True)
+
+    def evaluate_condition(context: dict[str, Any]) -> Any:
+        with budget() as current:
+            return check_size(expression(context), current.limits, "the condition's value")
+
+    return evaluate_condition
+
+
+_FAILURES = (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError, RecursionError)
 
 
 def render(source: str, context: dict[str, Any]) -> tuple[str, list[str]]:
     """Render a text template. Returns the text and the names that were undefined."""
-    renderer = compile_text(source)
     _sink.names = missed = []
     try:
-        return renderer(context), missed
-    except (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError) as exc:
+        return compile_text(source)(context), missed
+    except _FAILURES as exc:
         raise TemplateFailure(f"cannot render {source!r}: {exc}") from exc
     finally:
         _sink.names = None
@@ -107,7 +137,7 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
     """Evaluate a condition expression."""
     try:
         return compile_condition(expression)(context)
-    except (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError) as exc:
+    except _FAILURES as exc:
         raise TemplateFailure(f"cannot evaluate {expression!r}: {exc}") from exc
 
 
@@ -120,7 +150,96 @@ def syntax_error(source: str, *, expression: bool = False) -> str | None:
         _parse(source, expression)
     except TemplateSyntaxError as exc:
         return f"template syntax error: {exc.message}"
+    except RecursionError:
+        return "template syntax error: nested too deeply"
     return None
+
+
+def limit_error(source: str, *, expression: bool = False) -> str | None:
+    """The limit a template's constant parts already break, or None (also when it does not
+    parse: syntax_error reports that). Constant operations are folded under the guard, constant
+    loops are counted (nested ones multiply) and constant output is measured, so ``9**(9**9)``,
+    ``'a' * 10**10`` and nested loops over ``'x' * 60000`` are refused by validation."""
+    try:
+        tree = _parse(source, expression)
+    except (TemplateSyntaxError, RecursionError):
+        return None
+    limits = resource_limits.current()
+    folder = _Folder(limits)
+    try:
+        with budget(limits):
+            for binary in tree.find_all(nodes.BinExpr):
+                folder.fold(binary)
+            output = folder.cost(tree.body, 1)
+    except TemplateLimitError as exc:
+        return f"template limit: {exc}"
+    except RecursionError:
+        return "template syntax error: nested too deeply"
+    if output > limits.max_template_output_chars:
+        return f"template limit: {TemplateLimitError('the constant output', 'max_template_output_chars', limits)}"
+    return None
+
+
+class _Folder:
+    """Constant folding under the guard's limits (Jinja's optimiser leaves intercepted
+    operators alone, so they are folded here, bottom-up, with the guarded operators)."""
+
+    def __init__(self, limits: resource_limits.ResourceLimits) -> None:
+        self.limits = limits
+        self.context = EvalContext(_ENV)
+        self.known: dict[int, tuple[bool, Any]] = {}
+
+    def fold(self, node: nodes.Node) -> tuple[bool, Any]:
+        found = self.known.get(id(node))
+        if found is not None:
+            return found
+        result: tuple[bool, Any] = (False, None)
+        if isinstance(node, nodes.BinExpr) and node.operator in _ENV.intercepted_binops:
+            (left_known, left), (right_known, right) = self.fold(node.left), self.fold(node.right)
+            if left_known and right_known:
+                try:
+                    result = (True, guarded_binop(node.operator, left, right, self.limits))
+                except TemplateLimitError:
+                    raise
+                except (ArithmeticError, TypeError, ValueError, SecurityError):
+                    result = (False, None)
+        elif isinstance(node, nodes.Filter) and node.name == LOOP_GUARD and node.node is not None:
+            result = self.fold(node.node)
+        elif isinstance(node, nodes.Expr) and not any(
+            isinstance(n, nodes.BinExpr) and n.operator in _ENV.intercepted_binops for n in node.find_all(nodes.BinExpr)
+        ):
+            try:
+                result = (True, node.as_const(self.context))
+            except (Impossible, ArithmeticError, TypeError, ValueError):  # as_const raises these too
+                result = (False, None)
+        self.known[id(node)] = result
+        return result
+
+    def cost(self, body: list[nodes.Node], times: int) -> int:
+        """Constant output characters of ``body`` run ``times`` times; constant loops multiply
+        ``times`` (an iteration count past the limit raises)."""
+        total = 0
+        for node in body:
+            if isinstance(node, nodes.Output):
+                for child in node.nodes:
+                    if isinstance(child, nodes.TemplateData):
+                        total += len(child.data) * times
+                    else:
+                        known, value = self.fold(child)
+                        total += len(str(value)) * times if known else 0
+            elif isinstance(node, nodes.For):
+                known, value = self.fold(node.iter)
+                count = len(value) if known and hasattr(value, "__len__") else 1
+                inner = times * count
+                if inner > self.limits.max_template_loop_iterations:
+                    raise TemplateLimitError(f"constant loops of {inner:,} iterations", "max_template_loop_iterations", self.limits)
+                total += self.cost(node.body, inner) + self.cost(node.else_, times)
+            else:
+                for attribute in ("body", "else_", "elif_"):
+                    children = getattr(node, attribute, None)
+                    if isinstance(children, list):
+                        total += self.cost(children, times)
+        return total
 
 
 def references(source: str, *, expression: bool = False) -> Iterator[tuple[str, str | None]]:
@@ -150,7 +269,9 @@ def references(source: str, *, expression: bool = False) -> Iterator[tuple[str, 
             yield ref
 
 
+@lru_cache(maxsize=4_096)
 def _parse(source: str, expression: bool) -> nodes.Template:
+    """The parsed tree (cached: validation reads each text three times; trees are only read)."""
     if expression:
         return _ENV.parse("{{ (" + expand_shorthand(_strip_braces(source)) + ") }}")
     return _ENV.parse(expand_shorthand(source))
