@@ -89,8 +89,8 @@ def refusal_reason(address: Address) -> str | None:
         (address.is_multicast, "a multicast address"),
         (address in _SHARED, "a shared (carrier-grade NAT) address"),
         (address == _BROADCAST, "the broadcast address"),
-        (address.is_private, "a private address"),
         (address.is_reserved, "a reserved address"),
+        (address.is_private, "a private address"),
         (not address.is_global, "not a globally routable address"),
     )
     return next((reason for refused, reason in checks if refused), None)
@@ -298,19 +298,21 @@ def _open(resolved: Resolved, timeout: float) -> socket.socket:
 
 def request(method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str] | None = None,
             timeout: float | None = None, follow_redirects: bool = True, max_response_bytes: int | None = None,
-            policy: OutboundPolicy | None = None, resolve: Resolver = _resolve, open_socket: Opener = _open,
+            policy: OutboundPolicy | None = None, resolve: Resolver | None = None, open_socket: Opener | None = None,
             ) -> OutboundResponse:
     """Send one request under the policy and return the answer, whatever its status.
 
     ``timeout`` bounds the whole exchange (capped by ``max_outbound_seconds``). With
     ``follow_redirects`` false a 3xx is returned as the answer. Raises OutboundRequestRefused
     when the policy refuses the URL or a destination (nothing was sent there), and
-    OutboundRequestFailed when no HTTP answer came back (DNS, connection, TLS, timeout)."""
+    OutboundRequestFailed when no HTTP answer came back (DNS, connection, TLS, timeout).
+    ``resolve`` and ``open_socket`` replace getaddrinfo and the connect (tests)."""
     bounds = limits.current()
     seconds = min(timeout or bounds.max_outbound_seconds, bounds.max_outbound_seconds)
     deadline = time.monotonic() + seconds
     size = min(max_response_bytes or bounds.max_outbound_response_bytes, bounds.max_outbound_response_bytes)
     rules = policy or current_policy()
+    resolve, open_socket = resolve or _resolve, open_socket or _open  # looked up now: tests may replace them
     sending = {name: value for name, value in (headers or {}).items() if name.lower() not in CONTROLLED_HEADERS}
     if not any(name.lower() == "user-agent" for name in sending):
         sending["User-Agent"] = USER_AGENT
