@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.web.seed import PASSWORD, Seeded, email, seed
 from voiceplatform.api import create_app
@@ -19,7 +22,9 @@ SECRET = "web-tests-secret"
 
 
 def make_app(url: str, media_dir: Path, **config: object) -> Flask:
-    return create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": SECRET, "MEDIA_DIR": str(media_dir), **config})
+    """The app on plain http:// (the test client and the browser test), as development is: say so."""
+    return create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": SECRET, "MEDIA_DIR": str(media_dir),
+                       "PLAIN_HTTP": True, **config})
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -63,3 +68,36 @@ def media_links(html: str) -> dict[str, str]:
     download = re.search(r'<a id="download" href="([^"]+)"', html)
     assert listen and download, html
     return {"listen": listen.group(1).replace("&amp;", "&"), "download": download.group(1).replace("&amp;", "&")}
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand (the app's ``WEB_CLOCK``): lockouts and sessions end
+    without sleeping."""
+
+    at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    moving = Clock()
+    monkeypatch.setitem(app.config, "WEB_CLOCK", moving)
+    return moving
+
+
+def client_from(app: Flask, ip: str) -> FlaskClient:
+    """A test client whose requests come from ``ip`` (the sign-in throttle counts per address)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    client.get("/login")
+    return client
+
+
+def try_login(client: FlaskClient, address: str, password: str) -> TestResponse:
+    return client.post("/login", data={"email": address, "password": password, "csrf_token": csrf_of(client)})

@@ -105,13 +105,6 @@ def test_an_inactive_person_is_signed_out_and_cannot_sign_in(app: Flask, seeded:
             session.execute(update(User).where(User.email == target).values(active=True))
 
 
-def test_an_old_session_is_over(app: Flask, seeded: Seeded) -> None:
-    client = sign_in(app.test_client(), "acme", "supervisor")
-    with client.session_transaction() as session:
-        session["login_at"] -= 13 * 3600
-    assert client.get("/recordings").status_code == 302
-
-
 def test_the_api_keeps_its_json_errors(app: Flask, seeded: Seeded) -> None:
     client = app.test_client()
     assert client.get("/nowhere").get_json()["error"]["code"] == "not_found"

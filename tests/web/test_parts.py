@@ -65,7 +65,8 @@ def test_the_list_query_string() -> None:
     assert query.args(page=3)["page"] == 3 and "page" not in query.args(page=None)
     bad = parse_list_args({"campaign": "0", "qa_status": "great", "max_duration": "-2", "sort": "x", "page": "-4",
                            "per_page": "100000"})
-    assert len(bad.problems) == 4 and (bad.page, bad.per_page, bad.sort) == (1, 200, "-created_at")
+    assert len(bad.problems) == 6 and (bad.page, bad.per_page, bad.sort) == (1, 200, "-created_at")
+    assert "page: '-4' is not a number from 1 to 1000000" in bad.problems
     assert bad.filters.campaign_id is None and not bad.filtered
 
 

@@ -59,3 +59,55 @@ def list_command() -> None:
         for user in session.scalars(select(User).order_by(User.id)):
             state = "active" if user.active else "inactive"
             click.echo(f"{user.id}\t{user.email}\t{user.role.value}\t{user.account.name}\t{state}")
+
+
+@users_group.command("unlock")
+@click.argument("email", required=False)
+@click.option("--ip", "address", default=None, help="Clear the lockout of this IP address instead (or as well).")
+def unlock_command(email: str | None, address: str | None) -> None:
+    """Let EMAIL (or --ip ADDRESS) sign in again now, after too many failed sign-ins (audited)."""
+    from voiceplatform.db import make_engine, session_factory, upgrade
+    from voiceplatform.models.base import utcnow
+    from voiceplatform.web.people import normalise_email
+    from voiceplatform.web.signin import IP, USER, unlock
+
+    if not email and not address:
+        raise click.UsageError("give an e-mail address, --ip ADDRESS, or both")
+    upgrade()
+    sessions = session_factory(make_engine())
+    with sessions.begin() as session:
+        for scope, key in ((USER, normalise_email(email or "")), (IP, (address or "").strip())):
+            if key:
+                cleared = unlock(session, scope, key, utcnow(), None)
+                state = f"cleared {len(cleared)} lockout(s)" if cleared else "was not locked out"
+                click.echo(f"{key}: {state}; its failed sign-ins are forgotten")
+
+
+@users_group.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of standard input.")
+def set_password_command(email: str, password_stdin: bool) -> None:
+    """Give EMAIL a new password; every session of that person is signed out (audited)."""
+    from voiceplatform.db import make_engine, session_factory, upgrade
+    from voiceplatform.models.base import utcnow
+    from voiceplatform.web import audit
+    from voiceplatform.web.people import UserError, set_password, user_by_email
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    upgrade()
+    sessions = session_factory(make_engine())
+    try:
+        with sessions.begin() as session:
+            user = user_by_email(session, email)
+            if user is None:
+                raise UserError(f"no user with e-mail {email}")
+            ended = set_password(session, user, password, utcnow())
+            audit.record(session, audit.PASSWORD_CHANGE, user.account_id, None,
+                         details={"user": user.email, "sessions_ended": ended, "by": "command line"})
+            click.echo(f"{user.email}: password changed; {ended} session(s) signed out")
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

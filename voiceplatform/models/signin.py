@@ -43,6 +43,8 @@ class SigninLockout(Base):
     until: Mapped[datetime] = mapped_column(UtcDateTime())
     cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     cleared_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: from the command line
+    #: The newest failure this lockout answered: once it ends, only later failures count again.
+    last_failure_id: Mapped[int] = mapped_column(default=0)
 
 
 class WebSession(Base):

@@ -17,11 +17,15 @@ from voiceplatform.models.base import utcnow
 LOGIN = "login"
 LOGIN_FAILED = "login.failed"
 LOGOUT = "logout"
+LOCKED = "login.locked"  # an e-mail or an IP address reached its failed sign-in limit
+UNLOCKED = "login.unlocked"  # an admin cleared a lockout
+PASSWORD_CHANGE = "password.change"
 LISTEN = "listen"
 DOWNLOAD = "download"
 QA_UPDATE = "qa.update"
 EXPORT = "export"
-ACTIONS = (LISTEN, DOWNLOAD, QA_UPDATE, EXPORT, LOGIN, LOGIN_FAILED, LOGOUT, "retention.delete")
+ACTIONS = (LISTEN, DOWNLOAD, QA_UPDATE, EXPORT, LOGIN, LOGIN_FAILED, LOGOUT, LOCKED, UNLOCKED, PASSWORD_CHANGE,
+           "retention.delete")
 
 
 def record(session: Session, action: str, account_id: int, user_id: int | None, *, recording_id: int | None = None,

@@ -1,18 +1,20 @@
 """The recordings list's query string: filters, sort and page, read from the URL (so a filtered
-list can be bookmarked and exported as it is shown). Values that do not parse are left out and
-reported on the page. Dates are days in UTC: ``until`` includes the whole day."""
+list can be bookmarked and exported as it is shown). Values that do not parse (a word for a
+number, an id past 64 bits, a day past 9999-12-31, a page out of range) are left out and reported
+on the page, which then answers 400. Dates are days in UTC: ``until`` includes the whole day."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
 from voiceplatform.review.search import SORTS, RecordingFilters
+from voiceplatform.web.query_values import MAX_ID, database_id, day_start, whole_number
 
 QA_STATUSES = ("unreviewed", "reviewed", "flagged")
 PER_PAGE = (25, 50, 100, 200)
 DEFAULT_SORT = "-created_at"
+MAX_PAGE = 1_000_000
 FIELDS = ("campaign", "flow", "since", "until", "outcome", "min_duration", "max_duration", "number", "qa_status", "tag", "q")
 
 
@@ -42,14 +44,6 @@ class ListQuery:
         return bool(self.values)
 
 
-def _day(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
-
-
 def parse_list_args(args: Mapping[str, str]) -> ListQuery:
     filters: dict[str, Any] = {}
     values: dict[str, str] = {}
@@ -66,10 +60,10 @@ def parse_list_args(args: Mapping[str, str]) -> ListQuery:
             return
         values[name] = raw
 
-    take("campaign", _positive_int, "campaign_id", "a campaign id")
+    take("campaign", database_id, "campaign_id", "a campaign id")
     take("flow", str, "flow", "a flow name")
-    take("since", lambda text: _start_of(_day(text)), "since", "a date (YYYY-MM-DD)")
-    take("until", lambda text: _start_of(_day(text) + timedelta(days=1)), "until", "a date (YYYY-MM-DD)")
+    take("since", day_start, "since", "a date (YYYY-MM-DD)")
+    take("until", lambda text: day_start(text, days_after=1), "until", "a date (YYYY-MM-DD)")
     take("outcome", str, "outcome", "an outcome")
     take("min_duration", _seconds, "min_duration", "a number of seconds")
     take("max_duration", _seconds, "max_duration", "a number of seconds")
@@ -81,16 +75,9 @@ def parse_list_args(args: Mapping[str, str]) -> ListQuery:
     if sort not in SORTS:
         problems.append(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
         sort = DEFAULT_SORT
-    page = _bounded_int(args.get("page"), 1, 1, 1_000_000)
-    per_page = _bounded_int(args.get("per_page"), 50, 1, max(PER_PAGE))
+    page = _bounded_int(args.get("page"), 1, 1, MAX_PAGE, "page", problems)
+    per_page = _bounded_int(args.get("per_page"), 50, 1, max(PER_PAGE), "per_page", problems)
     return ListQuery(RecordingFilters(**filters), sort, page, per_page, values, problems)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
 
 
 def _seconds(text: str) -> float:
@@ -109,8 +96,16 @@ def _one_of(choices: tuple[str, ...]) -> Any:
     return convert
 
 
-def _bounded_int(raw: str | None, default: int, low: int, high: int) -> int:
+def _bounded_int(raw: str | None, default: int, low: int, high: int, name: str, problems: list[str]) -> int:
+    """``raw`` as a number in ``low..high``; one that does not parse gives ``default``, one out of
+    range the nearest bound, each reported."""
+    if not raw:
+        return default
     try:
-        return min(high, max(low, int(raw))) if raw else default
+        return whole_number(raw, low, high)
+    except ValueError:
+        problems.append(f"{name}: {raw[:40]!r} is not a number from {low} to {high}")
+    try:
+        return min(high, max(low, whole_number(raw, -MAX_ID, MAX_ID)))
     except ValueError:
         return default

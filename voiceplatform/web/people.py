@@ -7,6 +7,8 @@ master account, its sub-accounts.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -47,12 +49,30 @@ def check_login(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def check_password(user: User, password: str) -> bool:
+    return bool(user.password_hash) and check_password_hash(user.password_hash or "", password)
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password needs at least {MIN_PASSWORD} characters")
+
+
+def set_password(session: Session, user: User, password: str, now: datetime) -> int:
+    """Give ``user`` a new password and end every session they have (wherever a stolen or
+    forgotten cookie may be); how many sessions were live."""
+    from voiceplatform.web.session_store import revoke_all
+
+    check_new_password(password)
+    user.password_hash = hash_password(password)
+    return revoke_all(session, user.id, now)
+
+
 def create_user(session: Session, email: str, role: Role, account: Account, password: str, name: str = "") -> User:
     email = normalise_email(email)
     if "@" not in email or len(email) > 320:
         raise UserError(f"{email!r} is not an e-mail address")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"the password needs at least {MIN_PASSWORD} characters")
+    check_new_password(password)
     if user_by_email(session, email) is not None:
         raise UserError(f"a user with e-mail {email} exists already")
     user = User(email=email, role=role, account=account, password_hash=hash_password(password), name=name, active=True)

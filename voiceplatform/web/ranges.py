@@ -3,7 +3,10 @@
 ``parse_range(header, size)`` gives None for no Range header (send everything), the ByteRange to
 send, or raises NotSatisfiable: for a range that starts past the end, a malformed header, a unit
 other than bytes, or several ranges at once (browsers seek with one range at a time; we do not
-answer multipart/byteranges). The caller answers 416 with ``Content-Range: bytes */<size>``.
+answer multipart/byteranges), or a header longer than ``max_header_chars``
+(:mod:`voiceplatform.limits`) or with positions of more than 19 digits (no file is that big; the
+digits are never turned into a huge integer). The caller answers 416 with
+``Content-Range: bytes */<size>``.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+from voiceplatform.limits import current as current_limits
+
+_SPEC = re.compile(r"^\s*([0-9]{0,19})\s*-\s*([0-9]{0,19})\s*$")  # ASCII digits only
 
 
 class NotSatisfiable(Exception):
-    pass
+    """The range cannot be served: answered 416, never an error page."""
 
 
 @dataclass(frozen=True)
@@ -31,9 +36,12 @@ class ByteRange:
         return f"bytes {self.start}-{self.end}/{size}"
 
 
-def parse_range(header: str | None, size: int) -> ByteRange | None:
+def parse_range(header: str | None, size: int, max_chars: int | None = None) -> ByteRange | None:
     if header is None or not header.strip():
         return None
+    limit = current_limits().max_header_chars if max_chars is None else max_chars
+    if len(header) > limit:
+        raise NotSatisfiable(f"a Range header of {len(header)} characters (at most {limit})")
     unit, _, specs = header.strip().partition("=")
     if unit.strip().lower() != "bytes" or "," in specs:
         raise NotSatisfiable(f"unsupported range {header!r}")

@@ -2,15 +2,17 @@
 blueprints, template helpers and the security headers of every page.
 
 Config (all optional): ``SECRET_KEY`` (else ``VOICEPLATFORM_SECRET_KEY``, else
-``.state/secret-key``), ``SESSION_COOKIE_SECURE`` (else ``VOICEPLATFORM_SECURE_COOKIES=1``; set it
-behind HTTPS), ``MEDIA_DIR`` (else ``VOICEPLATFORM_MEDIA_DIR``, else ``media/``),
-``MEDIA_URL_SECONDS`` (how long a signed media URL works, default 300) and ``WEB_SESSION_HOURS``
-(default 12).
+``.state/secret-key``), ``PLAIN_HTTP`` (else ``VOICEPLATFORM_PLAIN_HTTP=1``: no ``Secure`` cookie
+and no HSTS, for development on http://; see ``voiceplatform.web.transport``), ``HSTS_SECONDS``
+(default one year), ``MEDIA_DIR`` (else ``VOICEPLATFORM_MEDIA_DIR``, else ``media/``),
+``MEDIA_URL_SECONDS`` (how long a signed media URL works, default 300), ``WEB_SESSION_HOURS``
+(a session's absolute lifetime, default 12) and ``WEB_SESSION_IDLE_MINUTES`` (idle timeout,
+default 60), each of the last two also read from ``VOICEPLATFORM_<NAME>``; ``WEB_CLOCK`` replaces
+the clock in tests.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from decimal import Decimal
 
@@ -20,15 +22,13 @@ from voiceplatform.web.secret import secret_key
 
 
 def configure(app: Flask) -> None:
-    from voiceplatform.web import csrf
+    from voiceplatform.web import csrf, session_store, transport
     from voiceplatform.web.views import blueprint
 
     app.secret_key = secret_key(app.config)
     app.config["SESSION_COOKIE_NAME"] = app.config.get("WEB_SESSION_COOKIE", "vp_session")
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if os.environ.get("VOICEPLATFORM_SECURE_COOKIES", "") not in ("", "0"):
-        app.config["SESSION_COOKIE_SECURE"] = True
+    transport.configure(app)
+    session_store.resolve_settings(app.config)
     app.jinja_env.globals["csrf_token"] = csrf.token
     app.jinja_env.filters["clock"] = clock
     app.jinja_env.filters["when"] = when

@@ -1,13 +1,14 @@
 """Who is looking: the signed-in person, from the session cookie.
 
-The session holds the user's id, when they signed in and their CSRF token; the user row is read
-again on every request, so a user made inactive, moved or given another role loses access at
-once. A session older than ``WEB_SESSION_HOURS`` (default 12) is over.
+The (signed) cookie holds a random session id and the CSRF token, nothing else. The id names a
+row of ``web_sessions`` (see ``voiceplatform.web.session_store``), which logout and a password
+change revoke, and which ends after ``WEB_SESSION_IDLE_MINUTES`` idle or ``WEB_SESSION_HOURS`` in
+all. The user row is read again on every request, so a user made inactive, moved or given
+another role loses access at once.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, TypeVar
@@ -17,9 +18,12 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 
 from voiceplatform.api.database import db
 from voiceplatform.models import Account, Role, User
+from voiceplatform.web import session_store
+from voiceplatform.web.clock import now
+from voiceplatform.web.session_store import SessionPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
-SESSION_HOURS = 12
+SESSION_KEY = "sid"  # the cookie's one value besides the CSRF token
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,13 @@ def current_viewer() -> Viewer | None:
 
 
 def _load() -> Viewer | None:
-    user_id, since = session.get("user_id"), session.get("login_at", 0)
-    hours = current_app.config.get("WEB_SESSION_HOURS", SESSION_HOURS)
-    if not isinstance(user_id, int) or time.time() - float(since) > hours * 3600:
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str) or not token:
         return None
-    user = db().get(User, user_id)
+    live = session_store.find(db(), token, now(), SessionPolicy.from_config(current_app.config))
+    if live is None:
+        return None
+    user = db().get(User, live.user_id)
     if user is None or not user.active:
         return None
     account = db().get(Account, user.account_id)
@@ -57,17 +63,22 @@ def _load() -> Viewer | None:
 
 
 def sign_in(user: User) -> None:
-    """A fresh session for ``user`` (nothing from before the login survives)."""
+    """A fresh session for ``user`` (nothing from before the login survives; a session the
+    cookie named before is revoked)."""
     from voiceplatform.web.csrf import new_token
 
-    session.clear()
-    session["user_id"] = user.id
-    session["login_at"] = int(time.time())
+    sign_out()
+    session[SESSION_KEY] = session_store.start(db(), user.id, now(), SessionPolicy.from_config(current_app.config),
+                                               request.remote_addr)
     new_token()
-    g.pop("viewer", None)
 
 
 def sign_out() -> None:
+    """Revoke the cookie's session on the server (a saved copy of the cookie is then worthless)
+    and empty the cookie."""
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str) and token:
+        session_store.revoke(db(), token, now())
     session.clear()
     g.pop("viewer", None)
 

@@ -1,7 +1,8 @@
 """The web UI's routes: one blueprint ``web`` (every endpoint is named ``web.*``) holding a
-blueprint per concept: auth (sign in and out), recordings (list, CSV, page, QA), media (signed
-audio) and audit (the admins' log). The parent checks CSRF on every state-changing request,
-answers errors as HTML pages (the API keeps its JSON errors) and sets the security headers."""
+blueprint per concept: auth (sign in and out, password), recordings (list, CSV, page, QA), media
+(signed audio), audit (the admins' log) and lockouts (the admins' sign-in lockouts). The parent
+checks CSRF on every state-changing request, answers errors as HTML pages (the API keeps its JSON
+errors) and sets the security headers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from voiceplatform.web import csrf
 from voiceplatform.web.viewer import current_viewer
-from voiceplatform.web.views import audit_log, auth, media, recordings
+from voiceplatform.web.views import audit_log, auth, lockouts, media, recordings
 
 PACKAGE = Path(__file__).resolve().parent.parent
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
@@ -20,7 +21,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 blueprint = Blueprint("web", __name__, template_folder=str(PACKAGE / "templates"), static_folder=str(PACKAGE / "static"),
                       static_url_path="/static/web")
-for child in (auth.blueprint, recordings.blueprint, media.blueprint, audit_log.blueprint):
+for child in (auth.blueprint, recordings.blueprint, media.blueprint, audit_log.blueprint, lockouts.blueprint):
     blueprint.register_blueprint(child)
 
 

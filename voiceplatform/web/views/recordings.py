@@ -47,7 +47,9 @@ def _choices(person: Viewer) -> tuple[list[tuple[int, str]], list[str]]:
 
 @blueprint.route("/recordings")
 @requires(REVIEWERS)
-def listing() -> str:
+def listing() -> tuple[str, int]:
+    """The list; a query string with values that do not parse is answered 400 (the page still
+    shows the list without them, and says what was wrong)."""
     person = viewer()
     query = parse_list_args(request.args)
     page = find_recordings(db(), list(person.account_ids), query.filters, sort=query.sort, page=query.page,
@@ -55,7 +57,8 @@ def listing() -> str:
     campaigns, flows = _choices(person)
     pages = max(1, -(-page.total // page.per_page))
     return render_template("recordings.html", query=query, page=page, pages=pages, campaigns=campaigns, flows=flows,
-                           outcomes=OUTCOMES, qa_statuses=QA_STATUSES, per_page_choices=PER_PAGE, viewer=person)
+                           outcomes=OUTCOMES, qa_statuses=QA_STATUSES, per_page_choices=PER_PAGE,
+                           viewer=person), 400 if query.problems else 200
 
 
 @blueprint.route("/recordings.csv")
@@ -63,6 +66,8 @@ def listing() -> str:
 def export_csv() -> Response:
     person = viewer()
     query: ListQuery = parse_list_args(request.args)
+    if query.problems:  # never export another list than the one asked for
+        abort(400, "; ".join(query.problems))
     rubric = rubric_for(db(), person.account_id)
     audit.record(db(), audit.EXPORT, person.account_id, person.user_id, details={"filters": query.values, "sort": query.sort})
     db().commit()

@@ -49,6 +49,7 @@ def upgrade() -> None:
         _when("until"),
         _when("cleared_at", nullable=True),
         sa.Column("cleared_by", sa.Integer(), nullable=True),
+        sa.Column("last_failure_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["cleared_by"], ["users.id"], name=op.f("fk_signin_lockouts_cleared_by_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signin_lockouts")),
     )
