@@ -162,11 +162,11 @@ class Emulator:
 class StreamTap:
     """A plain inbound ESL client that keeps every byte of ``event plain ALL``."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, password: str) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.chunks: list[bytes] = []
         self._expect(b"auth/request")
-        self.sock.sendall(b"auth ClueCon\n\n")
+        self.sock.sendall(f"auth {password}\n\n".encode())
         self._expect(b"+OK accepted")
         self.sock.sendall(b"event plain ALL\n\n")
         self._expect(b"+OK event listener enabled")
@@ -398,7 +398,7 @@ def main() -> int:
             config = FreeSwitchConfig(esl_port=emulator.port, media_dir=media, account="bench", run_amd=False,
                                       max_sessions=100_000)
             with FreeSwitchDriver(config, default_services(media)) as driver:
-                tap = StreamTap(emulator.port)
+                tap = StreamTap(emulator.port, emulator.password)
                 warm = run(driver, flow, min(100, args.calls), 100.0, 0.5, emulator.pid)  # caches, connections; the stream
                 stream = tap.close()
                 result = run(driver, flow, args.calls, args.cps, args.probe_seconds, emulator.pid)

@@ -97,12 +97,13 @@ class RawESL:
         self.rfile = sock.makefile("rb")
 
     @classmethod
-    def connect(cls, fs: FreeSwitchEmulator, password: Optional[str] = "ClueCon") -> "RawESL":
+    def connect(cls, fs: FreeSwitchEmulator, password: Optional[str] = "") -> "RawESL":
+        """Connect and, unless ``password`` is None, authenticate ("" means the emulator's own)."""
         client = cls(socket.create_connection(fs.address, timeout=TIMEOUT))
         first = client.read()
         assert first.raw == fixture_bytes("auth_request.esl")
         if password is not None:
-            client.send(f"auth {password}")
+            client.send(f"auth {password or fs.password}")
             assert client.read().get("Reply-Text") == "+OK accepted"
         return client
 
@@ -311,7 +312,7 @@ def outbound() -> PortZeroOutboundServer:
 @pytest.fixture(scope="module")
 def esl(fs: FreeSwitchEmulator):
     """One greenswitch InboundESL for the module, subscribed to BACKGROUND_JOB."""
-    client = greenswitch.InboundESL("127.0.0.1", fs.port, "ClueCon")
+    client = greenswitch.InboundESL("127.0.0.1", fs.port, fs.password)
     client.connect()
     client.jobs = collections.defaultdict(AsyncResult)
     client.register_handle("BACKGROUND_JOB", lambda ev: client.jobs[ev.headers["Job-UUID"]].set(ev))
@@ -342,7 +343,7 @@ def job_body(esl, job_uuid: str) -> str:
 # ============================================================================= fidelity
 def test_auth_request_and_reply_are_byte_exact(fs: FreeSwitchEmulator) -> None:
     client = RawESL.connect(fs, password=None)
-    client.send("auth ClueCon")
+    client.send(f"auth {fs.password}")
     assert client.read().raw == fixture_bytes("auth_accepted.esl")
     client.close()
 
@@ -682,7 +683,7 @@ def test_many_concurrent_calls(fs: FreeSwitchEmulator) -> None:
 
 # ============================================================================= faults
 def test_fault_drop_inbound_connections(fs: FreeSwitchEmulator) -> None:
-    client = greenswitch.InboundESL("127.0.0.1", fs.port, "ClueCon")
+    client = greenswitch.InboundESL("127.0.0.1", fs.port, fs.password)
     client.connect()
     assert client.connected
     assert fs.faults.drop_inbound_connections() >= 1

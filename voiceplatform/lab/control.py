@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from voiceplatform.lab.ami import AmiClient
 from voiceplatform.lab.locking import exclusive_lock
 from voiceplatform.lab.polling import poll
 from voiceplatform.lab.settings import LabSettings
+from voiceplatform.switches import credentials
 from voiceplatform.lab.state import LabState
 
 
@@ -137,12 +137,9 @@ def _reload_if_changed(settings: LabSettings, state: LabState) -> LabState:
     if digest == state.config_digest:
         return state
     asterisk_config.install(settings.root, settings.config_dir, _local_values(state))
-    try:
-        with AmiClient(state.ami_host, state.ami_port) as ami:
-            ami.login(state.ami_username, state.ami_secret, events="off")
-            ami.request("Reload", timeout=30)
-    except (SwitchError, TimeoutError) as exc:
-        raise LabError(f"cannot reload the lab's configuration over AMI: {exc}") from exc
+    # Through Asterisk's CLI socket in the chroot: the lab's AMI user has no "system" or
+    # "config" write, which AMI's Reload needs.
+    process.reload(settings.root)
     updated = replace(state, config_digest=digest)
     state_file.save(settings.state_file, updated)
     return updated
@@ -191,7 +188,7 @@ def up(settings: LabSettings) -> UpReport:
             ami_host=defaults.AMI_HOST,
             ami_port=ports.free_tcp_port(defaults.AMI_HOST),
             ami_username=defaults.AMI_USERNAME,
-            ami_secret=secrets.token_hex(16),
+            ami_secret=credentials.lab_ami_secret(settings.state_dir),  # generated once, 0600
             agi_address=settings.agi_address,
             media_dir=settings.media_dir,
             sip_port=ports.free_udp_port(defaults.AMI_HOST),

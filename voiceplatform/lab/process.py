@@ -148,3 +148,17 @@ def version(root: Path) -> str:
     except (OSError, subprocess.SubprocessError) as exc:
         raise LabError(f"cannot run asterisk -V in {root}: {exc}") from exc
     return done.stdout.strip()
+
+
+def reload(root: Path, timeout: float = 30.0) -> None:
+    """``asterisk -rx "core reload"`` in the chroot: re-read every configuration file, through
+    the CLI's control socket (root only), so the lab's AMI user needs no reload rights."""
+    try:
+        done = subprocess.run(
+            ["chroot", str(root), "/" + ASTERISK_BIN, "-rx", "core reload"],
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LabError(f"cannot reload the lab's configuration: {exc}") from exc
+    if done.returncode != 0:
+        raise LabError(f"`asterisk -rx 'core reload'` failed ({done.returncode}): {(done.stderr or done.stdout).strip()}")

@@ -6,8 +6,8 @@ per call) and holds thousands of sessions in one process.
 
     from voiceplatform.testing.freeswitch import FreeSwitchEmulator
 
-    with FreeSwitchEmulator(password="ClueCon", time_scale=0.01) as fs:
-        esl = greenswitch.InboundESL("127.0.0.1", fs.port, "ClueCon")
+    with FreeSwitchEmulator(password="s3cret", time_scale=0.01) as fs:
+        esl = greenswitch.InboundESL("127.0.0.1", fs.port, "s3cret")
         esl.connect()
         esl.send("bgapi originate {originate_timeout=30}loopback/answer-press-1 "
                  "'&socket(127.0.0.1:%d async full)'" % outbound_port)
@@ -26,6 +26,7 @@ import gevent
 from gevent import socket
 from gevent.server import StreamServer
 
+from voiceplatform.switches.credentials import esl_password
 from voiceplatform.testing import esl_wire as wire
 from voiceplatform.testing.esl_api import ApiCommands
 from voiceplatform.testing.esl_call import Call
@@ -46,7 +47,8 @@ class FreeSwitchEmulator:
 
     :param host: address to listen on for inbound ESL.
     :param port: port to listen on; 0 (the default) picks a free one, see :attr:`port`.
-    :param password: the ``auth`` password (FreeSWITCH's default is ``ClueCon``).
+    :param password: the ``auth`` password; by default the one the driver uses when none is
+        configured (``$VOICEPLATFORM_ESL_PASSWORD``, else the generated ``.state/esl-password``).
     :param time_scale: real seconds per emulated second (0.01 makes a 60 s ring last 0.6 s).
     :param callees: the scripted callee registry (a default one has the lab's callees).
     :param sound_prefix: default ``sound_prefix`` for relative playback paths.
@@ -59,7 +61,7 @@ class FreeSwitchEmulator:
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        password: str = "ClueCon",
+        password: str | None = None,
         *,
         time_scale: float = 1.0,
         callees: Optional[CalleeRegistry] = None,
@@ -70,7 +72,8 @@ class FreeSwitchEmulator:
     ) -> None:
         self.host = host
         self._requested_port = port
-        self.password = password
+        # the same password the driver uses when none is configured (never a well-known one)
+        self.password = password if password is not None else esl_password()
         self.clock = EmulatedClock(time_scale)
         self.identity = CoreIdentity(core_uuid=str(uuidlib.uuid4()), hostname=hostname, switchname=hostname, ipv4=host)
         self.events = EventFactory(self.identity, self.clock.now)
@@ -239,12 +242,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="A FreeSWITCH Event Socket emulator with scripted callees.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8021, help="inbound ESL port (0: any free port)")
-    parser.add_argument("--password", default="ClueCon")
+    parser.add_argument("--password", default=None,
+                        help="the ESL password (default: $VOICEPLATFORM_ESL_PASSWORD, else .state/esl-password)")
     parser.add_argument("--time-scale", type=float, default=1.0, help="real seconds per emulated second")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     emulator = FreeSwitchEmulator(args.host, args.port, args.password, time_scale=args.time_scale).start()
-    print(f"FreeSWITCH emulator: ESL on {args.host}:{emulator.port}, password {args.password!r}; "
+    print(f"FreeSWITCH emulator: ESL on {args.host}:{emulator.port}, password from "
+          f"{'--password' if args.password else 'VOICEPLATFORM_ESL_PASSWORD or .state/esl-password'}; "
           f"callees: {', '.join(emulator.callees.names())}. Ctrl-C stops it.", flush=True)
     try:
         gevent.wait()  # serves until interrupted

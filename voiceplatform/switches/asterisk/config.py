@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from voiceplatform.switches.credentials import ami_secret
+
 LAB_DIAL_TEMPLATE = "Local/{number}@customers"
 
 
@@ -33,7 +35,9 @@ class AsteriskConfig:
 
     @classmethod
     def from_lab(cls, **overrides: object) -> AsteriskConfig:
-        """The running lab's AMI (read from its state file), with the lab trunk."""
+        """The running lab's AMI (read from its state file), with the lab trunk: Local callees,
+        or ``VOICEPLATFORM_DIAL_TEMPLATE`` / ``VOICEPLATFORM_TRANSFER_TEMPLATE`` when set; an
+        explicit override wins over both."""
         from voiceplatform.lab import LabSettings
         from voiceplatform.lab.control import running_state
         from voiceplatform.exceptions import LabError
@@ -46,6 +50,12 @@ class AsteriskConfig:
             "ami_host": state.ami_host, "ami_port": state.ami_port, "ami_username": state.ami_username,
             "ami_secret": state.ami_secret, "media_dir": Path(state.media_dir),
         }
+        # The lab's scripted Local callees unless the environment names another trunk (for
+        # example the lab's SIP carrier, voiceplatform.lab.asterisk_config.LAB_SIP_DIAL_TEMPLATE).
+        for field, variable in (("dial_template", "VOICEPLATFORM_DIAL_TEMPLATE"),
+                                ("transfer_template", "VOICEPLATFORM_TRANSFER_TEMPLATE")):
+            if os.environ.get(variable):
+                values[field] = os.environ[variable]
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -57,7 +67,7 @@ class AsteriskConfig:
             ami_host=env.get("VOICEPLATFORM_AMI_HOST", "127.0.0.1"),
             ami_port=int(env.get("VOICEPLATFORM_AMI_PORT", "5038")),
             ami_username=env["VOICEPLATFORM_AMI_USERNAME"],
-            ami_secret=env["VOICEPLATFORM_AMI_SECRET"],
+            ami_secret=ami_secret(env),  # else the lab's generated secret (.state/lab/ami-secret)
             media_dir=Path(env.get("VOICEPLATFORM_MEDIA_DIR", "media")).resolve(),
             agi_host=env.get("VOICEPLATFORM_AGI_HOST", "127.0.0.1"),
             agi_port=int(env.get("VOICEPLATFORM_AGI_PORT", "4573")),

@@ -4,8 +4,10 @@ outbound socket server listens and how FreeSWITCH reaches it, and the dial-strin
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from voiceplatform.switches.credentials import esl_password
 
 EMULATOR_DIAL_TEMPLATE = "loopback/{number}"  # the emulator (and a loopback lab) route by name
 
@@ -14,7 +16,9 @@ EMULATOR_DIAL_TEMPLATE = "loopback/{number}"  # the emulator (and a loopback lab
 class FreeSwitchConfig:
     esl_host: str = "127.0.0.1"
     esl_port: int = 8021
-    esl_password: str = "ClueCon"
+    # No shipped default: $VOICEPLATFORM_ESL_PASSWORD, else one generated into .state/esl-password
+    # (0600), which the emulator reads too (voiceplatform.switches.credentials).
+    esl_password: str = field(default_factory=esl_password)
     media_dir: Path = Path("media")
     # The outbound socket server FreeSWITCH connects to for every answered call
     # (`&socket(host:port async full)`): where it binds (0 = any free port) ...
@@ -46,7 +50,7 @@ class FreeSwitchConfig:
         values: dict[str, object] = {
             "esl_host": env.get("VOICEPLATFORM_ESL_HOST", "127.0.0.1"),
             "esl_port": int(env.get("VOICEPLATFORM_ESL_PORT", "8021")),
-            "esl_password": env.get("VOICEPLATFORM_ESL_PASSWORD", "ClueCon"),
+            "esl_password": esl_password(env),
             "media_dir": Path(env.get("VOICEPLATFORM_MEDIA_DIR", "media")).resolve(),
             "socket_host": env.get("VOICEPLATFORM_ESL_SOCKET_HOST", "127.0.0.1"),
             "socket_port": int(env.get("VOICEPLATFORM_ESL_SOCKET_PORT", "0")),
