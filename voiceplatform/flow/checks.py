@@ -4,7 +4,8 @@
 - every node is reachable;
 - every node can run on each channel it can be reached on (following switch_channel and
   fallbacks, and knowing when a call is no longer live), and its texts cover that channel;
-- no loop can spin without waiting for input;
+- no loop can spin without waiting for input, and no loop can go on forever when the contact
+  stays silent (a gather whose ``no_input`` leads back to it, with nothing that can leave);
 - templates parse, and the variables they read exist where that can be known;
 - every prompt id is in the catalogue of every language of the flow.
 """
@@ -19,6 +20,8 @@ from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.flow import Flow
 from voiceplatform.flow.nodes.base import NodeBase
 from voiceplatform.flow.nodes.gather import DTMF_KEY, WHATSAPP_BUTTON_TITLE, WHATSAPP_ROW_TITLE, GatherNode
+from voiceplatform.flow.nodes.record import RecordNode
+from voiceplatform.flow.nodes.wait import WaitNode
 from voiceplatform.flow.nodes.subflow import SubflowNode
 from voiceplatform.flow.nodes.switch_channel import SwitchChannelNode
 from voiceplatform.flow.templates import KNOWN_ROOTS, limit_error, references, syntax_error
@@ -35,6 +38,7 @@ def check_flow(root: Flow) -> list[Problem]:
         problems.extend(_check_templates(flow, stores, root))
         problems.extend(_check_prompts(flow))
         problems.extend(_check_loops(flow))
+        problems.extend(_check_silent_loops(flow))
     problems.extend(_check_reach(root, flows))
     return problems
 
@@ -129,6 +133,50 @@ def _check_loops(flow: Flow) -> Iterator[Problem]:
         cycle = _cycle_from(first, edges, set(component))
         yield flow.locations.problem(
             _where(flow, flow.nodes[first]), "loop with no input: " + " → ".join(cycle)
+        )
+
+
+def _on_silence(node: NodeBase) -> list[str | None]:
+    """Where a node can go when the contact never answers (None: the flow ends or returns).
+    Waiting for the contact, only the no-input route is taken; every other node (and a wait for
+    a switch or an HTTP response) may take any of its exits, including its fallback."""
+    if isinstance(node, GatherNode):
+        targets: list[str | None] = [node.target("no_input")]
+    elif isinstance(node, RecordNode):
+        targets = [node.target("no_input") or node.target("next")]
+    elif isinstance(node, WaitNode):
+        targets = [node.target("timeout")]
+    else:
+        targets = [target for _name, target, _path in node.exit_targets()]
+        # An exit left unwired (or none at all: an ending node) ends the flow: a route out.
+        targets.extend(node.target(name) for name in node.exit_names)
+        if not node.exit_names:
+            targets.append(None)
+    if node.fallback is not None:
+        targets.append(node.fallback)
+    return targets
+
+
+def _check_silent_loops(flow: Flow) -> Iterator[Problem]:
+    """Cycles that a silent contact can never leave: strongly connected components of the
+    "no answer" graph with no route out (no exit to another node, no end of the flow), through
+    at least one node that waits. A counter with a branch that leaves the loop is a route out."""
+    routes = {node_id: _on_silence(node) for node_id, node in flow.nodes.items()}
+    edges = {node_id: [t for t in targets if t is not None and t in flow.nodes] for node_id, targets in routes.items()}
+    for component in _strongly_connected(edges):
+        members = set(component)
+        first = min(component, key=lambda node_id: flow.positions[node_id])
+        if len(component) == 1 and first not in edges[first]:
+            continue
+        if any(target is None or target not in members for node_id in component for target in routes[node_id]):
+            continue
+        if not any(_waits(flow, flow.nodes[node_id]) for node_id in component):
+            continue  # a busy loop: _check_loops reports it
+        cycle = _cycle_from(first, edges, members)
+        yield flow.locations.problem(
+            _where(flow, flow.nodes[first]),
+            "loop with no exit when the contact does not answer: " + " → ".join(cycle)
+            + " (wire no_input or timeout somewhere else, or count attempts and branch out)",
         )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from voiceplatform.exceptions import FlowValidationError, Problem
+from voiceplatform.exceptions import FlowLimitError, FlowValidationError, Problem
 from voiceplatform.flow.checks import check_flow
 from voiceplatform.flow.definition import SPEC_VERSION, FlowDefinition, migrate_document
 from voiceplatform.flow.flow import Flow
@@ -39,9 +39,11 @@ def load_flow_text(text: str, file: str = "<flow>", base_dir: str | Path | None 
 
 
 def analyse_flow_text(text: str, file: str = "<flow>", base_dir: str | Path | None = None) -> tuple[Flow | None, list[Problem]]:
-    """Like analyse_flow, for YAML text (an API body). Paths resolve against ``base_dir``."""
+    """Like analyse_flow, for YAML text (an API body). Paths resolve against ``base_dir`` and
+    stay inside it (or its prompts folder). Raises FlowLimitError when the text itself is over
+    a resource limit (size, aliases, values, nodes), so an API can answer 413/422."""
     base = Path(base_dir) if base_dir is not None else Path.cwd()
-    return _FlowReader().read_text(text, file, base / Path(file).name)
+    return _FlowReader(raise_limits=True).read_text(text, file, base / Path(file).name)
 
 
 def analyse_flow(path: str | Path) -> tuple[Flow | None, list[Problem]]:
@@ -52,7 +54,8 @@ def analyse_flow(path: str | Path) -> tuple[Flow | None, list[Problem]]:
 class _FlowReader:
     """Reads one flow and the subflows it names, sharing one library between them."""
 
-    def __init__(self) -> None:
+    def __init__(self, raise_limits: bool = False) -> None:
+        self.raise_limits = raise_limits  # the root text's limit errors are raised, not listed
         self.library: dict[str, Flow] = {}
         self.by_file: dict[Path, Flow | None] = {}
         self.problems: list[Problem] = []
@@ -60,11 +63,21 @@ class _FlowReader:
 
     def read_file(self, path: Path) -> tuple[Flow | None, list[Problem]]:
         self.folders = FlowFolders.around(path, search_prompts_directory(path))
-        return self._finish(self._file(path))
+        try:
+            root = self._file(path)
+        except FlowLimitError:
+            return None, sorted(set(self.problems))  # listed already: a file's limits are problems
+        return self._finish(root)
 
     def read_text(self, text: str, file: str, path: Path) -> tuple[Flow | None, list[Problem]]:
         self.folders = FlowFolders.around(path, search_prompts_directory(path))
-        return self._finish(self._document(text, file, path))
+        try:
+            root = self._document(text, file, path)
+        except FlowLimitError:
+            if self.raise_limits:
+                raise
+            return None, sorted(set(self.problems))
+        return self._finish(root)
 
     def _finish(self, flow: Flow | None) -> tuple[Flow | None, list[Problem]]:
         if flow is not None:
@@ -89,12 +102,20 @@ class _FlowReader:
         return self._document(text, str(path), path)
 
     def _document(self, text: str, file: str, path: Path) -> Flow | None:
+        """Read one flow text. Limit errors of the root text (``_FlowReader.read_text``) are
+        raised; every other problem (and a subflow's limit errors) is listed."""
+        is_root = not self.library
         try:
             data, locations = load_yaml(text, file)
+            definition = self._definition(data, locations)
+        except FlowLimitError as exc:
+            self.problems.extend(exc.problems)
+            if is_root:
+                raise
+            return None
         except FlowValidationError as exc:
             self.problems.extend(exc.problems)
             return None
-        definition = self._definition(data, locations)
         if definition is None:
             return None
         nodes: dict[str, Any] = {}
@@ -133,8 +154,7 @@ class _FlowReader:
         nodes = data.get("nodes")
         maximum = current_limits().max_flow_nodes
         if isinstance(nodes, list) and len(nodes) > maximum:  # counted before any node is validated
-            self.problems.append(locations.problem(("nodes",), f"the flow has {len(nodes):,} nodes; at most {maximum:,} are allowed ({limit_hint('max_flow_nodes')})"))
-            return None
+            raise FlowLimitError([locations.problem(("nodes",), f"the flow has {len(nodes):,} nodes; at most {maximum:,} are allowed ({limit_hint('max_flow_nodes')})")], "max_flow_nodes")
         try:
             return FlowDefinition.model_validate(migrate_document(data))
         except ValidationError as exc:

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from voiceplatform import limits as resource_limits
-from voiceplatform.exceptions import FlowValidationError, Problem
+from voiceplatform.exceptions import FlowLimitError, FlowValidationError, Problem
 
 Path = tuple[Any, ...]
 
@@ -63,9 +63,9 @@ def check_flow_size(size: int, file: str, limits: resource_limits.ResourceLimits
     """Refuse a flow or prompts text of ``size`` bytes over ``max_flow_bytes``."""
     maximum = (limits or resource_limits.current()).max_flow_bytes
     if size > maximum:
-        raise FlowValidationError([Problem(
+        raise FlowLimitError([Problem(
             file, 1, 1, f"the flow is {size:,} bytes; at most {maximum:,} are allowed ({limit_hint('max_flow_bytes')})"
-        )])
+        )], "max_flow_bytes")
 
 
 def load_yaml(
@@ -121,17 +121,17 @@ def _check_graph(root: yaml.Node, file: str, limits: resource_limits.ResourceLim
             total = 1 + sum(expanded[id(child)] for child in _children(node))
             expanded[key] = total
             if total > limits.max_yaml_values:
-                raise FlowValidationError([_at_node(file, node,
+                raise FlowLimitError([_at_node(file, node,
                     f"YAML: this value expands to more than {limits.max_yaml_values:,} values "
-                    f"({limit_hint('max_yaml_values')})")])
+                    f"({limit_hint('max_yaml_values')})")], "max_yaml_values")
             continue
         if key in seen:
             if key in in_progress:
                 raise FlowValidationError([_at_node(file, holder, "YAML: an alias refers to a value that contains it")])
             aliases += 1
             if aliases > limits.max_yaml_aliases:
-                raise FlowValidationError([_at_node(file, holder,
-                    f"YAML: more than {limits.max_yaml_aliases:,} aliases ({limit_hint('max_yaml_aliases')})")])
+                raise FlowLimitError([_at_node(file, holder,
+                    f"YAML: more than {limits.max_yaml_aliases:,} aliases ({limit_hint('max_yaml_aliases')})")], "max_yaml_aliases")
             continue
         seen.add(key)
         in_progress.add(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, g
 from sqlalchemy import func, select
 
 from voiceplatform.api.auth import ALL_ROLES, account_id, owned, requires, visible_accounts
@@ -14,7 +14,7 @@ from voiceplatform.api.errors import ApiError
 from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
 from voiceplatform.api.requests import field, json_body
-from voiceplatform.exceptions import Problem
+from voiceplatform.exceptions import FlowLimitError, Problem
 from voiceplatform.flow.loader import analyse_flow_text
 from voiceplatform.models import FlowStatus, FlowVersion, Role
 from voiceplatform.models.base import utcnow
@@ -24,7 +24,15 @@ FLOWS_DIR = Path(__file__).resolve().parents[3] / "ivr_flows"  # prompts resolve
 
 
 def _problems(text: str) -> tuple[Any, list[dict[str, Any]]]:
-    flow, problems = analyse_flow_text(text, "flow.yaml", FLOWS_DIR)
+    """Validate a posted flow. Subflow and prompts paths stay inside FLOWS_DIR and the prompts
+    folder found from it; a flow over a resource limit is refused with 413 (its size) or 422
+    (aliases, values, nodes), before the expensive work."""
+    try:
+        flow, problems = analyse_flow_text(text, "flow.yaml", FLOWS_DIR)
+    except FlowLimitError as exc:
+        status = 413 if exc.limit == "max_flow_bytes" else 422
+        raise ApiError(status, "flow_over_limit", exc.problems[0].message if exc.problems else str(exc),
+                       {"limit": exc.limit, "problems": [_problem(p) for p in exc.problems]}) from exc
     return flow, [_problem(p) for p in problems]
 
 
@@ -69,9 +77,31 @@ def create():  # type: ignore[no-untyped-def]
     return {**_version(row), "warnings": [p for p in problems if p["severity"] == "warning"]}, 201
 
 
+def _nearness() -> dict[int, int]:
+    """How far each visible account is from the caller's: 0 for its own, 1 for its
+    sub-accounts, 2 for theirs, and so on."""
+    depths: dict[int, int] = {}
+    level, depth = [g.account], 0
+    while level:
+        following = []
+        for account in level:
+            if account.id not in depths:
+                depths[account.id] = depth
+                following.extend(account.children)
+        level, depth = following, depth + 1
+    return depths
+
+
 def _find(name: str, version: int) -> FlowVersion:
-    row = db().scalars(select(FlowVersion).where(
-        FlowVersion.account_id.in_(visible_accounts()), FlowVersion.name == name, FlowVersion.version == version)).first()
+    """One flow version by name and number. A master account and its sub-accounts may each have
+    ``dup`` version 1: the caller's own account's row wins, then the nearest sub-account's
+    (children before grandchildren), then the lowest account id, so the answer never depends on
+    the database's row order."""
+    rows = db().scalars(select(FlowVersion).where(
+        FlowVersion.account_id.in_(visible_accounts()), FlowVersion.name == name, FlowVersion.version == version)
+        .order_by(FlowVersion.account_id)).all()
+    nearness = _nearness()
+    row = min(rows, key=lambda found: (nearness.get(found.account_id, len(nearness)), found.account_id), default=None)
     return owned(row, f"flow {name} version {version}")
 
 
@@ -92,7 +122,7 @@ def publish(name: str, version: int):  # type: ignore[no-untyped-def]
 @requires(*ALL_ROLES)
 def list_flows():  # type: ignore[no-untyped-def]
     query = (select(FlowVersion).where(FlowVersion.account_id.in_(visible_accounts()))
-             .order_by(FlowVersion.name, FlowVersion.version.desc()))
+             .order_by(FlowVersion.name, FlowVersion.version.desc(), FlowVersion.account_id))
     return page_of(query, _version)
 
 
@@ -100,7 +130,7 @@ def list_flows():  # type: ignore[no-untyped-def]
 @requires(*ALL_ROLES)
 def versions(name: str):  # type: ignore[no-untyped-def]
     query = (select(FlowVersion).where(FlowVersion.account_id.in_(visible_accounts()), FlowVersion.name == name)
-             .order_by(FlowVersion.version.desc()))
+             .order_by(FlowVersion.version.desc(), FlowVersion.account_id))
     return page_of(query, _version)
 
 
