@@ -7,6 +7,9 @@ kept.
     VoicePlatformError
     ├── FlowError                       anything about a flow definition or a flow session
     │   ├── FlowValidationError         a definition is broken (carries .problems, each file:line:col)
+    │   │   └── FlowLimitError          ... because it is over a resource limit (.limit names it:
+    │   │                               max_flow_bytes, max_yaml_aliases, max_yaml_values,
+    │   │                               max_flow_nodes); the API answers 413 or 422
     │   └── FlowEngineError             the caller misused the engine (tier 3 of the error tiers)
     │       ├── InvalidInputError       an input the session is not waiting for
     │       ├── SessionEndedError       resume() on a session that has already ended
@@ -89,6 +92,15 @@ class FlowValidationError(FlowError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid flow")
+
+
+class FlowLimitError(FlowValidationError):
+    """A flow (or prompts) text over a resource limit of :mod:`voiceplatform.limits`, refused
+    before the expensive work. ``limit`` is the field's name."""
+
+    def __init__(self, problems: list[Problem], limit: str) -> None:
+        super().__init__(problems)
+        self.limit = limit
 
 
 class FlowEngineError(FlowError):
