@@ -31,6 +31,12 @@ class AgiCallControl:
         self.hangup_cause: str | None = None
         self.hung_up_by_platform = False
         self.round_trips: list[float] = []  # seconds, for commands that return at once
+        # Type-ahead: every key the callee pressed, as AMI's DTMFEnd events report them (the
+        # driver appends), and how many of them a command has already returned. Asterisk drops a
+        # key that arrives while no command reads keys (a prompt without barge-in, the gap
+        # between commands); the difference is the keys still owed to the next gather.
+        self.heard: list[str] = []
+        self.taken = 0
 
     # ---- the wire ----------------------------------------------------------------------
 
@@ -81,21 +87,42 @@ class AgiCallControl:
 
     # ---- CallControl ---------------------------------------------------------------------
 
+    def pending_digits(self) -> list[str]:
+        """Keys pressed that no command has returned yet (typed ahead)."""
+        return self.heard[self.taken:]
+
+    def _typed_ahead(self) -> str | None:
+        pending = self.pending_digits()
+        if not pending:
+            return None
+        self.taken += 1
+        return pending[0]
+
     def play(self, audio_path: str, escape_digits: str = "") -> str | None:
+        if escape_digits:  # a prompt the caller may interrupt: a key typed ahead interrupts it at once
+            ahead = self._typed_ahead()
+            if ahead is not None:
+                return ahead
         stem = _stem(audio_path)
         length = wav_duration(audio_path) if Path(audio_path).exists() else 60.0
         result, _data, _ = self.command(f'STREAM FILE {stem} "{escape_digits}"', timeout=length + COMMAND_SLACK)
-        return chr(int(result)) if result not in ("0", "") else None
+        if result in ("0", ""):
+            return None
+        self.taken += 1
+        return chr(int(result))
 
     def collect_digits(self, max_digits: int, timeout: float, finish_on_key: str | None,
                        inter_digit_timeout: float = 3.0) -> str:
         digits = ""
         wait = timeout
         while len(digits) < max_digits:
-            result, _data, _ = self.command(f"WAIT FOR DIGIT {int(wait * 1000)}", timeout=wait + COMMAND_SLACK)
-            if result == "0":
-                break
-            digit = chr(int(result))
+            digit_ahead = self._typed_ahead()
+            if digit_ahead is None:
+                result, _data, _ = self.command(f"WAIT FOR DIGIT {int(wait * 1000)}", timeout=wait + COMMAND_SLACK)
+                if result == "0":
+                    break
+                self.taken += 1
+            digit = digit_ahead or chr(int(result))
             if finish_on_key and digit == finish_on_key:
                 break
             digits += digit
@@ -114,6 +141,7 @@ class AgiCallControl:
         result, data, _parsed = self.command(" ".join(parts), timeout=max_seconds + COMMAND_SLACK)
         duration = wav_duration(path) if Path(path).exists() else 0.0
         if result not in ("0", "") and result.isdigit():
+            self.taken += 1
             key = chr(int(result))
             ended_by = f"key:{key}" if escape_digits and key in escape_digits else "key"
         elif "timeout" in (data or "") or duration >= max_seconds - 0.5:

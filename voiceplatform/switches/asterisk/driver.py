@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
@@ -26,18 +26,23 @@ from voiceplatform.switches.asterisk.config import AsteriskConfig
 from voiceplatform.switches.call_control import CallHungUp
 from voiceplatform.switches.call_registry import CallRegistry, TrackedCall
 from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
-from voiceplatform.switches.outcomes import CallOutcome, describe_originate_reason, from_originate_reason
+from voiceplatform.switches.outcomes import CallOutcome, Unanswered, answered_cause, classify_unanswered
 from voiceplatform.switches.placed_call import PlacedCall
 from voiceplatform.switches.voice_runner import VoiceRunner, VoiceServices
 
 log = logging.getLogger(__name__)
 
 HANGUP_GRACE = 5.0  # seconds to wait for the AMI Hangup event after the session ended
+FAILURE_GRACE = 2.0  # seconds a failed OriginateResponse waits for the channel's Hangup event
 
 
 @dataclass
 class _Call(TrackedCall):
     control: AgiCallControl | None = None
+    hangup_cause: str | None = None  # the Hangup event's Cause (Q.850), as Asterisk sent it
+    hangup_text: str = ""
+    dial_status: str | None = None  # the DialEnd event's DialStatus
+    dtmf_heard: list[str] = field(default_factory=list)  # DTMFEnd (received) on the channel, in order
 
 
 def originate_action(config: AsteriskConfig, call_id: str, to: str, agi_address: str, caller_id: str | None,
@@ -160,8 +165,13 @@ class AsteriskDriver:
             self.calls.fail(call, CallOutcome.FAILED, f"originate refused: {first.get('Message', first)}")
             return
         if response.get("Response") != "Success":
-            reason = response.get("Reason")
-            self.calls.fail(call, from_originate_reason(reason), describe_originate_reason(reason))
+            # PJSIP's OriginateResponse carries Reason 0 whatever the far end said; the real cause
+            # is in the channel's Hangup (and DialEnd), which may come just after: wait for it.
+            call.hangup_seen.wait(timeout=FAILURE_GRACE)
+            outcome, cause = classify_unanswered(Unanswered(
+                call.hangup_cause, call.hangup_text, call.dial_status, response.get("Reason"),
+                "ringing" in record.timestamps))
+            self.calls.fail(call, outcome, cause)
             return
         record.mark("answered")
         if record.outcome is None:
@@ -187,6 +197,7 @@ class AsteriskDriver:
         record = call.record
         call.session_started = True
         control = AgiCallControl(self.bridge, request, record.call_id, self.config.transfer_template)
+        control.heard = call.dtmf_heard  # the same list: AMI's DTMFEnd events keep filling it
         call.control = control
         if call.hangup_seen.is_set():
             control.notice_hangup(record.cause or "caller")
@@ -222,12 +233,19 @@ class AsteriskDriver:
     # ---- AMI events ----------------------------------------------------------------------------
 
     def _on_event(self, event: dict[str, Any]) -> None:
-        unique = event.get("Uniqueid", "")
+        name = event.get("Event")
+        unique = event.get("DestUniqueid", "") if name == "DialEnd" else event.get("Uniqueid", "")
         call = self.calls.get(unique)
         if call is None:
             return
-        name = event.get("Event")
         record = call.record
+        if name == "DialEnd":
+            call.dial_status = event.get("DialStatus") or None
+            return
+        if name == "DTMFEnd":
+            if event.get("Direction", "Received") == "Received" and event.get("Digit"):
+                call.dtmf_heard.append(event["Digit"])
+            return
         if name == "Newstate":
             state = event.get("ChannelState")
             if state == "5":
@@ -239,9 +257,11 @@ class AsteriskDriver:
                 record.mark("hangup_reported")
             cause = event.get("Cause", "")
             text = event.get("Cause-txt", "")
+            call.hangup_cause, call.hangup_text = cause, text
             if call.control is not None and call.control.hung_up_by_platform:
                 cause, text = "16", "Normal Clearing (the platform hung up)"
-            record.cause = record.cause or (f"{cause} {text}".strip() if cause else None)
+            if "answered" in record.timestamps:
+                record.cause = record.cause or answered_cause(cause, text)
             if call.control is not None:
                 call.control.notice_hangup(cause or "caller")
             call.hangup_seen.set()

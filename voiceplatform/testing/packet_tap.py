@@ -1,0 +1,81 @@
+"""Count UDP packets on this machine as they are sent, with no tcpdump: an AF_PACKET raw socket.
+
+Tests use it for what sipp and Asterisk do not report themselves: how many RTP packets (and of
+which payload type) reached a sipp callee's media port, and whether anything sent a DNS query
+to the lab's resolver address. It needs root (CAP_NET_RAW), which the lab needs anyway.
+
+Each packet is counted once, as it leaves (``PACKET_OUTGOING``): on loopback the kernel shows
+every packet twice, outgoing and incoming.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections import Counter
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import gevent
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+
+
+@dataclass
+class UdpTap:
+    """Counts outgoing UDP packets to ``port`` (and optionally ``host``), by RTP payload type."""
+
+    port: int
+    host: str | None = None
+    packets: int = 0
+    payload_types: Counter[int] = field(default_factory=Counter)
+    _sock: socket.socket | None = None
+    _reader: gevent.Greenlet | None = None
+
+    def start(self) -> UdpTap:
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self._reader = gevent.spawn(self._read)
+        return self
+
+    def _read(self) -> None:
+        assert self._sock is not None
+        while True:
+            try:
+                frame, address = self._sock.recvfrom(65535)
+            except OSError:
+                return
+            if address[2] != PACKET_OUTGOING:
+                continue
+            self._count(frame, loopback=address[3] == 772)  # ARPHRD_LOOPBACK has an Ethernet header too
+
+    def _count(self, frame: bytes, loopback: bool) -> None:
+        if len(frame) < 14 + 20 + 8 or frame[12:14] != b"\x08\x00":
+            return
+        ip = frame[14:]
+        if ip[9] != 17:  # UDP
+            return
+        header = (ip[0] & 0x0F) * 4
+        destination = socket.inet_ntoa(ip[16:20])
+        _sport, dport = struct.unpack("!HH", ip[header:header + 4])
+        if dport != self.port or (self.host is not None and destination != self.host):
+            return
+        self.packets += 1
+        payload = ip[header + 8:]
+        if len(payload) >= 12 and payload[0] >> 6 == 2:
+            self.payload_types[payload[1] & 0x7F] += 1
+
+    def stop(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._reader is not None:
+            self._reader.kill(block=True, timeout=2)
+            self._reader = None
+
+    def __enter__(self) -> UdpTap:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
