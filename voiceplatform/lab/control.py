@@ -16,6 +16,7 @@ from voiceplatform.lab import (
     mounts,
     ports,
     process,
+    resolver,
     sounds,
 )
 from voiceplatform.lab import state as state_file
@@ -137,6 +138,7 @@ def _reload_if_changed(settings: LabSettings, state: LabState) -> LabState:
     if digest == state.config_digest:
         return state
     asterisk_config.install(settings.root, settings.config_dir, _local_values(state))
+    resolver.install(settings.root)
     # Through Asterisk's CLI socket in the chroot: the lab's AMI user has no "system" or
     # "config" write, which AMI's Reload needs.
     process.reload(settings.root)
@@ -194,6 +196,7 @@ def up(settings: LabSettings) -> UpReport:
             sip_port=ports.free_udp_port(defaults.AMI_HOST),
         )
         asterisk_config.install(settings.root, settings.config_dir, values)
+        resolver.install(settings.root)
         config_digest = asterisk_config.digest(settings.config_dir)
         (settings.media_dir / "recordings/lab").mkdir(parents=True, exist_ok=True)
         (settings.media_dir / "recordings/native").mkdir(parents=True, exist_ok=True)
