@@ -91,7 +91,8 @@ class ImportReport:
 
     def add_error(self, row: int, message: str, value: str = "", column: int | None = None) -> None:
         self.error_count += 1
-        self.errors.append(RowError(row, message, value[:200], column))
+        # quoted, not echoed whole; NUL shown as \x00 (PostgreSQL's JSONB, where reports are kept, refuses NUL)
+        self.errors.append(RowError(row, message, value[:200].replace("\x00", "\\x00"), column))
 
     def to_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "created": self.created, "updated": self.updated,
