@@ -136,7 +136,7 @@ def _check_graph(root: yaml.Node, file: str, limits: resource_limits.ResourceLim
         seen.add(key)
         in_progress.add(key)
         stack.append((node, holder, True))
-        for child in _children(node):
+        for child in reversed(_children(node)):  # reversed: popped in document order
             stack.append((child, node, False))
 
 
