@@ -4,6 +4,10 @@
   a carrier (numbers, caller ids, channel variables, AMI and ESL header values);
 - :mod:`voiceplatform.safety.outbound_http`: the one policy for outbound HTTP (webhook deliveries
   and flow webhook nodes), so no request reaches loopback, private or link-local addresses;
+- :mod:`voiceplatform.safety.secrets_at_rest`: secrets the platform reads back (webhook signing
+  secrets) stored AES-GCM encrypted under the data key;
+- :mod:`voiceplatform.safety.key_files`: key files in ``.state/`` (the web signing key, the data
+  key), made once, atomically, mode 0600;
 
 Resource limits live in :mod:`voiceplatform.limits`.
 """
