@@ -1,11 +1,16 @@
 """The OpenAPI 3 document served at /openapi.json. A test checks it against the app's routes
-(every route documented, nothing documented that does not exist) and validates it."""
+(every route documented, nothing documented that does not exist) and validates it; schemathesis
+runs against it (tests/fuzz), so the bounds here are the ones the routes enforce: ids and versions
+1 to 2^31 - 1 (PostgreSQL's INTEGER), strings at most their column's length, times with a zone.
+Every operation with a body may answer 413 (over max_request_bytes) and 422."""
 
 from __future__ import annotations
 
 from typing import Any
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}  # voiceplatform.api.requests.INT_MAX
+TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with a time zone"}
 PAGE = {"type": "object", "required": ["items", "page", "per_page", "total"], "properties": {
     "items": {"type": "array", "items": {"type": "object"}}, "page": {"type": "integer"},
     "per_page": {"type": "integer"}, "total": {"type": "integer"}, "next": {"type": ["integer", "null"]}}}
@@ -37,18 +42,20 @@ def _op(summary: str, ok: str = "200", schema: dict[str, Any] | None = None, *, 
         operation["parameters"] = parameters
     if body is not None:
         operation["requestBody"] = {"required": True, **_json(body)}
+        for status in ("413", "422"):
+            operation["responses"].setdefault(status, {"description": "error", **_json(ERROR)})
     if public:
         operation["security"] = []
     return operation
 
 
 def _path_param(name: str, kind: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+    return {"name": name, "in": "path", "required": True, "schema": ID if kind == "integer" else {"type": kind}}
 
 
 CAMPAIGN_STATUSES = ["draft", "scheduled", "running", "paused", "completed", "cancelled", "failed"]
 CAMPAIGN_ID = _path_param("campaign_id", "integer")
-FLOW_REF = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "version": {"type": "integer"}}}
+FLOW_REF = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 200}, "version": ID}}
 RETRY = {"type": "object", "required": ["retries"], "properties": {"retries": {"type": "integer", "minimum": 0, "maximum": 20},
                                                                     "minutes": {"type": "number", "minimum": 0}}}
 CAMPAIGN_SETTINGS = {"type": "object", "additionalProperties": False, "properties": {
@@ -60,8 +67,9 @@ CAMPAIGN_SETTINGS = {"type": "object", "additionalProperties": False, "propertie
     "caller_id": {"type": ["string", "null"]}, "ring_seconds": {"type": "number", "minimum": 5, "maximum": 120},
     "expected_minutes": {"type": "number", "exclusiveMinimum": 0}}}
 CAMPAIGN_BODY = {"type": "object", "required": ["name", "flow", "contact_list_id"], "properties": {
-    "name": {"type": "string", "minLength": 1, "maxLength": 200}, "flow": FLOW_REF, "contact_list_id": {"type": "integer"},
-    "settings": CAMPAIGN_SETTINGS, "scheduled_at": {"type": "string", "format": "date-time"}, "start": {"type": "boolean"}}}
+    "name": {"type": "string", "minLength": 1, "maxLength": 200}, "flow": FLOW_REF, "contact_list_id": ID,
+    "settings": CAMPAIGN_SETTINGS, "start": {"type": "boolean"},
+    "scheduled_at": {**TIME, "description": "in the future (5 minutes of clock skew allowed); not with start"}}}
 CALL_NOW_BODY = {"type": "object", "required": ["to", "flow"], "properties": {
     "to": {"type": "string"}, "region": {"type": "string"}, "flow": FLOW_REF, "contact": {"type": "object"},
     "caller_id": {"type": "string"}, "ring_seconds": {"type": "number", "minimum": 5, "maximum": 120}}}
@@ -95,31 +103,35 @@ DOCUMENT: dict[str, Any] = {
             "get": _op("List API tokens", schema=PAGE, params=PAGING),
             "post": _op("Create a token (its secret is shown once)", "201", idempotent=True, body={
                 "type": "object", "required": ["role"], "properties": {
-                    "name": {"type": "string"}, "role": {"enum": ["admin", "designer", "operator", "supervisor"]},
-                    "expires_at": {"type": "string", "format": "date-time"}, "account_id": {"type": "integer"}}}),
+                    "name": {"type": "string", "maxLength": 200}, "role": {"enum": ["admin", "designer", "operator", "supervisor"]},
+                    "expires_at": {**TIME, "description": "in the future"}, "account_id": ID}}),
         },
         "/tokens/{token_id}/regenerate": {
-            "post": _op("New secret; the old one stops working", params=[_path_param("token_id", "integer")], idempotent=True)},
+            "post": _op("New secret; the old one stops working (409 for a revoked or expired token)",
+                        params=[_path_param("token_id", "integer")], errors=("409",), idempotent=True)},
         "/tokens/{token_id}": {"delete": _op("Revoke", "204", params=[_path_param("token_id", "integer")])},
         "/dnc": {
             "get": _op("The do-not-call list", schema=PAGE, params=PAGING),
             "post": _op("Add a number", "201", errors=("409",), idempotent=True, body={
-                "type": "object", "required": ["phone"], "properties": {"phone": {"type": "string"}, "reason": {"type": "string"}}}),
+                "type": "object", "required": ["phone"], "properties": {"phone": {"type": "string"}, "reason": {"type": "string", "maxLength": 200}}}),
         },
         "/dnc/{phone}": {"delete": _op("Remove a number", "204", params=[_path_param("phone")])},
         "/calls": {"post": _op("Call this number with this flow now (a call id comes back at once)", "202",
                                errors=("402", "409"), idempotent=True, body=CALL_NOW_BODY),
                    "get": _op("List calls", schema=PAGE, params=[*PAGING,
             {"name": "outcome", "in": "query", "schema": {"enum": ["answered", "busy", "no-answer", "rejected", "congestion", "failed", "machine"]}},
-            {"name": "campaign_id", "in": "query", "schema": {"type": "integer"}},
+            {"name": "campaign_id", "in": "query", "schema": ID},
             {"name": "to", "in": "query", "schema": {"type": "string"}},
             {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
             {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}}])},
         "/contacts": {"get": _op("List contacts", schema=PAGE, params=[*PAGING, {"name": "phone", "in": "query", "schema": {"type": "string"}}])},
         "/contacts/{contact_id}": {"get": _op("One contact", params=[_path_param("contact_id", "integer")])},
-        "/contacts/import": {"post": {**_op("Import a CSV or .xlsx file (streamed); reports every bad row", "201", errors=("422",)),
+        "/contacts/import": {"post": {**_op("Import a CSV or .xlsx file, all or nothing; reports every rejected row; "
+                                            "the same file or Idempotency-Key again replays the first import", "201",
+                                            errors=("409", "413", "422"), idempotent=True),
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-                "file": {"type": "string", "format": "binary"}, "list": {"type": "string"}, "region": {"type": "string"},
+                "file": {"type": "string", "format": "binary"}, "list": {"type": "string", "maxLength": 200},
+                "append": {"type": "string", "enum": ["true", "false"]}, "region": {"type": "string"},
                 "phone_column": {"type": "string"}}}}}}}},
         "/calls/{call_id}": {"get": _op("One call, with its path, transcript and recordings", params=[_path_param("call_id")])},
         "/campaigns": {
@@ -149,7 +161,7 @@ DOCUMENT: dict[str, Any] = {
                         "call.ended", "campaign.started", "campaign.paused", "campaign.resumed", "campaign.cancelled",
                         "campaign.completed", "campaign.failed", "*"]}},
                     "secret": {"type": "string", "minLength": 16, "maxLength": 200}, "active": {"type": "boolean"},
-                    "account_id": {"type": "integer"}}}),
+                    "account_id": ID}}),
         },
         "/webhooks/{webhook_id}": {
             "get": _op("One webhook subscription", params=[_path_param("webhook_id", "integer")]),
