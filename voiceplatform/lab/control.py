@@ -171,6 +171,8 @@ def up(settings: LabSettings) -> UpReport:
     with exclusive_lock(settings.lock_file):
         current = running_state(settings)
         if current:
+            if not resolver.installed(settings.root):  # a lab started before resolver.py existed
+                resolver.install(settings.root)
             updated = _reload_if_changed(settings, current)
             return UpReport(
                 updated, True, None, time.monotonic() - started, reloaded=updated != current

@@ -47,9 +47,13 @@ class UdpTap:
                 return
             if address[2] != PACKET_OUTGOING:
                 continue
-            self._count(frame, loopback=address[3] == 772)  # ARPHRD_LOOPBACK has an Ethernet header too
+            try:
+                self._count(frame)
+            except (struct.error, IndexError, OSError):
+                continue  # a truncated or odd frame: not one of ours
 
-    def _count(self, frame: bytes, loopback: bool) -> None:
+    def _count(self, frame: bytes) -> None:
+        # Ethernet framing on eth* and on lo (ARPHRD_LOOPBACK carries a zeroed Ethernet header).
         if len(frame) < 14 + 20 + 8 or frame[12:14] != b"\x08\x00":
             return
         ip = frame[14:]
