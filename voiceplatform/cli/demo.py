@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sys
@@ -64,6 +65,7 @@ def _run_with_server(port: int, serve: bool | None) -> int:
     from voiceplatform.exceptions import VoicePlatformError
     from voiceplatform.server import start_server
 
+    os.environ.setdefault("VOICEPLATFORM_PLAIN_HTTP", "1")  # served on http://127.0.0.1: no Secure cookie, no HSTS
     running = start_server("127.0.0.1", port if _free(port) else 0)
     click.echo(f"api        {running.url} (API and dialler in this process; SQLite in .state/)")
     code = 1

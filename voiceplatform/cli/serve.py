@@ -39,12 +39,27 @@ def serve_command(host: str, port: int, no_dialer: bool, switch: str | None) -> 
         raise click.ClickException(str(exc)) from exc
     mode = "API + dialler (embedded)" if running.dialer else ("API; workers dial" if os.environ.get("REDIS_URL") else "API only")
     click.echo(f"serving {running.url} ({mode}); token in .state/api-token")
+    _transport_notice()
     try:
         gevent.wait()
     except KeyboardInterrupt:
         pass
     finally:
         running.stop()
+
+
+def _transport_notice() -> None:
+    """Say loudly when cookies go without ``Secure`` and no HSTS is sent (plain-HTTP mode), and
+    how to get that mode when the server is reached over http:// for development."""
+    from voiceplatform.web.transport import ENV, plain_http
+
+    if plain_http({}):
+        click.secho(f"WARNING: plain-HTTP mode ({ENV}=1): the web UI's session cookie is sent without Secure and no "
+                    "Strict-Transport-Security header is sent. Use it for development on loopback only; in production "
+                    f"serve behind TLS and unset {ENV}.", fg="yellow", err=True)
+    else:
+        click.echo(f"web UI: Secure cookies and HSTS (HTTPS expected in front); for development over plain http:// "
+                   f"set {ENV}=1")
 
 
 @click.command("worker")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, timezone
 
-MAX_ID = 2**63 - 1  # the databases' BIGINT
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL (SQLite would take 64)
 _ASCII_INT = re.compile(r"-?[0-9]{1,19}")
 
 
