@@ -1,1 +1,2 @@
-"""Contacts: streamed import from CSV or Excel, with a report of every bad row."""
+"""Contacts: imports from CSV or Excel that are bounded, all or nothing and applied once, with a
+report of every rejected row (voiceplatform.contacts.importer)."""

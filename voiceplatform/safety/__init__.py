@@ -8,6 +8,8 @@
   secrets) stored AES-GCM encrypted under the data key;
 - :mod:`voiceplatform.safety.key_files`: key files in ``.state/`` (the web signing key, the data
   key), made once, atomically, mode 0600;
+- :mod:`voiceplatform.safety.archives`: zip archives (.xlsx uploads) measured by inflating them
+  through a counting stream before any parser opens them (zip bombs);
 
 Resource limits live in :mod:`voiceplatform.limits`.
 """
