@@ -165,6 +165,10 @@ def limit_error(source: str, *, expression: bool = False) -> str | None:
     except (TemplateSyntaxError, RecursionError):
         return None
     limits = resource_limits.current()
+    if len(source) <= limits.max_template_output_chars and not any(
+        True for _ in tree.find_all((nodes.BinExpr, nodes.For, nodes.Macro))
+    ):
+        return None  # nothing to fold or count, and its constant text is shorter than the source
     folder = _Folder(limits)
     try:
         with budget(limits):
