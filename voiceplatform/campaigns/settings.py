@@ -7,6 +7,7 @@ from datetime import time
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from voiceplatform.campaigns.windows import DAY_NAMES, CallingWindow
+from voiceplatform.safety import switch_values
 
 OUTCOMES = ("busy", "no-answer", "rejected", "congestion", "failed", "machine")
 
@@ -63,6 +64,14 @@ class CampaignSettings(BaseModel):
     caller_id: str | None = None
     ring_seconds: float = Field(default=30, ge=5, le=120)
     expected_minutes: float = Field(default=1, gt=0, le=120)  # per answered call, for the cost estimate
+
+    @field_validator("caller_id")
+    @classmethod
+    def _caller_id(cls, value: str | None) -> str | None:
+        # It reaches the switch (AMI CallerID, FreeSWITCH origination_caller_id_*): the one
+        # validator refuses CR/LF, separators and over-long values (an UnsafeValueError is a
+        # ValueError, so it is reported as this field's error).
+        return None if value is None else switch_values.caller_id_text(value, "caller_id")
 
     @field_validator("retries")
     @classmethod
