@@ -59,7 +59,7 @@ class Expected:
 
 
 EXPECTED = {
-    "asterisk": Expected(1.0, re.compile(r"^16 "), describe_originate_reason(5), describe_originate_reason(3)),
+    "asterisk": Expected(1.0, re.compile(r"^16 "), "dial status BUSY", "19 User alerting, no answer"),
     "freeswitch": Expected(FS_TIME_SCALE, re.compile(r"^NORMAL_CLEARING$"), "USER_BUSY", "NO_ANSWER"),
 }
 
