@@ -62,6 +62,9 @@ class ResourceLimits:
     max_xlsx_inflated_bytes: int = 104_857_600
     #: Inflated bytes per compressed byte of one .xlsx member (zip bombs have ratios in the 1000s).
     max_xlsx_compression_ratio: int = 200
+    #: Members (files) in one .xlsx archive; a workbook has a few dozen. Checked, with the size of
+    #: the archive's directory (at most 256 bytes per member), before the directory is parsed.
+    max_xlsx_members: int = 10_000
     #: Characters in one CSV or spreadsheet cell.
     max_cell_chars: int = 1_000
     #: Columns in one contact file.

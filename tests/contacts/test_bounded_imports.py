@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import tracemalloc
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,16 @@ def test_a_bomb_whose_headers_lie_is_refused_in_bounded_memory(engine: Engine, a
     error, peak = traced_peak(lambda: run(engine, account, path.read_bytes(), "lying.xlsx"))
     assert isinstance(error, ContactFileError) and "cannot be read" in str(error), error
     assert peak < 30 * MB, f"peak {peak / MB:.0f} MB"
+    assert counts(engine, account) == (0, 0, 0)
+
+
+def test_an_archive_of_too_many_members_is_refused_before_its_directory_is_parsed(engine: Engine, account: int) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for number in range(51):
+            archive.writestr(f"m{number}", b"")
+    with pytest.raises(ArchiveTooLargeError, match="announces 51 members in a directory of [\\d,]+ bytes; at most 50"):
+        run(engine, account, buffer.getvalue(), "many.xlsx", limits=ResourceLimits(max_xlsx_members=50))
     assert counts(engine, account) == (0, 0, 0)
 
 

@@ -2,7 +2,7 @@
 
 An .xlsx is a zip: before openpyxl opens it, :func:`voiceplatform.safety.archives.check_zip`
 inflates every member once through a counting stream and refuses the file past
-``max_xlsx_inflated_bytes`` or ``max_xlsx_compression_ratio`` (a 607 KB zip bomb once took the
+``max_xlsx_inflated_bytes``, ``max_xlsx_compression_ratio`` or ``max_xlsx_members`` (a 607 KB zip bomb once took the
 server to 1.8 GB). openpyxl then reads in read-only mode, one row at a time, at most
 ``max_import_columns + 1`` cells wide (a sheet declaring 16,384 columns costs no more than one
 that declares 201), and without the sheet's declared dimensions (which may claim a million empty
@@ -30,7 +30,7 @@ def xlsx_rows(data: BinaryIO, limits: ResourceLimits) -> Iterator[tuple[int, lis
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        check_zip(data, limits.max_xlsx_inflated_bytes, limits.max_xlsx_compression_ratio)
+        check_zip(data, limits.max_xlsx_inflated_bytes, limits.max_xlsx_compression_ratio, limits.max_xlsx_members)
     except zipfile.BadZipFile as exc:
         raise ContactFileError(f"the Excel file cannot be read: {exc}") from exc
     try:
