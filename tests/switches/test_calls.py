@@ -24,7 +24,7 @@ from tests.switches.lab_calls import (CONTACT, FLOWS, REPO, WebhookServer, flow_
 from voiceplatform.flow import load_flow
 from voiceplatform.speech.audio import sha256_of, wav_duration
 from voiceplatform.switches.call_record import CallRecord
-from voiceplatform.switches.outcomes import CallOutcome, describe_originate_reason, from_freeswitch
+from voiceplatform.switches.outcomes import CallOutcome, from_freeswitch
 from voiceplatform.switches.services import default_services
 
 FS_TIME_SCALE = 0.05  # the emulator runs 20 times faster than real time
