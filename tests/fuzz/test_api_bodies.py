@@ -1,6 +1,6 @@
 """hypothesis over the API bodies: for every operation that takes a JSON body (read from the
 OpenAPI document, so a new route is fuzzed without a line here), bodies generated from its schema
-and from arbitrary hostile JSON (lone surrogates, integers past 64 bits, deep nesting, long
+(at its edges, and loosely with hostile leaves) and arbitrary hostile JSON (lone surrogates, integers past 64 bits, deep nesting, long
 strings, NaN) never get a 5xx, on SQLite and PostgreSQL. Prints the number of generated cases.
 
 In-process (the Flask test client), so also the operations the schemathesis run leaves out
@@ -28,7 +28,7 @@ from voiceplatform.api.openapi import DOCUMENT
 from voiceplatform.models import Account, ApiToken, Role
 from voiceplatform.testing.postgres import fresh_database
 
-EXAMPLES = 40
+EXAMPLES = 60
 CASES: Counter[str] = Counter()
 
 SURROGATES = st.sampled_from(["\ud800", "\udfff", "a\udbff", "\udc00z"])
@@ -57,15 +57,46 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
                          extra).map(lambda pair: {**pair[1], **pair[0]})
     if kinds == "array":
         return st.lists(from_schema(schema.get("items", {})), max_size=5)
-    if kinds == "integer":
-        return st.one_of(st.integers(schema.get("minimum", -(2**31)), schema.get("maximum", 2**31)), HUGE_INTS)
+    if kinds == "integer":  # the bounds and one past them, the database's INTEGER edges, and anything
+        low, high = schema.get("minimum", 1), schema.get("maximum", 2**31 - 1)
+        edges = st.sampled_from([low - 1, low, high, high + 1, 2**31 - 1, 2**31, 2**63 - 1, 2**63])
+        return st.one_of(edges, st.integers(low, high), HUGE_INTS)
     if kinds == "number":
         return st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(), HUGE_INTS)
     if kinds == "string":
-        return st.one_of(st.text(max_size=schema.get("maxLength", 40) + 1), TEXT, st.just("2027-01-01T00:00:00Z"))
+        plausible = st.just(schema.get("example", "2027-01-01T00:00:00Z"))  # a valid phone gets a body past its first check
+        return st.one_of(plausible, st.text(max_size=schema.get("maxLength", 40) + 1), TEXT, plausible)
     if kinds == "boolean":
         return st.one_of(st.booleans(), SCALARS)
     return ANY_JSON
+
+
+def edges(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Bodies with every property present and each value plausible or at an edge (a bound, one
+    past it, a database limit, a column length and one more): these get past a route's first
+    checks and reach the deep ones (the flow lookup, the database)."""
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    kinds = schema.get("type")
+    if isinstance(kinds, list):
+        return st.one_of(*(edges({**schema, "type": kind}) for kind in kinds))
+    if kinds == "object":
+        return st.fixed_dictionaries({name: edges(sub) for name, sub in schema.get("properties", {}).items()})
+    if kinds == "array":
+        return st.lists(edges(schema.get("items", {})), min_size=1, max_size=3)
+    if kinds == "integer":
+        low, high = schema.get("minimum", 1), schema.get("maximum", 2**31 - 1)
+        return st.sampled_from([low, high, high + 1, 2**31, 2**63 - 1])
+    if kinds == "number":
+        low, high = schema.get("minimum", 0), schema.get("maximum", 1e6)
+        return st.sampled_from([low, high, high * 10, 1e300])
+    if kinds == "string":
+        example = schema.get("example", "2027-01-01T00:00:00Z" if schema.get("format") == "date-time" else "fuzz")
+        longest = schema.get("maxLength", 200)
+        return st.sampled_from([example] * 4 + ["x" * longest, "x" * (longest + 1), "é" * 5000])
+    if kinds == "boolean":
+        return st.booleans()
+    return st.one_of(st.just({}), ANY_JSON)
 
 
 def nested(depth: int) -> bytes:
@@ -130,8 +161,9 @@ def assert_no_server_error(client: FlaskClient, method: str, path: str, raw: byt
 def test_generated_bodies_never_get_a_server_error(app: Flask, admin: dict[str, str], method: str, path: str,
                                                    schema: dict[str, Any]) -> None:
     client = app.test_client()
-    bodies = st.one_of(from_schema(schema).map(lambda body: json.dumps(body).encode()),
-                       ANY_JSON.map(lambda body: json.dumps(body).encode()), RAW)
+    shaped = from_schema(schema).map(lambda body: json.dumps(body).encode())
+    edged = edges(schema).map(lambda body: json.dumps(body).encode())
+    bodies = st.one_of(edged, edged, shaped, ANY_JSON.map(lambda body: json.dumps(body).encode()), RAW)
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])

@@ -71,7 +71,7 @@ CAMPAIGN_BODY = {"type": "object", "required": ["name", "flow", "contact_list_id
     "settings": CAMPAIGN_SETTINGS, "start": {"type": "boolean"},
     "scheduled_at": {**TIME, "description": "in the future (5 minutes of clock skew allowed); not with start"}}}
 CALL_NOW_BODY = {"type": "object", "required": ["to", "flow"], "properties": {
-    "to": {"type": "string"}, "region": {"type": "string"}, "flow": FLOW_REF, "contact": {"type": "object"},
+    "to": {"type": "string", "example": "+12025550100"}, "region": {"type": "string", "example": "US"}, "flow": FLOW_REF, "contact": {"type": "object"},
     "caller_id": {"type": "string"}, "ring_seconds": {"type": "number", "minimum": 5, "maximum": 120}}}
 YAML_BODY = {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}}
 NAME, VERSION = _path_param("name"), _path_param("version", "integer")
@@ -113,7 +113,7 @@ DOCUMENT: dict[str, Any] = {
         "/dnc": {
             "get": _op("The do-not-call list", schema=PAGE, params=PAGING),
             "post": _op("Add a number", "201", errors=("409",), idempotent=True, body={
-                "type": "object", "required": ["phone"], "properties": {"phone": {"type": "string"}, "reason": {"type": "string", "maxLength": 200}}}),
+                "type": "object", "required": ["phone"], "properties": {"phone": {"type": "string", "example": "+12025550100"}, "reason": {"type": "string", "maxLength": 200}}}),
         },
         "/dnc/{phone}": {"delete": _op("Remove a number", "204", params=[_path_param("phone")])},
         "/calls": {"post": _op("Call this number with this flow now (a call id comes back at once)", "202",
