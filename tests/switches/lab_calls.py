@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import uuid
 from pathlib import Path
@@ -50,7 +51,8 @@ def flow_with_api(tmp: Path, api_url: str) -> Path:
     """The appointment flow, calling ``api_url`` instead of the example clinic."""
     text = (FLOWS / "appointment_confirmation.yaml").read_text()
     text = text.replace("https://clinic.example.com/api", f"{api_url}/api")
-    text = text.replace("language: en\n", f"language: en\nprompts: {REPO / 'prompts'}\n", 1)
+    # Prompt catalogues must lie inside the flow's folders: a copy beside it is found as usual.
+    shutil.copytree(REPO / "prompts", tmp / "prompts", dirs_exist_ok=True)
     path = tmp / "appointment_confirmation.yaml"
     path.write_text(text)
     return path
