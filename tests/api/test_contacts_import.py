@@ -142,3 +142,14 @@ def test_csv_nonsense_is_reported_with_row_and_column(client: FlaskClient, tenan
     assert (report["created"], report["error_count"]) == (1, 2)
     assert [(e["row"], e["column"], e["message"]) for e in report["errors"]] == [
         (2, 2, "column 2: contains a NUL character"), (3, 3, "column 3: a value under a column with no header")]
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"list": "a\x00b"}, "list"), ({"list": "x" * 201}, "list"), ({"region": "ZZ"}, "region"),
+    ({"region": "U\x00"}, "region"), ({"phone_column": "p\x00"}, "phone_column"),
+])
+def test_bad_import_options_are_422_naming_the_field(client: FlaskClient, tenants: Tenants, fields: dict[str, str],
+                                                     field: str) -> None:
+    response = upload(client, tenants, csv_of(8000, 1), **fields)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["details"] == {"field": field}

@@ -54,7 +54,7 @@ from voiceplatform.contacts.pause_point import maybe_pause
 from voiceplatform.contacts.rows import is_spreadsheet, rows_of
 from voiceplatform.contacts.upload import measure
 from voiceplatform.exceptions import (ContactFileError, ContactListExistsError, ImportKeyReusedError,
-                                      TooManyRejectedRowsError)
+                                      InputRejectedError, TooManyRejectedRowsError)
 from voiceplatform.limits import ResourceLimits
 from voiceplatform.models import Contact, ContactImport, ContactList, ContactListMember, IdempotencyKey
 from voiceplatform.models.base import utcnow
@@ -65,6 +65,7 @@ SPECIAL = {"timezone", "tz", "language", "channels", "opt_out"}
 CHANNELS = {"voice", "sms", "whatsapp"}
 BATCH = 2000
 _LENGTHS = column_lengths(Contact.__table__)  # type: ignore[arg-type]
+_LIST_NAME_CHARS = column_lengths(ContactList.__table__)["name"]  # type: ignore[arg-type]
 
 
 @dataclass
@@ -141,7 +142,7 @@ def import_contacts(
     report of the same import done before. Raises a ContactImportError (nothing applied) when the
     file as a whole is refused; rejected rows are in the report."""
     limits = limits or resource_limits.current()
-    options = ImportOptions(list_name or None, append, phone_column or None, default_region)
+    options = _checked(ImportOptions(list_name or None, append, phone_column or None, (default_region or "US").upper()))
     upload = measure(stream, limits.max_upload_bytes)
     fingerprint = options.fingerprint(upload.sha256, is_spreadsheet(name))
     done = _replay(sessions, account_id, fingerprint, idempotency_key)
@@ -157,6 +158,22 @@ def import_contacts(
         if options.list_name is not None:
             raise ContactListExistsError(_list_exists_message(options.list_name)) from exc
         raise
+
+
+def _checked(options: ImportOptions) -> ImportOptions:
+    """The options are values from outside too: a list name is stored (no NUL, no control
+    characters, at most its column's length), a region must be one phonenumbers knows."""
+    name = options.list_name
+    if name is not None:
+        if any(ord(char) < 32 for char in name) or not name.strip():
+            raise InputRejectedError("the list name must be text without control characters", "list")
+        if len(name) > _LIST_NAME_CHARS:
+            raise InputRejectedError(f"the list name must be at most {_LIST_NAME_CHARS} characters (got {len(name)})", "list")
+    if options.default_region not in phonenumbers.SUPPORTED_REGIONS:
+        raise InputRejectedError("region must be a two-letter country code such as US or GB", "region")
+    if options.phone_column is not None and (len(options.phone_column) > 200 or "\x00" in options.phone_column):
+        raise InputRejectedError("phone_column must be a column's name", "phone_column")
+    return options
 
 
 def _replay(sessions: sessionmaker[Session], account_id: int, fingerprint: str, key: str | None) -> ImportReport | None:
