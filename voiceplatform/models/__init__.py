@@ -9,6 +9,7 @@ from voiceplatform.models.campaigns import Campaign, CampaignContact, CampaignCo
 from voiceplatform.models.contacts import Contact, ContactImport, ContactList, ContactListMember, DoNotCall
 from voiceplatform.models.flows import FlowStatus, FlowVersion
 from voiceplatform.models.idempotency import IdempotencyKey
+from voiceplatform.models.numbers import Number, NumberChannel
 from voiceplatform.models.review import AuditEvent, QaReview, QaRubricItem
 from voiceplatform.models.signin import SigninFailure, SigninLockout, WebSession
 from voiceplatform.models.webhooks import WebhookDelivery, WebhookSubscription
@@ -19,6 +20,6 @@ _install_length_checks(Base)  # every String(n) column refuses longer strings (m
 __all__ = [
     "Account", "ApiToken", "AuditEvent", "Base", "Call", "Campaign", "CampaignContact", "CampaignContactStatus",
     "CampaignStatus", "Contact", "ContactImport", "ContactList", "ContactListMember", "DoNotCall", "FlowStatus",
-    "FlowVersion", "IdempotencyKey", "QaReview", "QaRubricItem", "Recording", "Role", "SigninFailure", "SigninLockout", "User", "WebSession",
+    "FlowVersion", "IdempotencyKey", "Number", "NumberChannel", "QaReview", "QaRubricItem", "Recording", "Role", "SigninFailure", "SigninLockout", "User", "WebSession",
     "WebhookDelivery", "WebhookSubscription",
 ]

@@ -24,6 +24,11 @@ class Call(Created, Base):
     flow_version_id: Mapped[int | None] = mapped_column(ForeignKey("flow_versions.id"))
     flow_name: Mapped[str] = mapped_column(String(100))
     to: Mapped[str] = mapped_column(String(64), index=True)  # the recordings list filters by number
+    # "outbound" (placed by the dialler) or "inbound" (answered on one of the account's numbers:
+    # ``to`` is then the number dialled, ``caller`` the caller's number, ``number_id`` the number)
+    direction: Mapped[str] = mapped_column(String(10), default="outbound", server_default="outbound")
+    caller: Mapped[str | None] = mapped_column(String(64))
+    number_id: Mapped[int | None] = mapped_column(ForeignKey("numbers.id", ondelete="SET NULL"), index=True)
     switch: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str | None] = mapped_column(String(20), index=True)
     cause: Mapped[str | None] = mapped_column(String(200))

@@ -47,6 +47,8 @@ class CallRecord:
     errors: list[str] = field(default_factory=list)
     final_state: dict[str, Any] | None = None
     handoff_state: dict[str, Any] | None = None  # the journey moved to another channel
+    direction: str = "outbound"  # "inbound" for a call the platform answered (switches/inbound.py)
+    caller: str | None = None  # an inbound call's caller number (``to`` is then the number dialled)
 
     def mark(self, phase: str, at: datetime | None = None) -> None:
         """Record when a phase began; the first time wins."""

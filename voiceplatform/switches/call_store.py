@@ -14,6 +14,8 @@ def copy_record(call: Call, record: CallRecord) -> None:
     stamps = record.timestamps
     call.flow_name = record.flow
     call.to = record.to
+    call.direction = record.direction
+    call.caller = record.caller
     call.switch = record.switch
     call.outcome = record.outcome.value if record.outcome else None
     call.cause = record.cause
