@@ -26,7 +26,7 @@ UPLOAD_ENDPOINTS = frozenset({"contacts.import_file"})
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     from voiceplatform.api import body_limits, database, errors
-    from voiceplatform.api.blueprints import calls, campaigns, contacts, dnc, flows, health, tokens, webhooks
+    from voiceplatform.api.blueprints import calls, campaigns, contacts, dnc, flows, health, numbers, tokens, webhooks
     from voiceplatform.campaigns.pricing import Rates
     from voiceplatform.dialer.jobs import NoJobs
     from voiceplatform.api.openapi import DOCUMENT
@@ -43,7 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["vp_rates"] = Rates.from_mapping(app.config["RATES"]) if app.config.get("RATES") else Rates.from_env()
     app.extensions["vp_jobs"] = app.config.get("JOBS") or NoJobs()  # the embedded server and rq pass theirs
     for blueprint in (health.blueprint, flows.blueprint, tokens.blueprint, dnc.blueprint, calls.blueprint, contacts.blueprint,
-                      webhooks.blueprint, campaigns.blueprint):
+                      webhooks.blueprint, campaigns.blueprint, numbers.blueprint):
         app.register_blueprint(blueprint)
     app.add_url_rule("/openapi.json", "openapi", lambda: DOCUMENT)
     web.init_app(app)  # the supervisors' web UI: HTML pages, endpoints named web.* (not in the OpenAPI document)

@@ -75,6 +75,18 @@ CALL_NOW_BODY = {"type": "object", "required": ["to", "flow"], "properties": {
     "caller_id": {"type": "string"}, "ring_seconds": {"type": "number", "minimum": 5, "maximum": 120}}}
 YAML_BODY = {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}}
 NAME, VERSION = _path_param("name"), _path_param("version", "integer")
+NUMBER_CHANNELS = ["voice", "sms", "whatsapp"]  # voiceplatform.models.numbers.CHANNELS
+NUMBER_FLOW = {"type": ["object", "null"], "required": ["name"], "additionalProperties": False, "description":
+               "the inbound flow: without a version, the newest published one when the call comes in",
+               "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}, "version": ID}}
+NUMBER_BODY = {"type": "object", "required": ["number"], "properties": {
+    "number": {"type": "string", "maxLength": 64, "example": "+12025550199",
+               "description": "E.164 (or national, read in `region`), or a lab callee-style name"},
+    "region": {"type": "string", "example": "US"},
+    "channels": {"type": "array", "items": {"enum": NUMBER_CHANNELS}, "description": "default [\"voice\"]"},
+    "flow": NUMBER_FLOW,
+    "channel_flows": {"type": "object", "additionalProperties": NUMBER_FLOW, "description": "a channel's own flow, by channel"},
+    "account_id": ID}}
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -122,6 +134,7 @@ DOCUMENT: dict[str, Any] = {
             {"name": "outcome", "in": "query", "schema": {"enum": ["answered", "busy", "no-answer", "rejected", "congestion", "failed", "machine"]}},
             {"name": "campaign_id", "in": "query", "schema": ID},
             {"name": "to", "in": "query", "schema": {"type": "string"}},
+            {"name": "direction", "in": "query", "schema": {"enum": ["outbound", "inbound"]}},
             {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
             {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}}])},
         "/contacts": {"get": _op("List contacts", schema=PAGE, params=[*PAGING, {"name": "phone", "in": "query", "schema": {"type": "string"}}])},
@@ -180,5 +193,17 @@ DOCUMENT: dict[str, Any] = {
         "/webhooks/{webhook_id}/ping": {"post": _op(
             "Queue a ping event to this subscription", "202", errors=("409",), idempotent=True,
             params=[_path_param("webhook_id", "integer")])},
+        "/numbers": {
+            "get": _op("The account's numbers (and its sub-accounts')", schema=PAGE, params=[
+                *PAGING, {"name": "channel", "in": "query", "schema": {"enum": NUMBER_CHANNELS}}]),
+            "post": _op("Add a number: unique on the installation (409 if taken), with its channels and inbound flow", "201",
+                        errors=("409",), idempotent=True, body=NUMBER_BODY),
+        },
+        "/numbers/{number_id}": {
+            "get": _op("One number", params=[_path_param("number_id", "integer")]),
+            "patch": _op("Change channels, flow or channel_flows", params=[_path_param("number_id", "integer")], body={
+                "type": "object", "properties": {key: NUMBER_BODY["properties"][key] for key in ("channels", "flow", "channel_flows")}}),
+            "delete": _op("Delete (its calls keep their records)", "204", params=[_path_param("number_id", "integer")]),
+        },
     },
 }

@@ -33,6 +33,7 @@ from voiceplatform.safety import switch_values
 
 blueprint = Blueprint("calls", __name__, url_prefix="/calls")
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
+DIRECTIONS = ("outbound", "inbound")
 OUTCOMES = ("answered", "busy", "no-answer", "rejected", "congestion", "failed", "machine")
 
 
@@ -42,6 +43,7 @@ def _stamp(value: datetime | None) -> str | None:
 
 def _call(row: Call, detail: bool = False) -> dict[str, Any]:
     out = {"id": row.id, "account_id": row.account_id, "campaign_id": row.campaign_id, "to": row.to,
+           "direction": row.direction, "caller": row.caller, "number_id": row.number_id,
            "flow": row.flow_name, "switch": row.switch, "outcome": row.outcome, "cause": row.cause, "amd": row.amd,
            "queued_at": _stamp(row.queued_at), "answered_at": _stamp(row.answered_at), "ended_at": _stamp(row.ended_at),
            "billable_seconds": float(row.billable_seconds or 0), "results": row.results}
@@ -65,6 +67,10 @@ def list_calls():  # type: ignore[no-untyped-def]
         query = query.where(Call.campaign_id == _int(args["campaign_id"], "campaign_id"))
     if "to" in args:
         query = query.where(Call.to == args["to"])
+    if "direction" in args:
+        if args["direction"] not in DIRECTIONS:
+            raise bad_request(f"direction must be one of {list(DIRECTIONS)}", {"field": "direction"})
+        query = query.where(Call.direction == args["direction"])
     if "since" in args:
         query = query.where(Call.queued_at >= _time(args["since"], "since"))
     if "until" in args:
