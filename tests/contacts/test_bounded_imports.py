@@ -256,7 +256,7 @@ def test_nul_bytes_long_cells_and_values_without_a_header_are_rejected_rows(engi
         (3, 2, "column 2: contains a NUL character"),
         (4, 3, "column 3: a value under a column with no header"),
         (5, 2, "column 2: the cell is 1,001 characters long; at most 1,000 are accepted"),
-        (6, 4, "language must be at most 10 characters"),
+        (6, 4, "language 'xxxxxxxxxxx' is not a language tag such as en or pt-BR (at most 10 characters)"),
     ]
     assert report.to_dict()["errors"][0] == {"row": 3, "column": 2, "message": "column 2: contains a NUL character",
                                             "value": "B\\x00b"}
@@ -274,3 +274,20 @@ def test_every_rejected_row_is_in_the_report(engine: Engine, account: int) -> No
     assert report.created == 5000 - len(bad_rows) and members(engine, report.list_id) == report.created
     replay = run(engine, account, data, list_name="every")
     assert isinstance(replay, ImportReport) and [error.row for error in replay.errors] == sorted(bad_rows)
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory", "posix/Europe/Paris", "Mars/Olympus"])
+def test_a_zone_that_is_not_an_iana_name_is_a_rejected_row(engine: Engine, account: int, zone: str) -> None:
+    report = run(engine, account, f"phone,timezone,language\n+12025550101,{zone},en\n+12025550102,Asia/Riyadh,ar\n")
+    assert (report.rows, report.created, report.error_count) == (2, 1, 1)
+    assert (report.errors[0].row, report.errors[0].column) == (2, 2)
+    assert "not an IANA time zone" in report.errors[0].message or "unknown time zone" in report.errors[0].message
+
+
+def test_a_contact_without_a_zone_gets_its_numbers_zone(engine: Engine, account: int) -> None:
+    report = run(engine, account, "phone\n+966501234567\n+12025550101\n")
+    assert report.created == 2
+    with engine.connect() as connection:
+        zones = dict(connection.exec_driver_sql(
+            f"SELECT phone, timezone FROM contacts WHERE account_id = {account}").all())
+    assert zones == {"+966501234567": "Asia/Riyadh", "+12025550101": "America/New_York"}
