@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal_column, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal_column, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
@@ -70,6 +70,8 @@ class RecordingRow:
     transcription_status: str
     snippet: str | None  # the transcript around the search words, when text is given
     audio_deleted: bool
+    direction: str = "outbound"  # an inbound call's row shows its caller (``to`` is the account's number)
+    caller: str | None = None
 
 
 @dataclass
@@ -98,14 +100,20 @@ def _escape_like(value: str) -> str:
 
 
 def _number_clause(number: str) -> ColumnElement[bool]:
+    """The customer's number: the number called on an outbound call, the caller on an inbound one
+    (whose ``to`` is the account's own number, which matches too)."""
+    return or_(_number_in(Call.to, number), _number_in(Call.caller, number))
+
+
+def _number_in(column: Any, number: str) -> ColumnElement[bool]:
     raw = number.strip()
     if any(character.isalpha() for character in raw):
-        return Call.to.like(f"%{_escape_like(raw)}%", escape="\\")
+        return column.like(f"%{_escape_like(raw)}%", escape="\\")  # type: ignore[no-any-return]
     try:
-        return Call.to == to_e164(raw)
+        return column == to_e164(raw)  # type: ignore[no-any-return]
     except InvalidPhoneNumber:
         digits = re.sub(r"\D", "", raw)
-        return Call.to.like(f"%{digits}%") if digits else false()
+        return column.like(f"%{digits}%") if digits else false()  # type: ignore[no-any-return]
 
 
 def _text_clause(dialect: str, text: str) -> ColumnElement[bool]:
@@ -199,7 +207,7 @@ def _rows_query(where: list[ColumnElement[bool]], searching: bool, order: list[A
     columns: list[Any] = [
         Recording.id, Recording.call_id, Recording.created_at, Recording.duration, Call.to, Call.flow_name,
         Call.campaign_id, Call.outcome, Recording.qa_status, QaReview.tags, QaReview.scores,
-        Recording.transcription_status, Recording.audio_deleted_at,
+        Recording.transcription_status, Recording.audio_deleted_at, Call.direction, Call.caller,
         Recording.transcript if searching else literal_column("NULL").label("transcript"),
     ]
     return (select(*columns).select_from(Recording)
@@ -252,6 +260,7 @@ def _row(values: Any, text: str | None) -> RecordingRow:
         transcription_status=values.transcription_status,
         snippet=snippet(values.transcript, text) if text else None,
         audio_deleted=values.audio_deleted_at is not None,
+        direction=values.direction, caller=values.caller,
     )
 
 

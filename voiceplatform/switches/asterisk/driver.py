@@ -26,6 +26,7 @@ from voiceplatform.switches.asterisk.config import AsteriskConfig
 from voiceplatform.switches.call_control import CallHungUp
 from voiceplatform.switches.call_registry import CallRegistry, TrackedCall
 from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
+from voiceplatform.switches.inbound import InboundCall, InboundRejection, InboundRouter, RejectCause, route_safely
 from voiceplatform.switches.outcomes import CallOutcome, Unanswered, answered_cause, classify_unanswered
 from voiceplatform.switches.placed_call import PlacedCall
 from voiceplatform.switches.voice_runner import VoiceRunner, VoiceServices
@@ -43,6 +44,7 @@ class _Call(TrackedCall):
     hangup_text: str = ""
     dial_status: str | None = None  # the DialEnd event's DialStatus
     dtmf_heard: list[str] = field(default_factory=list)  # DTMFEnd (received) on the channel, in order
+    channel: str = ""  # an inbound call's Uniqueid (Asterisk's; its call id is the platform's)
 
 
 def originate_action(config: AsteriskConfig, call_id: str, to: str, agi_address: str, caller_id: str | None,
@@ -78,8 +80,11 @@ def originate_action(config: AsteriskConfig, call_id: str, to: str, agi_address:
 
 
 class AsteriskDriver:
-    def __init__(self, config: AsteriskConfig, services: VoiceServices, sink: CallSink | None = None) -> None:
+    def __init__(self, config: AsteriskConfig, services: VoiceServices, sink: CallSink | None = None,
+                 inbound: InboundRouter | None = None) -> None:
         self.config = config
+        self.inbound = inbound  # who answers calls coming in (None: every one is refused, 404)
+        self.inbound_channels: dict[str, str] = {}  # an inbound call's Uniqueid → its call id
         self.services = services
         self.sink = sink or MemoryCallSink()
         self.calls: CallRegistry[_Call] = CallRegistry(self.sink, on_finish=self._collect_round_trips)
@@ -98,6 +103,7 @@ class AsteriskDriver:
         self.ami.connect()
         application = Application(loop=self.bridge.loop)
         application.add_route("flow", self._agi_session)
+        application.add_route("inbound", self._inbound_session)  # the voiceplatform-inbound context
         import asyncio
 
         self._server = self.bridge.call(asyncio.start_server(application.handler, self.config.agi_host, self.config.agi_port), timeout=10)
@@ -192,6 +198,45 @@ class AsteriskDriver:
         assert self.bridge is not None
         await self.bridge.wait_greenlet(self._run_session, call, request, headers)
 
+    async def _inbound_session(self, request: Any) -> None:
+        """A call coming in (context voiceplatform-inbound): route it, then answer and run its
+        flow, or leave VP_REJECT_CAUSE for the dialplan's Hangup (switches/inbound.py)."""
+        assert self.bridge is not None
+        await self.bridge.wait_greenlet(self._answer_inbound, request, request.headers)
+
+    def _answer_inbound(self, request: Any, headers: dict[str, str]) -> None:
+        assert self.bridge is not None
+        call_id = uuid.uuid4().hex
+        channel = headers.get("agi_uniqueid", "")
+        dialled = headers.get("agi_arg_1") or headers.get("agi_extension", "")
+        caller = headers.get("agi_callerid", "")
+        caller = "" if caller == "unknown" else caller  # FastAGI's word for "no caller id"
+        control = AgiCallControl(self.bridge, request, call_id, self.config.transfer_template)
+        asked = InboundCall(call_id, dialled, caller, "asterisk", channel)
+        answer = route_safely(self.inbound, asked) if self.inbound is not None else InboundRejection(
+            RejectCause.UNKNOWN_NUMBER, "this worker answers no inbound calls (no inbound router)")
+        try:
+            if isinstance(answer, InboundRejection):
+                log.warning("inbound call to %r from %r (channel %s) rejected with cause %d (SIP %d): %s",
+                            dialled, caller, channel, answer.cause.q850, answer.cause.sip_status, answer.reason)
+                control.command(f"SET VARIABLE VP_REJECT_CAUSE {answer.cause.q850}", quick=True)
+                return
+            record = CallRecord(call_id, answer.dialled, answer.flow.name, "asterisk", answer.account,
+                                direction="inbound", caller=answer.caller or None)
+            record.mark("queued")
+            call = self.calls.add(_Call(record, answer.flow, dict(answer.contact), channel=channel))
+            self.inbound_channels[channel] = call_id
+            control.command(f"SET VARIABLE VP_CALL_ID {call_id}", quick=True)
+            control.command("ANSWER", quick=True)
+        except CallHungUp:
+            if isinstance(answer, InboundRejection):
+                return
+            call.record.outcome, call.record.cause = CallOutcome.FAILED, "the caller hung up before the answer"
+            self.calls.finish(call)
+            return
+        record.outcome = CallOutcome.ANSWERED
+        self._run_session(call, request, headers)
+
     def _run_session(self, call: _Call, request: Any, headers: dict[str, str]) -> None:
         assert self.bridge is not None
         record = call.record
@@ -235,7 +280,7 @@ class AsteriskDriver:
     def _on_event(self, event: dict[str, Any]) -> None:
         name = event.get("Event")
         unique = event.get("DestUniqueid", "") if name == "DialEnd" else event.get("Uniqueid", "")
-        call = self.calls.get(unique)
+        call = self.calls.get(unique) or self.calls.get(self.inbound_channels.get(unique, ""))
         if call is None:
             return
         record = call.record
@@ -279,5 +324,6 @@ class AsteriskDriver:
             # a call in a FastAGI session learns from its own socket whether Asterisk is gone
 
     def _collect_round_trips(self, call: _Call) -> None:
+        self.inbound_channels.pop(call.channel, None)
         if call.control is not None:
             self.agi_round_trips.extend(call.control.round_trips)
