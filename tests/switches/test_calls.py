@@ -1,7 +1,11 @@
 """Real calls through both switches: every scripted callee against the example flows.
 
-One suite, parametrised by ``switch``: the real Asterisk lab, and the FreeSWITCH emulator
+One suite, parametrised by ``switch``: the real Asterisk lab with Local-channel callees, the same
+lab over real SIP and RTP against sipp carriers (``asterisk-sip``: the lab trunk ``lab-carrier``,
+one sipp UAS per scenario, ``tests/switches/sip_callees.py``), and the FreeSWITCH emulator
 (``voiceplatform.testing.freeswitch``, at ``FS_TIME_SCALE`` real seconds per emulated second).
+Over SIP the suite also asserts the SIP exchange in each sipp's own trace and the PCMU packets
+that reached each sipp (one raw-socket tap for all of them).
 All scenarios are placed at once (as a campaign would), then each test asserts on its own
 call: outcome, cause, path, digits and speech, recordings, AMD, and how fast a hang-up ends a
 session. What differs between the switches by nature (the words of a cause, the clock of
@@ -26,6 +30,8 @@ from voiceplatform.speech.audio import sha256_of, wav_duration
 from voiceplatform.switches.call_record import CallRecord
 from voiceplatform.switches.outcomes import CallOutcome, from_freeswitch
 from voiceplatform.switches.services import default_services
+from voiceplatform.testing.packet_tap import PortsTap
+from voiceplatform.testing.sipp import Sipp
 
 FS_TIME_SCALE = 0.05  # the emulator runs 20 times faster than real time
 
@@ -60,8 +66,18 @@ class Expected:
 
 EXPECTED = {
     "asterisk": Expected(1.0, re.compile(r"^16 "), "dial status BUSY", "19 User alerting, no answer"),
+    # over SIP the busy cause is the 486's Q.850 cause; the ring timeout's is Asterisk's CANCEL
+    "asterisk-sip": Expected(1.0, re.compile(r"^16 "), "17 User busy", "19 User alerting, no answer"),
     "freeswitch": Expected(FS_TIME_SCALE, re.compile(r"^NORMAL_CLEARING$"), "USER_BUSY", "NO_ANSWER"),
 }
+
+
+@dataclass
+class SipLegs:
+    """The sipp callee of each scenario (by name), and the tap counting the RTP each received."""
+
+    sipps: dict[str, Sipp]
+    tap: PortsTap
 
 
 @dataclass
@@ -73,6 +89,12 @@ class Campaign:
     spoken_yes: float  # seconds of the callee's "yes"
     speech_offset: float  # silence before the callee speaks into a recording
     expected: Expected
+    sip: SipLegs | None = None
+
+    @property
+    def driver(self) -> str:
+        """The switch that placed the calls (``asterisk`` for both Asterisk runs)."""
+        return self.switch.split("-")[0]
 
 
 def _flows(tmp: Path, webhook: WebhookServer) -> dict[str, Any]:
@@ -85,16 +107,51 @@ def _flows(tmp: Path, webhook: WebhookServer) -> dict[str, Any]:
     }
 
 
-def _place_all(driver: Any, flows: dict[str, Any]) -> dict[str, CallRecord]:
+def _place_all(driver: Any, flows: dict[str, Any], numbers: dict[str, str] | None = None) -> dict[str, CallRecord]:
+    """Place every scenario at once; ``numbers`` replaces a scenario's callee (over SIP: the
+    port of its sipp)."""
     placed = {
-        name: driver.place_call(flows[flow], callee, {**CONTACT, "agent": AGENTS.get(name, "")},
+        name: driver.place_call(flows[flow], (numbers or {}).get(name, callee), {**CONTACT, "agent": AGENTS.get(name, "")},
                                 variables=variables, timeout=ring)
         for name, (flow, callee, variables, ring) in SCENARIOS.items()
     }
     return {name: call.wait(240) for name, call in placed.items()}
 
 
-@pytest.fixture(scope="module", params=[pytest.param("asterisk", marks=pytest.mark.integration), "freeswitch"])
+def _sip_campaign(lab: Any, tmp: Path, webhook: WebhookServer) -> Iterator[Campaign]:
+    """Every scenario over real SIP: one sipp UAS each, dialled through the lab trunk."""
+    from tests.switches import sip_callees
+    from voiceplatform.lab.asterisk_config import LAB_SIP_DIAL_TEMPLATE
+    from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
+    from voiceplatform.testing import rtp_pcap
+    from voiceplatform.testing.sipp import scenario
+
+    media = Path(lab.media_dir).resolve()
+    services = services_with_shared_tts(media)
+    flows = _flows(tmp, webhook)
+    voices = sip_callees.Voices(services.tts)
+    sipps: dict[str, Sipp] = {}
+    config = AsteriskConfig.from_lab(account=unique_account(), dial_template=LAB_SIP_DIAL_TEMPLATE)
+    try:
+        for name, callee in sip_callees.callees(voices, flows, dict(CONTACT), services.tts).items():
+            pcap = rtp_pcap.write_pcap(tmp / "pcaps" / f"{name}.pcap", list(callee.timeline)) if callee.answers else None
+            sipps[name] = Sipp(scenario(callee.scenario), tmp / "sipp" / name, keys=callee.sipp_keys(pcap)).start()
+        with PortsTap(ports=frozenset(s.media_port for s in sipps.values())) as tap, \
+                AsteriskDriver(config, services) as driver:
+            records = _place_all(driver, flows, {name: str(s.port) for name, s in sipps.items()})
+            yield Campaign("asterisk-sip", records, webhook, media, wav_duration(voices.yes_path), 0.0,
+                           EXPECTED["asterisk-sip"], SipLegs(sipps, tap))
+    finally:
+        for sipp in sipps.values():
+            sipp.stop()
+
+
+_SIPP = pytest.mark.skipif(not Path("/usr/bin/sipp").exists(), reason="sipp (sip-tester) is not installed")
+
+
+@pytest.fixture(scope="module", params=[pytest.param("asterisk", marks=pytest.mark.integration),
+                                        pytest.param("asterisk-sip", marks=[pytest.mark.integration, _SIPP]),
+                                        "freeswitch"])
 def calls(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
     with pytest.MonkeyPatch.context() as patch:
         # The appointment flow's webhook node calls a local server: opt in, as an on-premises operator would.
@@ -105,6 +162,14 @@ def calls(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def _campaign(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
     switch = request.param
     tmp = tmp_path_factory.mktemp(f"flows-{switch}")
+    if switch == "asterisk-sip":
+        from voiceplatform.lab import up
+
+        lab = request.getfixturevalue("asterisk_lab")
+        up(lab.settings)
+        with WebhookServer() as webhook:
+            yield from _sip_campaign(lab, tmp, webhook)
+        return
     if switch == "asterisk":
         from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
 
@@ -134,7 +199,7 @@ def _campaign(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 def test_press_1_pays(calls: Campaign) -> None:
     record = calls.records["press-1"]
-    assert record.switch == calls.switch
+    assert record.switch == calls.driver
     assert record.outcome is CallOutcome.ANSWERED and record.amd == "HUMAN"
     assert record.path == ["greeting", "menu", "pay", "pay_link_sms", "pay_link_sent", "goodbye", "hangup"]
     assert "contact: pressed 1" in record.transcript
@@ -239,3 +304,27 @@ def test_transfer_to_a_number_and_to_a_busy_one(calls: Campaign) -> None:
     answered, busy = calls.records["dial-transfer"], calls.records["dial-transfer-busy"]
     assert answered.path == ["connect", "after", "done"] and answered.results == {"connect": "completed"}
     assert busy.path == ["connect", "unavailable", "done"] and busy.results == {"connect": "busy"}
+
+
+def test_over_sip_each_callee_saw_its_exchange_and_pcmu(calls: Campaign) -> None:
+    """Over SIP: the exchange in each sipp's own trace (the platform's BYE, or CANCEL/487/ACK at
+    the ring timeout), and the prompts arriving as PCMU at each callee that answered."""
+    if calls.sip is None:
+        pytest.skip("a Local-channel or emulated run has no SIP leg")
+    from tests.switches.sip_callees import exchange_for
+
+    wrong = {}
+    for name, sipp in calls.sip.sipps.items():
+        exchange, expected = sipp.exchange(), exchange_for(name)
+        answered = "answered" in calls.records[name].timestamps
+        received = calls.sip.tap.per_port.get(sipp.media_port, {})
+        pcmu = received.get(0, 0)
+        if exchange != expected:
+            wrong[name] = f"exchange {exchange}, expected {expected}"
+        elif answered and pcmu < 50:
+            wrong[name] = f"{pcmu} PCMU packets reached sipp ({dict(received)})"
+        elif not answered and sum(received.values()):
+            wrong[name] = f"RTP reached a callee that never answered ({dict(received)})"
+        elif set(received) - {0, 101, 13}:
+            wrong[name] = f"payload types other than PCMU, RFC 4733 and comfort noise: {dict(received)}"
+    assert wrong == {}

@@ -53,21 +53,16 @@ class UdpTap:
                 continue  # a truncated or odd frame: not one of ours
 
     def _count(self, frame: bytes) -> None:
-        # Ethernet framing on eth* and on lo (ARPHRD_LOOPBACK carries a zeroed Ethernet header).
-        if len(frame) < 14 + 20 + 8 or frame[12:14] != b"\x08\x00":
+        seen = udp_destination(frame)
+        if seen is None:
             return
-        ip = frame[14:]
-        if ip[9] != 17:  # UDP
-            return
-        header = (ip[0] & 0x0F) * 4
-        destination = socket.inet_ntoa(ip[16:20])
-        _sport, dport = struct.unpack("!HH", ip[header:header + 4])
+        destination, dport, payload = seen
         if dport != self.port or (self.host is not None and destination != self.host):
             return
         self.packets += 1
-        payload = ip[header + 8:]
-        if len(payload) >= 12 and payload[0] >> 6 == 2:
-            self.payload_types[payload[1] & 0x7F] += 1
+        kind = rtp_payload_type(payload)
+        if kind is not None:
+            self.payload_types[kind] += 1
 
     def stop(self) -> None:
         if self._sock is not None:
@@ -83,3 +78,43 @@ class UdpTap:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def udp_destination(frame: bytes) -> tuple[str, int, bytes] | None:
+    """(destination address, destination port, UDP payload) of an Ethernet/IPv4/UDP frame."""
+    # Ethernet framing on eth* and on lo (ARPHRD_LOOPBACK carries a zeroed Ethernet header).
+    if len(frame) < 14 + 20 + 8 or frame[12:14] != b"\x08\x00":
+        return None
+    ip = frame[14:]
+    if ip[9] != 17:  # UDP
+        return None
+    header = (ip[0] & 0x0F) * 4
+    _sport, dport = struct.unpack("!HH", ip[header:header + 4])
+    return socket.inet_ntoa(ip[16:20]), dport, ip[header + 8:]
+
+
+def rtp_payload_type(payload: bytes) -> int | None:
+    """The RTP payload type of a UDP payload that looks like RTP (version 2), else None."""
+    if len(payload) >= 12 and payload[0] >> 6 == 2:
+        return payload[1] & 0x7F
+    return None
+
+
+@dataclass
+class PortsTap(UdpTap):
+    """One raw socket counting outgoing UDP packets for MANY ports at once (one sipp callee each):
+    a raw socket sees every packet on the machine, so one tap per port would read them all N
+    times. ``per_port[port]`` counts by RTP payload type; ``port`` and ``host`` are unused."""
+
+    port: int = 0
+    ports: frozenset[int] = frozenset()
+    per_port: dict[int, Counter[int]] = field(default_factory=dict)
+
+    def _count(self, frame: bytes) -> None:
+        seen = udp_destination(frame)
+        if seen is None or seen[1] not in self.ports:
+            return
+        self.packets += 1
+        counter = self.per_port.setdefault(seen[1], Counter())
+        kind = rtp_payload_type(seen[2])
+        counter[-1 if kind is None else kind] += 1

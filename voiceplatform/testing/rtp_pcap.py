@@ -6,7 +6,9 @@ are known). A timeline is a list of parts:
 
 - :class:`Speech`: 8 kHz mono 16-bit samples (a TTS WAV, e.g. "Hello?");
 - :class:`Silence`: silent audio frames (a real phone sends frames all the time, and silence
-  detection on the far side counts them);
+  detection on the far side counts them), optionally with a line-noise floor (``level``): a
+  real line is never all zeros, and pocketsphinx recognises nothing in a recording whose quiet
+  parts are exact digital silence (its cepstral mean normalisation has no floor to work from);
 - :class:`Rfc4733`: a DTMF key as RFC 4733 telephone-event packets (payload type 101);
 - :class:`Tone`: a DTMF key as in-band dual tones, in the audio itself.
 
@@ -17,8 +19,10 @@ audio packets every 20 ms, and during a telephone-event the event's packets inst
 
 from __future__ import annotations
 
+import array
 import audioop
 import math
+import random
 import struct
 import wave
 from dataclasses import dataclass
@@ -57,6 +61,21 @@ class Speech:
 @dataclass(frozen=True)
 class Silence:
     seconds: float
+    level: int = 0  # RMS of a Gaussian noise floor (16-bit units); 0 = digital silence
+
+
+NOISE_SEED = 11  # the noise is the same in every pcap: a test run is repeatable
+
+
+def noise_pcm(samples: int, level: int) -> bytes:
+    """``samples`` of a Gaussian noise floor of RMS ``level``: one second of it, repeated."""
+    if level <= 0:
+        return b"\0" * (samples * 2)
+    rnd = random.Random(NOISE_SEED)
+    second = array.array("h", (max(-32768, min(32767, int(rnd.gauss(0, level)))) for _ in range(RATE)))
+    block = second.tobytes()
+    whole, rest = divmod(samples, RATE)
+    return block * whole + block[:rest * 2]
 
 
 @dataclass(frozen=True)
@@ -144,7 +163,7 @@ def packets(parts: list[Part], payload_type: int = PCMU) -> list[tuple[float, by
         if isinstance(part, Speech):
             stream.audio(part.pcm)
         elif isinstance(part, Silence):
-            stream.audio(b"\0" * (int(part.seconds * RATE) * 2))
+            stream.audio(noise_pcm(int(part.seconds * RATE), part.level))
         elif isinstance(part, Tone):
             stream.audio(tone_pcm(part.key, part.seconds, part.amplitude))
         else:
