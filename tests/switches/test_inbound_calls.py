@@ -11,9 +11,7 @@ number, or one without the voice channel, is refused with its documented SIP res
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,15 +19,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.switches.lab_calls import FLOWS, services_with_shared_tts
+from tests.switches.inbound_numbers import EXISTING, new_caller, seed
+from tests.switches.lab_calls import services_with_shared_tts
 from voiceplatform.testing import rtp_pcap
 from voiceplatform.testing.sipp import Sipp, scenario
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not Path("/usr/bin/sipp").exists(), reason="sipp (sip-tester) is not installed")]
 
-EXISTING = "+12025550177"  # Ann, already a contact of the account
-NEW_CALLER = f"+1202555{7000 + uuid.uuid4().int % 1000:04d}"
+NEW_CALLER = new_caller()
 
 
 @dataclass
@@ -41,30 +39,6 @@ class Inbound:
     numbers: dict[str, str]
     ann_id: int
     url: str
-
-
-def _seed(sessions: sessionmaker[Session], account: str) -> tuple[int, dict[str, str], int]:
-    from voiceplatform.models import Account, Contact, FlowStatus, FlowVersion, Number, NumberChannel
-    from voiceplatform.models.base import utcnow
-
-    tail = uuid.uuid4().int % 1000
-    numbers = {"survey": f"+1202555{6000 + tail:04d}", "sms-only": f"+1202555{8000 + tail:04d}",
-               "unknown": f"+1202555{9000 + tail:04d}"}
-    definition = (FLOWS / "satisfaction_survey.yaml").read_text()
-    with sessions.begin() as session:
-        owner = Account(name=account, balance=Decimal("10"))
-        session.add(owner)
-        session.flush()
-        session.add(FlowVersion(account_id=owner.id, name="satisfaction_survey", version=1, status=FlowStatus.PUBLISHED,
-                                definition=definition, checksum=FlowVersion.checksum_of(definition), published_at=utcnow()))
-        session.add(Number(account_id=owner.id, number=numbers["survey"], flow_name="satisfaction_survey",
-                           channels=[NumberChannel(channel="voice")]))
-        session.add(Number(account_id=owner.id, number=numbers["sms-only"], flow_name="satisfaction_survey",
-                           channels=[NumberChannel(channel="sms")]))
-        ann = Contact(account_id=owner.id, phone=EXISTING, attributes={"first_name": "Ann", "ticket_id": "T-9"})
-        session.add(ann)
-        session.flush()
-        return owner.id, numbers, ann.id
 
 
 def _caller_audio(tts: Any, folder: Path, key: str) -> Path:
@@ -92,8 +66,8 @@ def inbound(asterisk_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     url = f"sqlite:///{folder / 'inbound.db'}"
     upgrade(url)
     sessions = session_factory(make_engine(url))
-    account = f"inbound-{uuid.uuid4().hex[:8]}"
-    account_id, numbers, ann_id = _seed(sessions, account)
+    seeded = seed(sessions)
+    account, account_id, numbers, ann_id = seeded.account, seeded.account_id, seeded.numbers, seeded.ann_id
     services = services_with_shared_tts(Path(asterisk_lab.media_dir).resolve())
     config = AsteriskConfig.from_lab(account=account)
     driver = AsteriskDriver(config, services, DialerCallSink(sessions, Rates()), inbound=DatabaseInboundRouter(sessions))

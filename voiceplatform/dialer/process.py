@@ -23,6 +23,7 @@ from voiceplatform.dialer.dispatcher import DialerContext
 from voiceplatform.dialer.leases import DEFAULT_LOCK_TTL, LocalCampaignLock, LocalSwitchSlots, RedisCampaignLock, RedisSwitchSlots
 from voiceplatform.dialer.settle import DialerCallSink
 from voiceplatform.dialer.supervisor import BackgroundTask, DialerRuntime
+from voiceplatform.inbound.router import DatabaseInboundRouter
 from voiceplatform.switches.select import make_driver, switch_name
 
 DEFAULT_CAPACITY = 100
@@ -64,7 +65,8 @@ def start_dialer(sessions: sessionmaker[Session], *, redis_client: Any = None, s
     rates = rates or Rates.from_env()
     worker = worker or worker_name()
     sink = DialerCallSink(sessions, rates)
-    driver = driver or make_driver(kind, sink)
+    # calls coming in on the accounts' numbers: routed against this database (docs/inbound-calls.md)
+    driver = driver or make_driver(kind, sink, inbound=DatabaseInboundRouter(sessions))
     driver.start()
     lock_ttl = float(os.environ.get("VOICEPLATFORM_LOCK_TTL_SECONDS", DEFAULT_LOCK_TTL))
     claim_lease = timedelta(seconds=float(os.environ.get("VOICEPLATFORM_CLAIM_LEASE_SECONDS", 20)))

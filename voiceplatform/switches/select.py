@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from voiceplatform.switches.call_record import CallSink
+from voiceplatform.switches.inbound import InboundRouter
 from voiceplatform.switches.services import default_services
 
 SWITCHES = ("asterisk", "freeswitch")
@@ -19,14 +20,15 @@ def switch_name(name: str | None = None) -> str:
     return chosen
 
 
-def make_driver(name: str | None = None, sink: CallSink | None = None) -> Any:
-    """An unstarted driver (use it as a context manager, or call ``start()``)."""
+def make_driver(name: str | None = None, sink: CallSink | None = None, inbound: InboundRouter | None = None) -> Any:
+    """An unstarted driver (use it as a context manager, or call ``start()``). ``inbound``
+    answers calls coming in (voiceplatform.switches.inbound); without it they are refused."""
     if switch_name(name) == "freeswitch":
         from voiceplatform.switches.freeswitch import FreeSwitchConfig, FreeSwitchDriver
 
         fs_config = FreeSwitchConfig.from_env()
-        return FreeSwitchDriver(fs_config, default_services(fs_config.media_dir), sink)
+        return FreeSwitchDriver(fs_config, default_services(fs_config.media_dir), sink, inbound=inbound)
     from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
 
     config = AsteriskConfig.from_env() if os.environ.get("VOICEPLATFORM_AMI_USERNAME") else AsteriskConfig.from_lab()
-    return AsteriskDriver(config, default_services(config.media_dir), sink)
+    return AsteriskDriver(config, default_services(config.media_dir), sink, inbound=inbound)

@@ -141,6 +141,12 @@ class Call:
         if self.in_app:
             self._dtmf.put(digit)
 
+    def _press(self, digits: str) -> None:
+        for index, digit in enumerate(digits):
+            if index:
+                gevent.sleep(self.clock.to_real(self.callee.inter_digit))
+            self.receive_dtmf(digit)
+
     def _type_entry(self) -> None:
         digits = self.callee.digits_for_prompt(self.entries_typed)
         self.entries_typed += 1
@@ -158,6 +164,9 @@ class Call:
         self.prompt_count += 1
         if index == 0 and self.callee.hangup_into_first_prompt is not None:
             self.spawn_helper(self.callee.hangup_into_first_prompt, self.hangup, "NORMAL_CLEARING")
+        if index == 0 and self.callee.digits_into_first_prompt is not None:
+            at, digits = self.callee.digits_into_first_prompt
+            self.spawn_helper(at, self._press, digits)
         if self._pending_entry is not None:
             self._pending_entry.kill(block=False)
             self._pending_entry = None
@@ -168,7 +177,10 @@ class Call:
     # ------------------------------------------------------------ life cycle
     def run(self) -> None:
         try:
-            self._originate()
+            if self.channel.direction == "inbound":
+                self._incoming()
+            else:
+                self._originate()
         except ChannelHangup:
             pass
         finally:
@@ -180,6 +192,11 @@ class Call:
         ch.state = "CS_INIT"
         self.fire("CHANNEL_CREATE")
         callee = self.callee
+        if callee.never_responds:  # no 1xx but 100 Trying: no CHANNEL_PROGRESS, nothing rings
+            expired = callee.ring_seconds <= self.timeout_seconds
+            self._wait_ringing(min(callee.ring_seconds, self.timeout_seconds), None)
+            self.hangup("RECOVERY_ON_TIMER_EXPIRE" if expired else "NO_ANSWER")
+            return
         if callee.failure_cause:
             self._wait_ringing(min(callee.ring_seconds, self.timeout_seconds), "NO_ANSWER")
             self.hangup(callee.failure_cause if callee.ring_seconds <= self.timeout_seconds else "NO_ANSWER")
@@ -201,6 +218,23 @@ class Call:
         if self.application is None:
             self.park()
         else:
+            self.execute_app(self.application[0], self.application[1], str(uuidlib.uuid4()))
+        if not ch.down:
+            self.hangup("NORMAL_CLEARING")
+
+    def _incoming(self) -> None:
+        """A call from the far end (``self.callee`` is the caller): created, routed by the
+        dialplan to its one application (``socket``, as ``<action application="socket"
+        data="host:port async full"/>``), unanswered until an application answers it. When
+        the application returns, the call is hung up (the end of the dialplan)."""
+        ch = self.channel
+        ch.created_us = self.clock.now_us()
+        ch.state = "CS_INIT"
+        self.fire("CHANNEL_CREATE")
+        ch.state = "CS_ROUTING"
+        ch.callstate = "RINGING"
+        ch.state = "CS_EXECUTE"
+        if self.application is not None:
             self.execute_app(self.application[0], self.application[1], str(uuidlib.uuid4()))
         if not ch.down:
             self.hangup("NORMAL_CLEARING")

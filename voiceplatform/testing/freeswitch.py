@@ -216,6 +216,31 @@ class FreeSwitchEmulator:
         call.greenlet = self.spawn(call.run)
         return call
 
+    def inbound_call(self, destination: str, caller: str, socket_address: str, *,
+                     caller_behaviour: Optional[Callee] = None, caller_name: str = "",
+                     socket_flags: str = "async full", timeout_seconds: float = 3600.0) -> Call:
+        """A call coming in from a carrier to ``destination`` from ``caller``, sent by the
+        dialplan to the platform's outbound-socket listener at ``socket_address`` (host:port)
+        with the ``socket`` application, unanswered, as FreeSWITCH's public context does. The
+        caller acts as ``caller_behaviour`` (a scripted callee: keys typed after prompts, speech
+        into recordings; default: silent). Returns the call; ``call.done`` is set when it is
+        destroyed, ``call.channel.hangup_cause`` says how it ended (a rejected call:
+        UNALLOCATED_NUMBER, CALL_REJECTED...)."""
+        call_uuid = str(uuidlib.uuid4())
+        channel = Channel(uuid=call_uuid, name=f"sofia/external/{caller or 'anonymous'}@127.0.0.1",
+                          destination=destination, caller_id_name=caller_name or caller or "anonymous",
+                          caller_id_number=caller or "anonymous", context="public", direction="inbound")
+        channel.variables.update({
+            "direction": "inbound", "uuid": call_uuid, "call_uuid": call_uuid,
+            "session_id": str(self.next_session_id()), "channel_name": channel.name,
+            "destination_number": destination, "caller_id_number": channel.caller_id_number,
+            "read_codec": "PCMU", "read_rate": "8000", "write_codec": "PCMU", "write_rate": "8000",
+        })
+        if self.sound_prefix:
+            channel.variables["sound_prefix"] = self.sound_prefix
+        behaviour = caller_behaviour or Callee(name=caller or "anonymous")
+        return self.start_call(channel, behaviour, ("socket", f"{socket_address} {socket_flags}"), timeout_seconds)
+
     def _call_finished(self, call: Call) -> None:
         self._calls.pop(call.uuid, None)
 

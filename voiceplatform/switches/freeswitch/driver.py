@@ -34,7 +34,8 @@ from voiceplatform.switches.freeswitch.esl_frames import EslFrame, EslFramingErr
 from voiceplatform.switches.freeswitch.inbound import InboundLink
 from voiceplatform.switches.freeswitch.originate import originate_command, originate_variables
 from voiceplatform.switches.freeswitch.outbound import CallSession, OutboundServer
-from voiceplatform.switches.outcomes import CallOutcome, from_freeswitch
+from voiceplatform.switches.inbound import InboundCall, InboundRejection, InboundRouter, RejectCause, route_safely
+from voiceplatform.switches.outcomes import CallOutcome, classify_freeswitch_unanswered
 from voiceplatform.switches.placed_call import PlacedCall
 from voiceplatform.switches.voice_runner import VoiceRunner, VoiceServices
 
@@ -58,8 +59,10 @@ class _Call(TrackedCall):
 
 
 class FreeSwitchDriver:
-    def __init__(self, config: FreeSwitchConfig, services: VoiceServices, sink: CallSink | None = None) -> None:
+    def __init__(self, config: FreeSwitchConfig, services: VoiceServices, sink: CallSink | None = None,
+                 inbound: InboundRouter | None = None) -> None:
         self.config = config
+        self.inbound = inbound  # who answers calls coming in (None: every one is refused)
         self.services = services
         self.sink = sink or MemoryCallSink()
         self.calls: CallRegistry[_Call] = CallRegistry(self.sink, on_finish=lambda call: call.settled.set())
@@ -195,7 +198,7 @@ class FreeSwitchDriver:
             self._hangup(call, headers.get("Hangup-Cause", ""))
             call.hangup_seen.set()
             if "answered" not in record.timestamps:
-                self.calls.fail(call, from_freeswitch(record.cause, answered=False), record.cause or "")
+                self.calls.fail(call, *classify_freeswitch_unanswered(record.cause, rang="ringing" in record.timestamps))
             elif not call.session_started:
                 self._spawn_later(NO_SESSION_GRACE, self.calls.finish_unless_session, call)
 
@@ -204,7 +207,7 @@ class FreeSwitchDriver:
             self._answered(call)
         elif "answered" not in call.record.timestamps:
             cause = body.removeprefix("-ERR").strip() or "originate failed"
-            self.calls.fail(call, from_freeswitch(cause, answered=False), cause)
+            self.calls.fail(call, *classify_freeswitch_unanswered(cause, rang="ringing" in call.record.timestamps))
 
     def _answered(self, call: _Call) -> None:
         call.record.mark("answered")
@@ -266,6 +269,9 @@ class FreeSwitchDriver:
         data = session.session_data or {}
         call_id = data.get("Unique-ID", "")
         call = self.calls.get(call_id)
+        if call is None and data.get("Call-Direction") == "inbound":
+            self._inbound_session(session, data)
+            return
         if call is None or data.get("variable_vp_call_id") != call_id or call.session_started:
             self.unknown_sessions += 1
             log.warning("outbound socket for unknown call %r; hanging up", call_id)
@@ -274,6 +280,30 @@ class FreeSwitchDriver:
             except (SwitchConnectionError, SwitchCommandError) as exc:
                 log.debug("hanging up an unknown call: %s", exc)
             return
+        self._run_session(call, session, data)
+
+    def _inbound_session(self, session: CallSession, data: dict[str, str]) -> None:
+        """A call coming in (the dialplan's ``socket`` application, before any answer): route
+        it, then answer and run its flow, or hang it up unanswered with the rejection's cause
+        (switches/inbound.py). Its call id is the channel's own Unique-ID."""
+        call_id = data.get("Unique-ID", "")
+        dialled = data.get("Caller-Destination-Number", "")
+        caller = data.get("Caller-Caller-ID-Number", "")
+        asked = InboundCall(call_id, dialled, caller, "freeswitch", call_id)
+        answer = route_safely(self.inbound, asked) if self.inbound is not None else InboundRejection(
+            RejectCause.UNKNOWN_NUMBER, "this worker answers no inbound calls (no inbound router)")
+        if isinstance(answer, InboundRejection):
+            log.warning("inbound call to %r from %r (channel %s) rejected with %s (SIP %d): %s",
+                        dialled, caller, call_id, answer.cause.freeswitch, answer.cause.sip_status, answer.reason)
+            try:
+                session.send(f"sendmsg\ncall-command: hangup\nhangup-cause: {answer.cause.freeswitch}")
+            except (SwitchConnectionError, SwitchCommandError) as exc:
+                log.debug("rejecting an inbound call: %s", exc)
+            return
+        record = CallRecord(call_id, answer.dialled, answer.flow.name, "freeswitch", answer.account,
+                            direction="inbound", caller=answer.caller or None)
+        record.mark("queued")
+        call = self.calls.add(_Call(record, answer.flow, dict(answer.contact)))
         self._run_session(call, session, data)
 
     def _run_session(self, call: _Call, session: CallSession, data: dict[str, str]) -> None:
@@ -291,6 +321,9 @@ class FreeSwitchDriver:
         try:
             session.command("myevents")
             session.command(f"linger {LINGER_SECONDS}")
+            if record.direction == "inbound":  # the dialplan handed it over unanswered
+                control.execute("set", f"vp_call_id={record.call_id}")
+                control.execute("answer")
             for _ in range(self.config.correlation_checks):
                 seen = control.getvar("vp_call_id")
                 if seen != record.call_id:
@@ -316,7 +349,7 @@ class FreeSwitchDriver:
     def _amd(self, call: _Call, control: FreeSwitchCallControl, data: dict[str, str]) -> dict[str, Any]:
         facts: dict[str, Any] = {"answered": True}
         wanted = (data.get("variable_VP_AMD") or data.get("variable_vp_amd") or "yes").lower()
-        if not self.config.run_amd or wanted in SKIP_AMD:
+        if not self.config.run_amd or wanted in SKIP_AMD or call.record.direction == "inbound":
             return facts
         done = control.execute("amd", timeout=COMMAND_SLACK)
         assert done is not None
