@@ -104,6 +104,7 @@ def resume(
         entry = _entry_for_facts(run, given.data, None)
         if entry is not None:
             run.clear_wait()
+            _leave_subflows(run)  # handlers are nodes of the top-level flow
             _advance(run, entry)
     else:
         if node is None or state.get("wait") is None or kind not in node.accepts:
@@ -142,9 +143,14 @@ def _hangup(run: Run, given: Input) -> None:
     if handler is None:
         run.finish(SessionStatus.INTERRUPTED, "hangup")
         return
+    _leave_subflows(run)
+    _advance(run, handler)
+
+
+def _leave_subflows(run: Run) -> None:
+    """Unwind every subflow: ``on:`` handlers name nodes of the flow the session started with."""
     while run.state["stack"]:
         run.exit_flow()
-    _advance(run, handler)
 
 
 def _advance(run: Run, node_id: str | None) -> None:
@@ -207,10 +213,18 @@ def _stop(run: Run, outcome: Outcome) -> None:
         raise TypeError(f"node returned {outcome!r}")
 
 
+def _hangup_reason(state: dict[str, Any]) -> str:
+    """What the driver is told: a hangup node's own reason, else completed or error."""
+    if state["status"] != SessionStatus.COMPLETED.value:
+        return "error"
+    reason = state.get("end_reason")
+    return "completed" if reason in (None, "end", "hangup") else str(reason)
+
+
 def _finish_step(run: Run) -> Step:
     state = run.state
     if state["status"] in (SessionStatus.COMPLETED.value, SessionStatus.FAILED.value):
         if run.channel is Channel.VOICE and run.live:
-            run.emit(Hangup("completed" if state["status"] == SessionStatus.COMPLETED.value else "error"))
+            run.emit(Hangup(_hangup_reason(state)))
             run.go_offline()
     return Step(tuple(run.outputs), tuple(run.events), state)

@@ -54,8 +54,18 @@ class _ReportingUndefined(ChainableUndefined):
     def __str__(self) -> str:
         missed = getattr(_sink, "names", None)
         if missed is not None:
-            missed.append(self._undefined_name or "?")
+            missed.append(_undefined_label(self._undefined_name))
         return ""
+
+
+def _undefined_label(name: object) -> str:
+    """How a missing name reads in the error event: an index past the end of a list is
+    ``[5] (no such item)``, not the bare number (or a crash joining it)."""
+    if name is None:
+        return "?"
+    if isinstance(name, int) and not isinstance(name, bool):
+        return f"[{name}] (no such item)"
+    return str(name)
 
 
 _ENV = GuardedEnvironment(

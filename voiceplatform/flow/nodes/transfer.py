@@ -1,10 +1,11 @@
 """``transfer``: hand the call to a number, a SIP URI or a queue, after an optional announcement.
+``announcement`` is another name for ``text``: what the caller hears before the transfer.
 The driver resumes with ``Input.transfer_result``: ``completed`` takes ``next``; ``busy``,
 ``no-answer`` or ``failed`` take ``failed``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from pydantic import Field, model_validator
 
@@ -32,6 +33,15 @@ class TransferNode(UtteranceNode):
     waits = True
     exit_names = ("next", "failed")
     accepts = frozenset({InputKind.TRANSFER_RESULT})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _announcement(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and "announcement" in raw:
+            if "text" in raw:
+                raise ValueError("give announcement or text, not both (they are the same field)")
+            raw = {("text" if key == "announcement" else key): value for key, value in raw.items()}
+        return raw
 
     @model_validator(mode="after")
     def _one_target(self) -> TransferNode:
