@@ -158,6 +158,23 @@ def classify_unanswered(end: Unanswered) -> tuple[CallOutcome, str]:
     return from_originate_reason(reason), describe_originate_reason(reason)
 
 
+#: FreeSWITCH causes that only say "the originate timed out": no-answer only if the leg rang.
+FREESWITCH_TIMEOUTS = frozenset({"NO_ANSWER", "ORIGINATOR_CANCEL", "PROGRESS_TIMEOUT", "ALLOTTED_TIMEOUT"})
+
+
+def classify_freeswitch_unanswered(cause: str | None, *, rang: bool) -> tuple[CallOutcome, str]:
+    """The outcome and cause of an unanswered FreeSWITCH call, by the rule Asterisk's follows:
+    the Hangup-Cause decides (``FREESWITCH_CAUSE``), except that a timeout is ``no-answer`` only
+    if the leg rang (a CHANNEL_PROGRESS, a 180/183 over SIP). An originate that timed out with
+    nothing ringing (a trunk that never answered the INVITE) is ``failed``, cause
+    "the trunk did not respond (nothing rang); NO_ANSWER". RECOVERY_ON_TIMER_EXPIRE (sofia's
+    timer B, and also a 408 or 504 from the far end: sofia names them alike) is ``failed``."""
+    name = (cause or "").strip().upper()
+    if name in FREESWITCH_TIMEOUTS and not rang:
+        return CallOutcome.FAILED, f"{TRUNK_DID_NOT_RESPOND}; {name}"
+    return from_freeswitch(name, answered=False), cause or ""
+
+
 def answered_cause(cause: str | None, text: str) -> str:
     """The cause of an answered call's end. A BYE without a Reason header reaches Asterisk as
     cause 0 (unknown); the callee simply hung up, which Q.850 calls 16, normal clearing."""

@@ -31,6 +31,10 @@ class Callee:
     failure_cause: Optional[str] = None
     #: ring until ``originate_timeout`` and fail with NO_ANSWER
     never_answers: bool = False
+    #: a trunk that never answers the INVITE: nothing rings (no CHANNEL_PROGRESS); sofia's
+    #: timer B fails the leg with RECOVERY_ON_TIMER_EXPIRE after ``ring_seconds`` (32 s), or the
+    #: originate timeout ends it first with NO_ANSWER
+    never_responds: bool = False
     #: the entries typed after successive prompts (index 0 first); None = types nothing
     prompt_digits: tuple[Optional[str], ...] = ()
     #: seconds of quiet after a prompt before the callee types
@@ -43,6 +47,9 @@ class Callee:
     speech_offset: float = 1.0
     #: hang up this many seconds into the first prompt (None = never)
     hangup_into_first_prompt: Optional[float] = None
+    #: (seconds, digits): press ``digits`` this far into the first prompt, whatever it is (a
+    #: key typed ahead during a greeting, before any gather listens)
+    digits_into_first_prompt: Optional[tuple[float, str]] = None
     #: answering-machine detection outcome, mod_amd style (amd_result / amd_cause); a person
     #: says one short "hello?" and stops (HUMAN)
     amd_result: str = "HUMAN"
@@ -104,6 +111,18 @@ DEFAULT_CALLEES: tuple[Callee, ...] = (
     Callee("say-yes", speech="yes"),
     Callee("silent", amd_result="MACHINE", amd_cause="INITIALSILENCE", amd_seconds=2.5),
     Callee("busy", ring_seconds=0.5, failure_cause="USER_BUSY"),
+    # A SIP trunk's final responses, as sofia reports them (sofia_glue_sip_cause_to_freeswitch):
+    # 100 Trying, then the response; nothing rings. docs/sip-outcomes.md has the table.
+    Callee("sip-486", ring_seconds=0.2, failure_cause="USER_BUSY"),
+    Callee("sip-480", ring_seconds=0.2, failure_cause="NO_USER_RESPONSE"),
+    Callee("sip-408", ring_seconds=0.2, failure_cause="RECOVERY_ON_TIMER_EXPIRE"),
+    Callee("sip-603", ring_seconds=0.2, failure_cause="CALL_REJECTED"),
+    Callee("sip-503", ring_seconds=0.2, failure_cause="NORMAL_TEMPORARY_FAILURE"),
+    Callee("sip-404", ring_seconds=0.2, failure_cause="UNALLOCATED_NUMBER"),
+    Callee("sip-488", ring_seconds=0.2, failure_cause="INCOMPATIBLE_DESTINATION"),
+    Callee("never-respond", ring_seconds=32.0, never_responds=True),
+    # presses 1 a second into the greeting (a say), before the menu's gather
+    Callee("dtmf-during-greeting", digits_into_first_prompt=(1.0, "1")),
     Callee("no-answer", never_answers=True),
     Callee("hangup-mid-prompt", hangup_into_first_prompt=1.2),
     Callee(

@@ -7,8 +7,11 @@ waits for (never "the next completion of an application of that name", as greens
 A hang-up is noticed at once wherever the flow is: the socket's CHANNEL_HANGUP (or the inbound
 connection's, or the socket closing) fails every wait of the call with ``CallHungUp``.
 
-Digits come from DTMF events. Those that arrive while no application runs (FreeSWITCH's park
-loop eats them) are kept as type-ahead for the next ``collect_digits``/barge-in prompt.
+Digits come from DTMF events. Those that arrive while nothing reads keys are kept, in order, as
+type-ahead for the next gather (``collect_digits``, or a barge-in prompt, which then returns the
+key at once without playing): while no application runs (FreeSWITCH's park loop eats them),
+during an application that does not read keys (``set``), and during a prompt played without
+terminators (a ``say``: ``playback`` with ``playback_terminators=none`` drops the key).
 Timeouts that belong to the call (digit timeouts, silence, record limits) are FreeSWITCH's
 (``play_and_get_digits``, ``record``), so they run on the switch's clock.
 """
@@ -66,6 +69,7 @@ class FreeSwitchCallControl:
         self._listening = False  # a digit-listening application runs
         self._app_digits: list[str] = []  # DTMF during the current listening application
         self._typeahead: deque[str] = deque()  # DTMF while parked or in a non-listening app
+        self._playback_keys = ""  # the terminators of the playback being sent (none: type-ahead)
         self._collects = 0
         session.register_handle("CHANNEL_EXECUTE", self._on_execute)
         session.register_handle("CHANNEL_EXECUTE_COMPLETE", self._on_execute_complete)
@@ -83,7 +87,10 @@ class FreeSwitchCallControl:
                 waiting.set_exception(CallHungUp(self.hangup_cause))
 
     def _on_execute(self, frame: EslFrame) -> None:
-        if (frame.headers.get("Application") or "").lower() in LISTENING_APPS:
+        app = (frame.headers.get("Application") or "").lower()
+        if app == "playback" and not self._playback_keys:
+            return  # a prompt nobody may interrupt: a key during it is typed ahead
+        if app in LISTENING_APPS:
             self._listening = True
             self._app_digits = []
 
@@ -166,12 +173,12 @@ class FreeSwitchCallControl:
 
     def play(self, audio_path: str, escape_digits: str = "") -> str | None:
         if escape_digits:
-            for digit in list(self._typeahead):
-                if digit in escape_digits:  # typed ahead while parked: barge in at once
-                    self._typeahead.clear()
+            while self._typeahead:  # typed ahead: barge in at once with the first key allowed
+                digit = self._typeahead.popleft()
+                if digit in escape_digits:
                     return digit
-        self._typeahead.clear()
         length = wav_duration(audio_path) if Path(audio_path).exists() else 60.0
+        self._playback_keys = escape_digits
         self._set("playback_terminators", escape_digits or "none")
         done = self.execute("playback", audio_path, timeout=length + COMMAND_SLACK)
         assert done is not None
@@ -212,6 +219,7 @@ class FreeSwitchCallControl:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._typeahead.clear()
         if beep:
+            self._playback_keys = ""
             self._set("playback_terminators", "none")
             self.execute("playback", BEEP, timeout=COMMAND_SLACK)
         terminators = escape_digits or finish_on_key or ""
