@@ -77,6 +77,34 @@ class ChannelChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class LanguageChanged(Event):
+    """The session's language changed (``set_language``): prompts, phrases, voice and STT follow."""
+
+    kind: ClassVar[str] = "language_changed"
+    language: str
+    previous: str
+
+
+@dataclass(frozen=True, slots=True)
+class OptedOut(Event):
+    """The contact opted out of ``channels`` (``opt_out``); the runtime records it on the contact."""
+
+    kind: ClassVar[str] = "opted_out"
+    node: str
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSuppressed(Event):
+    """A message was not sent because the contact opted out of its channel in this session."""
+
+    kind: ClassVar[str] = "message_suppressed"
+    node: str | None
+    channel: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorEvent(Event):
     kind: ClassVar[str] = "error"
     code: str

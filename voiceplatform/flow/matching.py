@@ -4,6 +4,11 @@ A reply matches a choice by its key, its label or one of its synonyms, ignoring 
 punctuation and spacing ("  Pay-Now! " matches "pay now"). Spoken digits match keys ("one" is 1).
 When no whole reply matches, a reply that contains exactly one choice's label or synonym as whole
 words matches it ("yes please" matches "yes").
+
+Arabic is matched as Gulf callers type and say it: Arabic-Indic digits (٠–٩) and Extended
+Arabic-Indic digits (۰–۹, as typed on Persian/Urdu keyboards) are the digits 0–9, Arabic number
+words ("واحد", "اثنين") are spoken digits, and the usual spelling variants are folded: harakat and
+hamza carriers are dropped (أ إ آ → ا), ى → ي, ة → ه, and the tatweel (ـ) is removed.
 """
 
 from __future__ import annotations
@@ -15,16 +20,38 @@ from typing import Sequence
 
 _NON_WORD = re.compile(r"[^\w*#]+", re.UNICODE)
 
-NUMBER_WORDS = {
-    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
-}
+# Arabic-Indic (U+0660..) and Extended Arabic-Indic (U+06F0..) digits, and the Arabic spelling
+# variants folded before matching.
+_FOLD = str.maketrans(
+    {**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)},
+     "\u0649": "\u064a", "\u0629": "\u0647", "\u0640": None}
+)
+_DIGITS_ONLY = str.maketrans({**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)}})
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with Arabic-Indic and Extended Arabic-Indic digits as 0–9 (for ``validate``,
+    ``max_digits`` and stored answers: "٠٥٥١٢٣" is stored as "055123")."""
+    return text.translate(_DIGITS_ONLY)
 
 
 def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).translate(_FOLD)
     return " ".join(_NON_WORD.sub(" ", folded).split())
+
+
+_SPOKEN_DIGITS = {
+    "en": ("zero oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+    "ar": ("صفر", "واحد واحده", "اثنان اثنين إثنين ثنين", "ثلاثة ثلاث", "أربعة أربع اربعه",
+           "خمسة خمس", "ستة ست", "سبعة سبع", "ثمانية ثمان ثماني", "تسعة تسع"),
+}
+NUMBER_WORDS = {
+    normalise(word): str(digit)
+    for words in _SPOKEN_DIGITS.values()
+    for digit, spellings in enumerate(words)
+    for word in spellings.split()
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,10 @@ class Send(Output):
     list_rows: tuple[Button, ...] = ()
     template: dict[str, Any] | None = None
     media: str | None = None
+    # The session's language when sent (the engine sets it): the messaging side knows the text is
+    # Arabic, say, without guessing; the SMS encoding (GSM-7 or UCS-2) follows the characters
+    # (voiceplatform.text.sms_segments), so Arabic text always goes as UCS-2.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,18 @@ class Transfer(Output):
 class Hangup(Output):
     kind: ClassVar[str] = "hangup"
     reason: str = "normal"
+
+
+@dataclass(frozen=True, slots=True)
+class OptOut(Output):
+    """The contact asked to stop hearing from us on ``channels`` (``sms``, ``whatsapp``,
+    ``voice``, or ``all``). The engine only says so; the runtime writes it on the contact's record
+    (``voiceplatform.contacts.opt_out``), the dialler then skips the contact and the bridges drop
+    messages to those channels."""
+
+    kind: ClassVar[str] = "opt_out"
+    channels: tuple[str, ...]
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

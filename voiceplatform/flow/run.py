@@ -7,13 +7,14 @@ every call, so it holds nothing between resumes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from voiceplatform.flow import events as ev
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.limits import Limits
-from voiceplatform.flow.outputs import Output
+from voiceplatform.flow.outputs import Output, Send
 from voiceplatform.flow.results import Fields, ResultsView, plain
 from voiceplatform.flow.state import SessionStatus
 from voiceplatform.flow.templates import TemplateFailure, evaluate, render
@@ -77,6 +78,7 @@ class Run:
             "channel": self.channel.value,
             "language": self.language,
             "flow": self.flow.name,
+            "opted_out": list(self.state.get("opted_out") or ()),
         }
 
     def text(self, value: Text | None, extra: dict[str, Any] | None = None) -> str:
@@ -92,7 +94,7 @@ class Run:
             self.error("template_error", str(exc))
             return ""
         if missed:
-            self.error("undefined_variable", "undefined in template: " + ", ".join(missed))
+            self.error("undefined_variable", "undefined in template: " + ", ".join(map(str, missed)))
         return out.strip()
 
     def value(self, raw: Any, extra: dict[str, Any] | None = None) -> Any:
@@ -124,6 +126,12 @@ class Run:
     # ---- effects -----------------------------------------------------------------------
 
     def emit(self, output: Output) -> None:
+        if type(output) is Send:
+            if output.to is None and self.opted_out(output.channel):  # a message to the contact
+                self.events.append(ev.MessageSuppressed(self.node_id, output.channel, "opted_out"))
+                return
+            if output.language is None:
+                output = replace(output, language=self.language)
         self.outputs.append(output)
 
     def event(self, event: ev.Event) -> None:
@@ -192,6 +200,30 @@ class Run:
         if self._context is not None:
             self._context["session"] = Fields(self._session_facts())
         self.events.append(ev.ChannelChanged(channel.value, previous.value))
+
+    def set_language(self, language: str) -> None:
+        """Switch the session's language: the prompts' catalogue, the engine's phrases, and the
+        ``language`` every later Say and Send carries (so the voice, the STT model and the SMS
+        encoding follow)."""
+        previous = self.language
+        if language == previous:
+            return
+        self.state["language"] = language
+        if self._context is not None:
+            self._context["session"] = Fields(self._session_facts())
+        self.events.append(ev.LanguageChanged(language, previous))
+
+    def opted_out(self, channel: str) -> bool:
+        """Whether the contact opted out of ``channel`` earlier in this session."""
+        out = self.state.get("opted_out") or ()
+        return channel in out or "all" in out
+
+    def opt_out(self, channels: tuple[str, ...]) -> None:
+        current = list(self.state.get("opted_out") or ())
+        self.state["opted_out"] = current + [c for c in channels if c not in current]
+        if self._context is not None:
+            self._context["session"] = Fields(self._session_facts())
+        self.events.append(ev.OptedOut(self.node_id or "", channels))
 
     def go_offline(self) -> None:
         self.live = False

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.inputs import Input, InputKind
 from voiceplatform.flow.limits import DEFAULT_REPLY_TIMEOUT, DEFAULT_VOICE_TIMEOUT
-from voiceplatform.flow.matching import ChoiceIndex
+from voiceplatform.flow.matching import ChoiceIndex, ascii_digits
 from voiceplatform.flow.nodes.base import WAIT, Outcome, Path, Text, check_text, register, text_paths
 from voiceplatform.flow.nodes.utterance import UtteranceNode
 from voiceplatform.flow.outputs import Button, ChoiceOption, Gather, Say, Send
@@ -143,7 +143,9 @@ class GatherNode(UtteranceNode):
         kind = given.kind
         if kind in (InputKind.NO_INPUT, InputKind.TIMEOUT) or not given.value.strip():
             return self._retry(run, "no_input")
-        answer = given.value.strip()
+        if run.channel is Channel.VOICE and not self._mode_allowed(kind):
+            return self._retry(run, "no_match")  # speech at a keypad-only menu (or keys at a spoken one)
+        answer = ascii_digits(given.value.strip())  # "٠٥٥" is 055: validate, max_digits, the stored answer
         if kind is InputKind.DIGITS and self.finish_on_key and answer.endswith(self.finish_on_key):
             answer = answer[: -len(self.finish_on_key)]
         if self.choices:
@@ -158,6 +160,13 @@ class GatherNode(UtteranceNode):
             return self._retry(run, "no_match")
         run.save_result(self.result_name, answer, input=given.value, confidence=given.confidence)
         return "next"
+
+    def _mode_allowed(self, kind: InputKind) -> bool:
+        """On a call, ``input`` is a promise to the caller: a DTMF-only menu does not act on
+        words the recogniser happened to hear, and a speech-only one not on keys."""
+        if kind is InputKind.DIGITS:
+            return "dtmf" in self.input
+        return "speech" in self.input
 
     def target(self, exit_name: str) -> str | None:
         if exit_name.startswith("choice "):
