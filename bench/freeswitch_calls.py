@@ -125,7 +125,7 @@ def emulator_process(conn: Any, time_scale: float) -> None:
     from voiceplatform.testing.freeswitch import FreeSwitchEmulator
 
     with FreeSwitchEmulator(time_scale=time_scale, max_sessions=100_000) as fs:
-        conn.send(fs.port)
+        conn.send((fs.port, fs.password))
         socket.wait_read(conn.fileno())
         conn.recv()
         conn.send({"events_fired": fs.events_fired, "peak_sessions": fs.peak_sessions,
@@ -141,7 +141,8 @@ class Emulator:
     def __enter__(self) -> "Emulator":
         self.process.start()
         socket.wait_read(self.conn.fileno(), timeout=60)
-        self.port = int(self.conn.recv())
+        port, self.password = self.conn.recv()
+        self.port = int(port)
         self.pid = int(self.process.pid or 0)
         return self
 
