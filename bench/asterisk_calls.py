@@ -13,7 +13,17 @@ Targets on 2 cores: >= 100 concurrent calls held with no failures, AGI p99 < 20 
 <= 1.5x native. Calls are placed at --cps per second, as the campaign dialer paces them; the
 same calls placed all in the same instant are reported too, as the worst case.
 
+With ``--sip`` the same IVR also runs over real SIP and RTP in the same run: the lab's trunk
+``lab-carrier`` dials ONE sipp UAS (``voiceplatform/lab/sipp/uas-answer.xml``, ``-m`` and ``-l``
+set for all the calls) that answers every call and plays one RTP timeline (PCMU line noise,
+the key 1 as an RFC 4733 event inside the gather's listening window, then quiet for the
+recording's silence detection), until the platform's BYE. Reported besides: SIP calls held with
+0 failures (target >= 100), the SIP run's AGI p99 at --cps (target < 20 ms), Asterisk CPU per
+call over SIP against Local channels, sipp's own CPU, and what sipp saw (INVITEs, the
+platform's BYEs). ``python bench/asterisk_calls.py --sip [--calls 100]``
+
 Usage: python bench/asterisk_calls.py [--calls 100] [--probes 5]
+       python bench/asterisk_calls.py --inbound [--calls 100] [--cps 25]   (calls coming in over SIP)
 """
 
 from __future__ import annotations
@@ -44,6 +54,9 @@ from voiceplatform.lab import LabSettings, up  # noqa: E402
 from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver  # noqa: E402
 from voiceplatform.switches.outcomes import CallOutcome  # noqa: E402
 from voiceplatform.switches.services import default_services  # noqa: E402
+from voiceplatform.lab.asterisk_config import LAB_SIP_DIAL_TEMPLATE  # noqa: E402
+from voiceplatform.testing import rtp_pcap  # noqa: E402
+from voiceplatform.testing.sipp import Sipp, scenario  # noqa: E402
 
 CALLEE = "answer-press-1"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -88,11 +101,12 @@ def paced(count: int, cps: float | None, action: Any) -> list[Any]:
     return out
 
 
-def run_ours(driver: AsteriskDriver, flow: Any, calls: int, asterisk_pid: int, cps: float | None = None) -> dict[str, Any]:
+def run_ours(driver: AsteriskDriver, flow: Any, calls: int, asterisk_pid: int, cps: float | None = None,
+             callee: str = CALLEE) -> dict[str, Any]:
     held = Held()
     driver.agi_round_trips.clear()
     ast0, own0, began = process_cpu(asterisk_pid), own_cpu(), time.perf_counter()
-    placed = paced(calls, cps, lambda: driver.place_call(flow, CALLEE, {}, timeout=30))
+    placed = paced(calls, cps, lambda: driver.place_call(flow, callee, {}, timeout=30))
 
     def track(call: Any) -> None:
         if call.in_session.wait(120):
@@ -164,13 +178,56 @@ def run_native(driver: AsteriskDriver, calls: int, asterisk_pid: int, cps: float
     }
 
 
+# The SIP callee's side of every call (seconds from the ACK): the bench IVR's gather prompt
+# (hello-world, ~1.2 s) then listens 5 s; the key comes 3.5 s in, inside that window (or typed
+# ahead), and quiet follows for the recording to end on 2 s of silence, then the goodbye.
+SIP_KEY_AT = 3.5
+SIP_NOISE = 20  # RMS of the line noise in the callee's quiet parts (rtp_pcap.Silence.level)
+
+
+def sip_callee(folder: Path, calls: int) -> Sipp:
+    """One sipp UAS for every SIP call of the run: answers, plays the timeline, waits for BYE."""
+    pcap = rtp_pcap.write_pcap(folder / "press-1.pcap", [
+        rtp_pcap.Silence(SIP_KEY_AT, SIP_NOISE), rtp_pcap.Rfc4733("1"), rtp_pcap.Silence(60, SIP_NOISE)])
+    return Sipp(scenario("uas-answer"), folder, keys={"payloads": "0 101", "audio": str(pcap)}, calls=calls,
+                extra_args=("-l", str(calls))).start()
+
+
+def run_sip(config: AsteriskConfig, flow: Any, calls: int, asterisk_pid: int, cps: float) -> dict[str, Any]:
+    """The same IVR over SIP: warm-up, then ``calls`` at ``cps`` against one sipp UAS."""
+    folder = ROOT / "media" / "tmp" / f"bench-sip-{uuid.uuid4().hex[:8]}"
+    sipp = sip_callee(folder, calls + 3)
+    try:
+        assert sipp.pid is not None
+        with AsteriskDriver(config, default_services(config.media_dir)) as driver:
+            run_ours(driver, flow, 3, asterisk_pid, callee=str(sipp.port))  # warm-up
+            sipp0 = process_cpu(sipp.pid)
+            result = run_ours(driver, flow, calls, asterisk_pid, cps, callee=str(sipp.port))
+            result["sipp_cpu_per_call_s"] = (process_cpu(sipp.pid) - sipp0) / calls
+        requests = [m for m in sipp.messages() if m.is_request and m.direction == "received"]
+        result["sipp_invites"] = sum(1 for m in requests if m.method == "INVITE")
+        result["sipp_byes_from_platform"] = sum(1 for m in requests if m.method == "BYE")
+        result["sipp_aborted_calls"] = sipp.errors().count("Aborting call")
+    finally:
+        sipp.stop()
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--probes", type=int, default=5, help="AGI round-trip probes per call")
     parser.add_argument("--cps", type=float, default=25.0, help="calls placed per second, as a paced dialer does")
+    parser.add_argument("--sip", action="store_true", help="run the same IVR over real SIP (one sipp UAS) too")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "asterisk_calls.json")
+    parser.add_argument("--inbound", action="store_true",
+                        help="instead: inbound SIP calls answered per second into the IVR (bench/inbound_calls.py)")
     args = parser.parse_args()
+    if args.inbound:
+        from inbound_calls import run as run_inbound  # bench/ is this script's folder
+
+        run_inbound(args.calls, args.cps)
+        return 0
 
     settings = LabSettings.from_env()
     report = up(settings)
@@ -182,6 +239,11 @@ def main() -> int:
         native = run_native(driver, args.calls, pid, args.cps)
         ours = run_ours(driver, flow, args.calls, pid, args.cps)
         burst = run_ours(driver, flow, args.calls, pid, None)  # worst case: every call at once
+    sip = None
+    if args.sip:
+        sip_config = AsteriskConfig.from_lab(account="bench", run_amd=False, correlation_checks=args.probes,
+                                             dial_template=LAB_SIP_DIAL_TEMPLATE)
+        sip = run_sip(sip_config, flow, args.calls, pid, args.cps)
     native_cpu = native["asterisk_cpu_per_call_s"] + native["worker_cpu_per_call_s"]
     ours_cpu = ours["asterisk_cpu_per_call_s"] + ours["worker_cpu_per_call_s"]
     ratio = ours_cpu / native_cpu if native_cpu else float("inf")
@@ -197,12 +259,27 @@ def main() -> int:
         ("burst: all calls at once", f"{burst['peak_held']} held", "(worst case)", burst["failures"] == 0,
          f"failures {burst['failures']}; AGI p50 {burst['agi_p50_ms']:.2f} / p99 {burst['agi_p99_ms']:.2f} ms"),
     ]
-    print(f"Asterisk IVR benchmark: {args.calls} calls to {CALLEE} placed at {args.cps:g}/s, {report.state.version}")
+    if sip is not None:
+        local_cpu = ours["asterisk_cpu_per_call_s"]
+        per_call = sip["asterisk_cpu_per_call_s"] / local_cpu if local_cpu else 0.0
+        rows += [
+            ("SIP calls held at once (peak)", f"{sip['peak_held']} of {args.calls}", ">= 100, 0 failures",
+             sip["peak_held"] >= 100 and sip["failures"] == 0,
+             f"failures {sip['failures']}; sipp saw {sip['sipp_invites']} INVITEs, {sip['sipp_byes_from_platform']} BYEs"),
+            ("SIP AGI round trip p50 / p99 ms", f"{sip['agi_p50_ms']:.2f} / {sip['agi_p99_ms']:.2f}", "p99 < 20",
+             (sip["agi_p99_ms"] or 1e9) < 20, f"{sip['agi_round_trips']} immediate commands at {args.cps:g}/s"),
+            ("CPU s / call: Asterisk, SIP", f"{sip['asterisk_cpu_per_call_s']:.4f}", "(report)", True,
+             f"Local {local_cpu:.4f}: SIP is {per_call:.2f}x Local"),
+            ("CPU s / call: worker, SIP", f"{sip['worker_cpu_per_call_s']:.4f}", "", True,
+             f"Local {ours['worker_cpu_per_call_s']:.4f}; sipp {sip['sipp_cpu_per_call_s']:.4f}"),
+        ]
+    print(f"Asterisk IVR benchmark: {args.calls} calls to {CALLEE}{' and over SIP' if sip else ''} "
+          f"placed at {args.cps:g}/s, {report.state.version}")
     print(f"{'measure':<30} {'value':>16}  {'target':<20} {'ok':<4} note")
     for name, value, target, ok, note in rows:
         print(f"{name:<30} {value:>16}  {target:<20} {'yes' if ok else 'NO':<4} {note}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"calls": args.calls, "cps": args.cps, "ours": ours, "native": native, "burst": burst, "cpu_ratio": ratio,
+    args.out.write_text(json.dumps({"calls": args.calls, "cps": args.cps, "ours": ours, "native": native, "burst": burst, "sip": sip, "cpu_ratio": ratio,
                                     "targets_met": all(r[3] for r in rows)}, indent=2, default=str))
     print(f"wrote {args.out.relative_to(ROOT)}")
     return 0
