@@ -19,10 +19,23 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from voiceplatform.exceptions import InvalidInputError
 from voiceplatform.flow import Channel, Flow, Input, Step, resume, start
-from voiceplatform.flow.outputs import HttpRequest
+from voiceplatform.flow.matching import ascii_digits
+from voiceplatform.flow.outputs import HttpRequest, OptOut
 
-_DIGITS = re.compile(r"^[0-9*#]+$")
+# Keys on a call; Arabic-Indic (٠-٩) and Extended Arabic-Indic (۰-۹) digits typed at the
+# simulator are key presses too (as 0-9), like the DTMF a handset sends.
+_DIGITS = re.compile(r"^[0-9\u0660-\u0669\u06f0-\u06f9*#]+$")
+
+
+class ScriptedInputRefused(InvalidInputError):
+    """A scripted input the session was not waiting for: which one (1-based) and what it was."""
+
+    def __init__(self, position: int, raw: str, reason: str) -> None:
+        self.position = position
+        self.raw = raw
+        super().__init__(f"scripted input {position} ({raw!r}) was not accepted: {reason}")
 
 
 def parse_input(raw: str, wait: dict[str, Any] | None, channel: str) -> Input:
@@ -68,7 +81,7 @@ def parse_input(raw: str, wait: dict[str, Any] | None, channel: str) -> Input:
     if kind == "transfer":
         return Input.transfer_result(text)
     if channel == Channel.VOICE.value:
-        return Input.digits(text) if _DIGITS.match(text) else Input.speech(text, 1.0)
+        return Input.digits(ascii_digits(text)) if _DIGITS.match(text) else Input.speech(text, 1.0)
     return Input.text(text)
 
 
@@ -94,6 +107,10 @@ class Simulation:
     contact: dict[str, Any]
     channel: str
     exchanges: list[Exchange] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)  # scripted inputs left when the session ended
+    # The simulator is the runtime here: it applies OptOut outputs to its copy of the contact's
+    # channels, as the database sink does for real contacts (voiceplatform.contacts.opt_out).
+    opted_out: list[str] = field(default_factory=list)
 
     @property
     def last(self) -> Step:
@@ -133,20 +150,36 @@ def simulate(
     scripted ones are used up (interactive mode); returning None stops."""
     simulation = Simulation(flow, contact, channel, _exchanges if _exchanges is not None else [])
     step = start(flow, contact, channel, facts=facts, **_start_options(engine_options))
-    simulation.exchanges.append(Exchange(None, step))
+    _record(simulation, Exchange(None, step))
     pending = list(inputs)
-    for given in _inputs(simulation, pending, ask):
-        step = resume(flow, step.state, given, **_resume_options(engine_options))
-        simulation.exchanges.append(Exchange(given, step))
+    answered = 0  # inputs given by the script or the terminal (automatic answers not counted)
+    for raw, given in _inputs(simulation, pending, ask):
+        answered += raw is not None
+        try:
+            step = resume(flow, step.state, given, **_resume_options(engine_options))
+        except InvalidInputError as exc:
+            raise ScriptedInputRefused(answered, raw if raw is not None else given.kind.value, str(exc)) from exc
+        _record(simulation, Exchange(given, step))
+    simulation.unused = pending
     return simulation
 
 
-def _inputs(simulation: Simulation, pending: list[str], ask: Callable[[Step], str | None] | None) -> Iterator[Input]:
+def _record(simulation: Simulation, exchange: Exchange) -> None:
+    simulation.exchanges.append(exchange)
+    for output in exchange.step.outputs:
+        if isinstance(output, OptOut):
+            simulation.opted_out.extend(c for c in output.channels if c not in simulation.opted_out)
+
+
+def _inputs(
+    simulation: Simulation, pending: list[str], ask: Callable[[Step], str | None] | None
+) -> Iterator[tuple[str | None, Input]]:
+    """(the scripted or typed string, or None for an automatic answer; the input)."""
     while not simulation.last.ended:
         step = simulation.last
         automatic = auto_answer(step, pending)
         if automatic is not None:
-            yield automatic
+            yield None, automatic
             continue
         if pending:
             raw: str | None = pending.pop(0)
@@ -156,7 +189,7 @@ def _inputs(simulation: Simulation, pending: list[str], ask: Callable[[Step], st
             raw = None
         if raw is None:
             return
-        yield parse_input(raw, step.wait, step.channel)
+        yield raw, parse_input(raw, step.wait, step.channel)
 
 
 def _start_options(options: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,25 @@
-"""``voiceplatform flow validate|run``: tools for flow designers."""
+"""``voiceplatform flow validate|run``: tools for flow designers.
+
+One convention for both commands (docs/flow-language.md, "The command line"): everything a
+designer reads goes to **stdout**, in the order it happened: problems and "ok" lines; the
+transcript, with each step's error and failure events right after what that step said, then the
+status, results and an error summary. Only click's own usage errors go to stderr. The exit code
+says how it went:
+
+  0  valid / the run ended (or waits for more input) with no error event
+  1  the flow does not validate (nothing runs)
+  2  a scripted input the session did not accept (the transcript up to it is printed first),
+     or scripted inputs left over after the session ended
+  3  the run ended in a failure (a failure event)
+  4  the run went on but had error events (a missing prompt, a template error...)
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,7 +35,8 @@ def flow_group() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate_command(paths: tuple[Path, ...], strict: bool) -> None:
-    """Check flow files. Prints file:line:col: message for each problem; exits 1 if any."""
+    """Check flow files. Prints file:line:col: message for each problem and an ok line for each
+    valid file (all on stdout); exits 1 if any file has an error (or a warning, with --strict)."""
     from voiceplatform.flow import analyse_flow
 
     failed = False
@@ -33,7 +49,7 @@ def validate_command(paths: tuple[Path, ...], strict: bool) -> None:
             failed = True
         else:
             channels = ", ".join(channel.value for channel in flow.definition.channels)
-            click.echo(f"{path}: ok ({len(flow.nodes)} nodes; {channels})", err=True)
+            click.echo(f"{path}: ok ({len(flow.nodes)} nodes; {channels})")
     sys.exit(1 if failed else 0)
 
 
@@ -76,8 +92,8 @@ def run_command(
     try:
         flow = load_flow(path)
     except FlowError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+        click.echo(str(exc))
+        sys.exit(EXIT_INVALID)
     contact = _pairs(contact_pairs, "--contact")
     facts = {k: {"true": True, "false": False}.get(v.lower(), v) for k, v in _pairs(fact_pairs, "--fact").items()}
     interactive = not inputs
@@ -95,6 +111,9 @@ def run_command(
             for output in exchange.step.outputs:
                 for line in output_lines(output):
                     click.echo(line)
+            for event in exchange.step.events:
+                if event.kind in ("error", "failure"):
+                    click.echo(_event_line(event))
         shown = len(simulation_exchanges)
 
     exchanges_ref: list = []  # type: ignore[type-arg]
@@ -111,20 +130,49 @@ def run_command(
         simulation = simulate(flow, contact, channel, inputs, facts=facts or None,
                               ask=ask if interactive else None, _exchanges=exchanges_ref)
     except FlowError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        show_new(exchanges_ref)  # the conversation up to the input that was refused, then why
+        if not as_json and exchanges_ref:
+            _summary(exchanges_ref[-1].step, exchanges_ref)
+        click.echo(f"error: {exc}")
+        sys.exit(EXIT_INPUT)
     show_new(simulation.exchanges)
     final = simulation.last
     if not as_json:
-        click.echo("")
-        click.echo(f"status: {final.status.value}" + (f" ({final.state['end_reason']})" if final.state.get("end_reason") else ""))
-        if final.wait:
-            click.echo(f"waiting for: {final.wait['kind']} at {final.wait['node']}")
-        results = {name: entry.get("value") for name, entry in final.state["results"].items()}
-        click.echo(f"results: {json.dumps(results, ensure_ascii=False)}")
-        errors = [e for x in simulation.exchanges for e in x.step.events if e.kind in ("error", "failure")]
-        for event in errors:
-            click.echo(f"{event.kind}: [{event.code}] {event.message}")
+        _summary(final, simulation.exchanges)
+    if simulation.unused:
+        left = ", ".join(repr(raw) for raw in simulation.unused)
+        click.echo(f"error: the session ended with {len(simulation.unused)} scripted input(s) unused: {left}")
+        sys.exit(EXIT_INPUT)
+    kinds = {event.kind for exchange in simulation.exchanges for event in exchange.step.events}
+    if "failure" in kinds:
+        sys.exit(EXIT_FAILED)
+    if "error" in kinds:
+        sys.exit(EXIT_ERRORS)
+
+
+EXIT_INVALID, EXIT_INPUT, EXIT_FAILED, EXIT_ERRORS = 1, 2, 3, 4
+
+
+def _event_line(event: Any) -> str:
+    where = f" at {event.node}" if getattr(event, "node", None) else ""
+    return f"{event.kind}: [{event.code}] {event.message}{where}"
+
+
+def _summary(final: Any, exchanges: list[Any]) -> None:
+    click.echo("")
+    click.echo(f"status: {final.status.value}" + (f" ({final.state['end_reason']})" if final.state.get("end_reason") else ""))
+    if final.wait:
+        click.echo(f"waiting for: {final.wait['kind']} at {final.wait['node']}")
+    results = {name: entry.get("value") for name, entry in final.state["results"].items()}
+    click.echo(f"results: {json.dumps(results, ensure_ascii=False)}")
+    if final.state.get("language"):
+        click.echo(f"language: {final.state['language']}")
+    if final.state.get("opted_out"):
+        click.echo(f"opted out: {', '.join(final.state['opted_out'])}")
+    problems = [e for x in exchanges for e in x.step.events if e.kind in ("error", "failure")]
+    if problems:
+        failures = sum(1 for e in problems if e.kind == "failure")
+        click.echo(f"problems: {len(problems) - failures} error(s), {failures} failure(s) (shown where they happened)")
 
 
 def _pairs(pairs: tuple[str, ...], option: str) -> dict[str, str]:

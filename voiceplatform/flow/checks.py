@@ -17,14 +17,24 @@ from typing import Iterator
 
 from voiceplatform.exceptions import Problem
 from voiceplatform.flow.channels import Channel
+from voiceplatform.flow.channel_checks import channel_warnings
 from voiceplatform.flow.flow import Flow
 from voiceplatform.flow.nodes.base import NodeBase
 from voiceplatform.flow.nodes.gather import DTMF_KEY, WHATSAPP_BUTTON_TITLE, WHATSAPP_ROW_TITLE, GatherNode
 from voiceplatform.flow.nodes.record import RecordNode
+from voiceplatform.flow.nodes.set_language import SetLanguageNode, pick_language
 from voiceplatform.flow.nodes.wait import WaitNode
 from voiceplatform.flow.nodes.subflow import SubflowNode
 from voiceplatform.flow.nodes.switch_channel import SwitchChannelNode
-from voiceplatform.flow.templates import KNOWN_ROOTS, limit_error, references, syntax_error
+from voiceplatform.flow.templates import (
+    GLOBAL_NAMES,
+    KNOWN_ROOTS,
+    error_line,
+    limit_error,
+    references,
+    semantic_errors,
+    syntax_error,
+)
 
 State = tuple[str, str, Channel, bool]  # flow name, node id, channel, live
 
@@ -35,8 +45,9 @@ def check_flow(root: Flow) -> list[Problem]:
     stores = _stores(flows)
     for flow in flows:
         problems.extend(_check_targets(flow))
+        problems.extend(_check_choice_keys(flow))
         problems.extend(_check_templates(flow, stores, root))
-        problems.extend(_check_prompts(flow))
+        problems.extend(_check_prompts(flow, root))
         problems.extend(_check_loops(flow))
         problems.extend(_check_silent_loops(flow))
     problems.extend(_check_reach(root, flows))
@@ -62,10 +73,28 @@ def _check_targets(flow: Flow) -> Iterator[Problem]:
             yield flow.locations.problem(_where(flow, node, "fallback"), f"node {node.id!r}: fallback goes to unknown node {node.fallback!r}")
 
 
+def _check_choice_keys(flow: Flow) -> Iterator[Problem]:
+    """A key used twice is reported at the second use (a pydantic validator could only point
+    at the node)."""
+    for node in flow.nodes.values():
+        if not isinstance(node, GatherNode):
+            continue
+        first: dict[str, int] = {}
+        for position, choice in enumerate(node.choices):
+            if choice.key in first:
+                yield flow.locations.problem(
+                    _where(flow, node, "choices", position, "key"),
+                    f"node {node.id!r}: choice key {choice.key!r} is used twice (first by choice {first[choice.key] + 1})",
+                )
+            else:
+                first[choice.key] = position
+
+
 def _stores(flows: list[Flow]) -> dict[str, set[str]]:
     stores: dict[str, set[str]] = {"results": set(), "vars": set(), "contact": set()}
     for flow in flows:
         stores["vars"].update(flow.definition.vars)
+        stores["vars"].update(flow.definition.params)  # a subflow's parameters: its parent passes them
         for node in flow.nodes.values():
             for root, name in node.stores():
                 stores[root].add(name)
@@ -77,36 +106,65 @@ def _check_templates(flow: Flow, stores: dict[str, set[str]], root: Flow) -> Ite
     for node in flow.nodes.values():
         for path, source, is_expression in node.texts():
             where = _where(flow, node, *path)
-            error = syntax_error(source, expression=is_expression) or limit_error(source, expression=is_expression)
+            locations = flow.locations
+            error = syntax_error(source, expression=is_expression)
             if error is not None:
-                yield flow.locations.problem(where, f"node {node.id!r}: {error}")
+                found = locations.text_lines(where)
+                line = error_line(found[1], expression=is_expression) if found else None
+                yield locations.point(where, f"node {node.id!r}: {error}", line=line)
                 continue
+            error = limit_error(source, expression=is_expression)
+            if error is not None:
+                yield locations.point(where, f"node {node.id!r}: {error}")
+                continue
+            for message, needle in semantic_errors(source, expression=is_expression):
+                yield locations.point(where, f"node {node.id!r}: {message}", needle=needle)
             allowed = KNOWN_ROOTS if path[:1] == ("save",) else KNOWN_ROOTS - {"response"}
+            if path[:1] == ("choices_from",):
+                allowed = allowed | {"item", "index"}
             for name, attribute in references(source, expression=is_expression):
+                needle = name if attribute is None else attribute
+                if name in GLOBAL_NAMES and name not in allowed:
+                    continue
                 if name not in allowed:
-                    yield flow.locations.problem(where, f"node {node.id!r}: undefined variable {name!r}")
+                    yield locations.point(where, f"node {node.id!r}: undefined variable {name!r}", needle=needle)
                 elif attribute is None:
                     continue
                 elif name == "results" and attribute not in stores["results"]:
-                    yield flow.locations.problem(where, f"node {node.id!r}: results.{attribute} is never set")
+                    yield locations.point(where, f"node {node.id!r}: results.{attribute} is never set", needle=needle)
                 elif name == "vars" and attribute not in stores["vars"]:
-                    yield flow.locations.problem(where, f"node {node.id!r}: vars.{attribute} is never set")
+                    yield locations.point(where, f"node {node.id!r}: vars.{attribute} is never set", needle=needle)
                 elif (
                     name == "contact"
                     and declared_contact is not None
                     and attribute not in declared_contact
                     and attribute not in stores["contact"]
                 ):
-                    yield flow.locations.problem(where, f"node {node.id!r}: contact.{attribute} is not a declared contact field")
+                    yield locations.point(where, f"node {node.id!r}: contact.{attribute} is not a declared contact field", needle=needle)
 
 
-def _check_prompts(flow: Flow) -> Iterator[Problem]:
+def _check_prompts(flow: Flow, root: Flow) -> Iterator[Problem]:
+    """Every prompt in every language the session can be in. A subflow runs in the session's
+    language (the root flow's ``language`` and ``languages``, switched by ``set_language``), not
+    its own ``language:``, so its prompts must exist in those too."""
+    session_languages = root.definition.all_languages
+    languages = tuple(dict.fromkeys((*flow.definition.all_languages, *session_languages)))
     for node in flow.nodes.values():
         for path, prompt_id in node.prompt_ids():
-            for language in flow.definition.all_languages:
+            for language in languages:
                 if flow.prompts.lookup(language, prompt_id) is None:
                     catalogue = flow.prompts.file_for(language)
-                    yield flow.locations.problem(_where(flow, node, *path), f"node {node.id!r}: prompt {prompt_id!r} is missing from {catalogue}")
+                    why = ""
+                    if language not in flow.definition.all_languages:
+                        why = f" (a session of {root.name!r} can be in {language}, and a subflow speaks the session's language)"
+                    yield flow.locations.problem(_where(flow, node, *path), f"node {node.id!r}: prompt {prompt_id!r} is missing from {catalogue}{why}")
+        if isinstance(node, SetLanguageNode) and node.literal is not None:
+            if pick_language(node.literal, session_languages) is None:
+                yield flow.locations.problem(
+                    _where(flow, node, "language"),
+                    f"node {node.id!r}: language {node.literal!r} is not one of {root.name!r}'s languages "
+                    f"({', '.join(session_languages)}); add it to languages:",
+                )
 
 
 def _waits(flow: Flow, node: NodeBase) -> bool:
@@ -275,6 +333,7 @@ def _check_reach(root: Flow, flows: list[Flow]) -> Iterator[Problem]:
                 )
             continue
         yield from _channel_specific(flow, node, channel)
+        yield from channel_warnings(flow, root, node, channel)
         queue.extend(_successors(root, flow, node, channel, live))
     for flow in flows:
         for node_id, node in flow.nodes.items():

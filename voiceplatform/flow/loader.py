@@ -60,6 +60,7 @@ class _FlowReader:
         self.by_file: dict[Path, Flow | None] = {}
         self.problems: list[Problem] = []
         self.folders = FlowFolders(Path.cwd().resolve())
+        self.session_languages: tuple[str, ...] = ()  # the root flow's languages
 
     def read_file(self, path: Path) -> tuple[Flow | None, list[Problem]]:
         self.folders = FlowFolders.around(path, search_prompts_directory(path))
@@ -129,7 +130,11 @@ class _FlowReader:
         except PathRefused as exc:
             self.problems.append(locations.problem(("prompts",), f"prompts {definition.prompts!r} {exc}"))
             directory = None
-        prompts, prompt_problems = load_catalogue(directory, definition.all_languages, self.folders)
+        if is_root:
+            self.session_languages = definition.all_languages
+        # A subflow speaks the session's language, whatever its own ``language:``: load those too.
+        languages = tuple(dict.fromkeys((*definition.all_languages, *self.session_languages)))
+        prompts, prompt_problems = load_catalogue(directory, languages, self.folders)
         self.problems.extend(prompt_problems)
         if definition.name in self.library:
             other = self.library[definition.name]
