@@ -99,8 +99,14 @@ def test_whatsapp_renders_buttons_list_or_text() -> None:
     assert [b.title for b in three.buttons] == ["Option 1", "Option 2", "Option 3"] and not three.list_rows
     ten = start(flow_with(10), {}, "whatsapp", now=NOW).outputs[-1]
     assert len(ten.list_rows) == 10 and not ten.buttons and ten.list_button == "Choose"
-    eleven = start(flow_with(11), {}, "whatsapp", now=NOW).outputs[-1]
-    assert not eleven.buttons and not eleven.list_rows and 'Reply 11 or "Option 11"' in eleven.text
+    # More than ten: pages of nine rows and a "More options" row (issue 12); the last page holds the rest.
+    first = start(flow_with(11), {}, "whatsapp", now=NOW)
+    rows = first.outputs[-1].list_rows
+    assert [r.id for r in rows] == [str(n) for n in range(1, 10)] + ["__more"] and rows[-1].title == "More options"
+    second = resume(flow_with(11), first.state, Input.text("__more"))
+    assert [r.id for r in second.outputs[-1].list_rows] == ["10", "11"] and second.state["attempt"] == 0
+    picked = resume(flow_with(11), second.state, Input.text("Option 3"))  # any item matches, on any page
+    assert picked.state["results"]["ask"]["value"] == "3"
 
 
 def test_free_input_with_finish_key_and_regex() -> None:

@@ -3,12 +3,14 @@ of every registered node type, keyed by ``type``."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.nodes import NODE_TYPES
+from voiceplatform.flow.template_functions import is_zone
 
 SPEC_VERSION = 1
 
@@ -25,6 +27,30 @@ class Handlers(BaseModel):
     hangup: str | None = None  # the contact hung up mid-call (runs with no live call)
 
 
+class Param(BaseModel):
+    """One parameter of a flow used as a subflow: its value is ``vars.NAME`` inside the flow.
+    ``params: {attempts: 3}`` is shorthand for ``{attempts: {default: 3}}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: Any = None
+    required: bool = False
+    description: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and raw and set(raw) <= {"default", "required", "description"}:
+            return raw
+        return {"default": raw}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Param:
+        if self.required and "default" in self.model_fields_set and self.default is not None:
+            raise ValueError("a required parameter has no default")
+        return self
+
+
 class FlowDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -37,9 +63,36 @@ class FlowDefinition(BaseModel):
     start: str
     prompts: str | None = None  # the prompts directory, relative to this file
     contact_fields: tuple[str, ...] | None = None  # declare to have contact.* checked
+    timezone: str = "UTC"  # IANA zone of `now` when the contact has no valid `timezone` field
     vars: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Param] = Field(default_factory=dict)  # the interface, as a subflow
+    returns: tuple[str, ...] = ()  # results this flow sets for its parent
     on: Handlers = Field(default_factory=Handlers)
     nodes: tuple[NodeDefinition, ...] = Field(min_length=1)  # type: ignore[valid-type]
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channel_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [value]  # `channels: voice` means the one channel
+        if not isinstance(value, (list, tuple)):
+            raise ValueError("channels is a list of channels: [voice, sms, whatsapp]")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if not is_zone(value):
+            raise ValueError(f"{value!r} is not an IANA time zone (like Europe/London or Asia/Riyadh)")
+        return value
+
+    @field_validator("params", "vars")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(name)):
+                raise ValueError(f"{name!r} is not a valid name (letters, digits, _)")
+        return value
 
     @field_validator("channels")
     @classmethod

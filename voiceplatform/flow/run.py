@@ -17,6 +17,7 @@ from voiceplatform.flow.limits import Limits
 from voiceplatform.flow.outputs import Output, Send
 from voiceplatform.flow.results import Fields, ResultsView, plain
 from voiceplatform.flow.state import SessionStatus
+from voiceplatform.flow.template_functions import local_now
 from voiceplatform.flow.templates import TemplateFailure, evaluate, render
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ class Run:
                 "message": Fields(state["message"]),
                 "session": Fields(self._session_facts()),
             }
+            local = local_now(self.now, state["contact"].get("timezone"), self.root.definition.timezone)
+            self._context["now"] = local  # the driver's clock, never the system's: see template_functions
+            self._context["today"] = local.date()
         return self._context
 
     def _session_facts(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ parts under the same limits, so ``{{ 9 ** (9 ** 9) }}`` is refused before it is 
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 from functools import lru_cache
@@ -26,8 +27,10 @@ from typing import Any, Callable, Iterator
 from jinja2 import ChainableUndefined, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError
 from jinja2.nodes import EvalContext, Impossible
+from jinja2.parser import Parser
 
 from voiceplatform import limits as resource_limits
+from voiceplatform.flow import template_functions
 from voiceplatform.flow.template_guard import (
     LOOP_GUARD,
     GuardedEnvironment,
@@ -38,7 +41,7 @@ from voiceplatform.flow.template_guard import (
     render_limited,
 )
 
-KNOWN_ROOTS = frozenset({"contact", "results", "vars", "call", "message", "session", "response"})
+KNOWN_ROOTS = frozenset({"contact", "results", "vars", "call", "message", "session", "response", "now", "today"})
 
 _AT_COLUMN = re.compile(r"(?<![\w@.])@([A-Za-z_][A-Za-z0-9_]*)")
 _TEMPLATE_MARKERS = ("{{", "{%", "{#", "@")
@@ -75,6 +78,12 @@ _ENV = GuardedEnvironment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+_ENV.filters.update(template_functions.FILTERS)
+_ENV.globals.update(template_functions.GLOBALS)
+_ENV.tests.update(template_functions.TESTS)
+GLOBAL_NAMES = frozenset(_ENV.globals)  # range, namespace, days, business_hours...: not variables
 
 
 class TemplateFailure(Exception):
@@ -155,14 +164,83 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
 
 
 def syntax_error(source: str, *, expression: bool = False) -> str | None:
-    """The syntax problem in a template or expression, or None when it parses."""
+    """The syntax problem in a template or expression, or None when it parses. A condition is
+    parsed as the engine compiles it, so the message never mentions the parentheses the
+    analysis wraps it in ("unexpected ')'" for a trailing ``and``)."""
     try:
+        if expression:
+            _check_condition_syntax(source)
         _parse(source, expression)
     except TemplateSyntaxError as exc:
         return f"template syntax error: {exc.message}"
     except RecursionError:
         return "template syntax error: nested too deeply"
     return None
+
+
+_OPERATOR_WORDS = frozenset({"and", "or", "not", "in", "is", "if", "else", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "//", "%", "~", "|", "("})
+
+
+def _check_condition_syntax(source: str) -> None:
+    text = expand_shorthand(_strip_braces(source))
+    parser = Parser(_ENV, text, state="variable")
+    try:
+        parser.parse_expression()
+    except TemplateSyntaxError as exc:
+        if "end of template" in exc.message:
+            words = text.split()
+            last = words[-1] if words else ""
+            if last in _OPERATOR_WORDS or last.endswith(("(", "|")):
+                raise TemplateSyntaxError(f"the condition ends with {last!r}: something must follow it", exc.lineno) from None
+            raise TemplateSyntaxError("the condition ends too early: a bracket or quote is not closed", exc.lineno) from None
+        raise
+    if not parser.stream.eos:
+        token = parser.stream.current
+        raise TemplateSyntaxError(f"unexpected {token.value!r} after the end of the condition", token.lineno)
+
+
+def semantic_errors(source: str, *, expression: bool = False) -> Iterator[tuple[str, str]]:
+    """Problems the parser accepts but a run would hit: unknown filters and tests (which
+    Jinja reports only when the template is compiled or the test is evaluated), and constant
+    arguments that cannot work (a bad regex in ``is matching``, bad ``business_hours``). Each
+    is ``(message, text to point at)``."""
+    try:
+        tree = _parse(source, expression)
+    except (TemplateSyntaxError, RecursionError):
+        return
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        is_filter = isinstance(node, nodes.Filter)
+        known = _ENV.filters if is_filter else _ENV.tests
+        if node.name in known or node.name == LOOP_GUARD:
+            continue
+        kind = "filter" if is_filter else "test"
+        public = [name for name in known if not name.startswith("_")]
+        close = difflib.get_close_matches(node.name, public, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        yield f"unknown {kind} {node.name!r}{hint}", node.name
+    for node in tree.find_all((nodes.Call, nodes.Test)):
+        name = node.name if isinstance(node, nodes.Test) else getattr(node.node, "name", None)
+        check = template_functions.CONSTANT_CHECKS.get(name or "")
+        if check is None or not node.args or not isinstance(node.args[0], nodes.Const):
+            continue
+        try:
+            check(node.args[0].value)
+        except re.error as exc:
+            yield f"{name}: not a valid regular expression ({exc})", str(node.args[0].value)[:40] or name or ""
+        except (ValueError, TypeError) as exc:
+            yield f"{name}: {exc}", str(node.args[0].value)[:40] or name or ""
+
+
+def error_line(lines: list[str], *, expression: bool = False) -> int:
+    """Which of a multi-line text's source lines a syntax error is on (0-based): the first
+    line from which no prefix of the text parses any more. Works for folded (``>-``) texts,
+    whose template line numbers say nothing about the file's lines."""
+    first_bad = len(lines) - 1
+    for count in range(len(lines), 0, -1):
+        if syntax_error(" ".join(lines[:count]), expression=expression) is None:
+            break
+        first_bad = count - 1
+    return first_bad
 
 
 def limit_error(source: str, *, expression: bool = False) -> str | None:

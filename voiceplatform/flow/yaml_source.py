@@ -38,6 +38,41 @@ class Locations:
 
     file: str
     positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    # Texts written over several lines (``>-``, ``|``, folded plain or quoted scalars): the
+    # file's lines they cover, so a problem inside one points at its line, not its first.
+    spans: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    lines: tuple[str, ...] = ()
+
+    def text_lines(self, path: Path) -> tuple[int, list[str]] | None:
+        """The first file line (1-based) of a multi-line text's content, and its content lines."""
+        span = self.spans.get(tuple(path))
+        if span is None or not self.lines:
+            return None
+        first, last = span
+        content = list(self.lines[first - 1:last])
+        start = first
+        if content and content[0].rstrip().endswith(("|", ">", "|-", ">-", "|+", ">+")):
+            content, start = content[1:], first + 1  # a block scalar: its content starts below
+        while content and not content[-1].strip():
+            content.pop()
+        return (start, content) if content else None
+
+    def point(self, path: Path, message: str, *, needle: str | None = None, line: int | None = None,
+              severity: str = "error") -> Problem:
+        """A problem inside the text at ``path``: at the first line holding ``needle``, or at
+        its ``line``-th content line (0-based); at the text's start when neither is known."""
+        found = self.text_lines(path)
+        if found is not None:
+            start, content = found
+            if needle:
+                for offset, text in enumerate(content):
+                    column = text.find(needle)
+                    if column >= 0:
+                        return Problem(self.file, start + offset, column + 1, message, severity)
+            if line is not None and 0 <= line < len(content):
+                text = content[line]
+                return Problem(self.file, start + line, len(text) - len(text.lstrip()) + 1, message, severity)
+        return self.problem(path, message, severity)
 
     def at(self, path: Path) -> tuple[int, int]:
         """The position of ``path``, or of its nearest located ancestor."""
@@ -77,7 +112,7 @@ def load_yaml(
     # Characters are at most 4 bytes each: encode only when the count alone cannot decide.
     if len(text) > limits.max_flow_bytes or len(text) * 4 > limits.max_flow_bytes:
         check_flow_size(len(text.encode("utf-8", "surrogatepass")), file, limits)
-    locations = Locations(file)
+    locations = Locations(file, lines=tuple(text.splitlines()))
     try:
         loader = _Loader(text)
         try:
@@ -175,6 +210,8 @@ def _construct(
             _construct(loader, item, path + (index,), locations, problems)
             for index, item in enumerate(node.value)
         ]
+    if isinstance(node, yaml.ScalarNode) and node.end_mark.line > node.start_mark.line:
+        locations.spans[path] = (node.start_mark.line + 1, node.end_mark.line + 1)
     if node.tag == _BOOL_TAG and not node.style and node.value.lower() not in ("true", "false"):
         return node.value  # YAML 1.1 reads yes/no/on/off as booleans; flows mean the words
     return loader.construct_object(node, deep=True)

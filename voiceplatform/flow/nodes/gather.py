@@ -15,11 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.inputs import Input, InputKind
 from voiceplatform.flow.limits import DEFAULT_REPLY_TIMEOUT, DEFAULT_VOICE_TIMEOUT
-from voiceplatform.flow.matching import ChoiceIndex, ascii_digits
+from voiceplatform.flow.matching import ascii_digits
+from voiceplatform.flow.menu import MORE_ID, Menu, MenuItem, dynamic_items, page_of
 from voiceplatform.flow.nodes.base import WAIT, Outcome, Path, Text, check_text, register, text_paths
 from voiceplatform.flow.nodes.utterance import UtteranceNode
 from voiceplatform.flow.outputs import Button, ChoiceOption, Gather, Say, Send
 from voiceplatform.flow.phrases import phrase
+from voiceplatform.flow.templates import is_template
 
 if TYPE_CHECKING:
     from voiceplatform.flow.run import Run
@@ -45,11 +47,31 @@ class Choice(BaseModel):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+class ChoicesFrom(BaseModel):
+    """A menu built from data: one choice per element of the list ``items`` evaluates to.
+    ``key``, ``label`` and ``value`` are templates with ``item`` and ``index`` (1-based) in scope;
+    ``value`` is what is stored as the result (default: the key). Every such choice takes the
+    gather's ``next``. ``choices_from: "vars.slots"`` is shorthand for ``{items: vars.slots}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: str = Field(min_length=1)
+    key: str | None = None
+    label: str | None = None
+    value: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: object) -> object:
+        return {"items": raw} if isinstance(raw, str) else raw
+
+
 @register
 class GatherNode(UtteranceNode):
     type: Literal["gather"] = "gather"
     input: tuple[Literal["dtmf", "speech"], ...] = ("dtmf",)
     choices: tuple[Choice, ...] = ()
+    choices_from: ChoicesFrom | None = None
     max_digits: int | None = Field(default=None, ge=1, le=64)
     min_digits: int = Field(default=1, ge=0, le=64)
     finish_on_key: Literal["#", "*"] | None = None
@@ -85,9 +107,7 @@ class GatherNode(UtteranceNode):
 
     @model_validator(mode="after")
     def _consistent(self) -> GatherNode:
-        keys = [choice.key for choice in self.choices]
-        if len(set(keys)) != len(keys):
-            raise ValueError("choice keys must be unique")
+        # Duplicate keys are reported by checks.py, at the duplicate's own line and naming it.
         if not self.input:
             raise ValueError("input needs at least one of dtmf, speech")
         if self.max_digits is not None and self.min_digits > self.max_digits:
@@ -104,6 +124,17 @@ class GatherNode(UtteranceNode):
 
     def texts(self) -> Iterator[tuple[Path, str, bool]]:
         yield from super().texts()
+        for position, choice in enumerate(self.choices):
+            for field, source in (("label", choice.label), *((("synonyms", n), syn) for n, syn in enumerate(choice.synonyms))):
+                if is_template(source):
+                    path = ("choices", position, *(field if isinstance(field, tuple) else (field,)))
+                    yield path, source, False
+        if self.choices_from is not None:
+            yield ("choices_from", "items"), self.choices_from.items, True
+            for name in ("key", "label", "value"):
+                source = getattr(self.choices_from, name)
+                if source is not None:
+                    yield ("choices_from", name), source, False
         yield from text_paths(("no_match_text",), self.no_match_text)
         yield from text_paths(("no_input_text",), self.no_input_text)
 
@@ -114,29 +145,53 @@ class GatherNode(UtteranceNode):
     def result_name(self) -> str:
         return self.store or self.id
 
-    @cached_property
-    def index(self) -> ChoiceIndex:
-        return ChoiceIndex.build([(c.key, c.label, c.synonyms) for c in self.choices])
+    @property
+    def has_menu(self) -> bool:
+        return bool(self.choices) or self.choices_from is not None
 
     @cached_property
-    def speech_phrases(self) -> tuple[str, ...]:
-        phrases: list[str] = []
+    def rendered_per_session(self) -> bool:
+        """Whether the menu is rendered per session (templated labels, or choices from data)."""
+        return self.choices_from is not None or any(
+            is_template(text) for choice in self.choices for text in (choice.label, *choice.synonyms)
+        )
+
+    @cached_property
+    def static_menu(self) -> Menu:
+        return Menu.of([_item(choice, choice.label, choice.synonyms) for choice in self.choices])
+
+    def menu(self, run: Run, *, fresh: bool) -> Menu:
+        """The menu for this ask: rendered when asked (``fresh``), then the one kept in the wait."""
+        if not self.rendered_per_session:
+            return self.static_menu
+        kept = (run.state.get("wait") or {}).get("menu")
+        if not fresh and isinstance(kept, list):
+            return Menu.from_json(kept)
+        items: list[MenuItem] = []
+        if self.choices_from is not None:
+            source = self.choices_from
+            items = dynamic_items(run, source.items, source.key, source.label, source.value)
+        keys = {item.key for item in items}
         for choice in self.choices:
-            phrases.extend((choice.label, *choice.synonyms))
-        return tuple(dict.fromkeys(phrases))
+            if choice.key in keys:
+                run.error("bad_choice", f"choice {choice.key!r} is also a key of choices_from; the data's item is kept")
+                continue
+            items.append(_item(choice, run.text(choice.label) or choice.key, tuple(run.text(s) for s in choice.synonyms)))
+        return Menu.of(items)
 
-    @cached_property
-    def digit_limit(self) -> int | None:
+    def digit_limit(self, menu: Menu) -> int | None:
         if self.max_digits is not None:
             return self.max_digits
-        if self.choices:
-            return max(len(choice.key) for choice in self.choices)
-        return None
+        return menu.digit_limit
 
     # ---- behaviour ----------------------------------------------------------------------
 
     def enter(self, run: Run) -> Outcome:
-        self._ask(run, before=None)
+        menu = self.menu(run, fresh=True) if self.has_menu else self.static_menu
+        if self.has_menu and not menu.items:
+            run.error("no_choices", f"gather {self.id!r} has no choices to offer (choices_from gave none)")
+            return "no_match"
+        self._ask(run, None, menu)
         return WAIT
 
     def resume(self, run: Run, given: Input) -> Outcome:
@@ -148,14 +203,19 @@ class GatherNode(UtteranceNode):
         answer = ascii_digits(given.value.strip())  # "٠٥٥" is 055: validate, max_digits, the stored answer
         if kind is InputKind.DIGITS and self.finish_on_key and answer.endswith(self.finish_on_key):
             answer = answer[: -len(self.finish_on_key)]
-        if self.choices:
-            position = self.index.match(answer)
+        if self.has_menu:
+            menu = self.menu(run, fresh=False)
+            page = (run.state.get("wait") or {}).get("page", 0)
+            if run.channel is Channel.WHATSAPP and answer == MORE_ID and page_of(menu.items, page)[1]:
+                self._ask(run, None, menu, page + 1)  # the next page: not an attempt
+                return WAIT
+            position = menu.index.match(answer)
             if position is None:
                 return self._retry(run, "no_match")
-            choice = self.choices[position]
-            run.save_result(self.result_name, choice.key, label=choice.label, input=given.value,
+            item = menu.items[position]
+            run.save_result(self.result_name, item.stored, label=item.label, input=given.value,
                             confidence=given.confidence)
-            return f"choice {choice.key}" if choice.next is not None else "next"
+            return item.exit
         if not self._valid_free_input(answer, kind):
             return self._retry(run, "no_match")
         run.save_result(self.result_name, answer, input=given.value, confidence=given.confidence)
@@ -187,6 +247,7 @@ class GatherNode(UtteranceNode):
         return True
 
     def _retry(self, run: Run, reason: str) -> Outcome:
+        menu = self.menu(run, fresh=False) if self.has_menu else self.static_menu
         attempt = run.state["attempt"] + 1
         run.state["attempt"] = attempt
         if attempt > self.retries:
@@ -199,41 +260,45 @@ class GatherNode(UtteranceNode):
         else:
             suffix = "voice" if run.channel is Channel.VOICE else "messaging"
             before = phrase(run, f"system.no_input_{suffix}")
-        self._ask(run, before=before)
+        self._ask(run, before, menu)
         return WAIT
 
-    def _ask(self, run: Run, before: str | None) -> None:
+    def _ask(self, run: Run, before: str | None, menu: Menu, page: int = 0) -> None:
         if run.channel is Channel.VOICE:
-            self._ask_voice(run, before)
+            self._ask_voice(run, before, menu)
             run.wait("gather", self.timeout)
         else:
-            self._ask_messaging(run, before)
+            self._ask_messaging(run, before, menu, page)
             run.wait("gather", self.reply_timeout)
+        if self.rendered_per_session:
+            run.state["wait"]["menu"] = menu.to_json()  # the reply is matched against what was shown
+        if page:
+            run.state["wait"]["page"] = page
 
-    def _ask_voice(self, run: Run, before: str | None) -> None:
+    def _ask_voice(self, run: Run, before: str | None, choices: Menu) -> None:
         modes = self.input
         menu = ""
-        if self.choices and self.announce_choices:
+        if choices.items and self.announce_choices:
             if "dtmf" in modes and "speech" in modes:
                 phrase_id = "system.press_or_say"
             elif "dtmf" in modes:
                 phrase_id = "system.press_for"
             else:
                 phrase_id = "system.say_for"
-            menu = " ".join(phrase(run, phrase_id, key=c.key, label=c.label) for c in self.choices)
+            menu = " ".join(phrase(run, phrase_id, key=c.key, label=c.label) for c in choices.items)
         prompts = []
         if before:
             prompts.append(Say(before, run.language, self.barge_in))
         spoken = self.spoken(run, self.barge_in, suffix=menu)
         if spoken is not None:
             prompts.append(spoken)
-        options = tuple(ChoiceOption(c.key, c.label, c.synonyms) for c in self.choices)
+        options = tuple(ChoiceOption(c.key, c.label, c.synonyms) for c in choices.items)
         run.emit(Gather(
             modes=modes,
             prompts=tuple(prompts),
             choices=options,
-            speech_phrases=self.speech_phrases if "speech" in modes else (),
-            max_digits=self.digit_limit if "dtmf" in modes else None,
+            speech_phrases=choices.speech_phrases if "speech" in modes else (),
+            max_digits=self.digit_limit(choices) if "dtmf" in modes else None,
             min_digits=self.min_digits,
             finish_on_key=self.finish_on_key,
             timeout=self.timeout,
@@ -241,14 +306,17 @@ class GatherNode(UtteranceNode):
             attempt=run.state["attempt"] + 1,
         ))
 
-    def _ask_messaging(self, run: Run, before: str | None) -> None:
+    def _ask_messaging(self, run: Run, before: str | None, menu: Menu, page: int = 0) -> None:
         question, audio = self.content(run)
         if before:
             question = f"{before}\n{question}" if question else before
-        choices = self.choices
+        choices = menu.items
         channel = run.channel.value
-        if choices and run.channel is Channel.WHATSAPP and len(choices) <= WHATSAPP_LIST_ROWS:
-            rows = tuple(Button(c.key, _fit(c.label, WHATSAPP_ROW_TITLE)) for c in choices)
+        if choices and run.channel is Channel.WHATSAPP:
+            shown, more = page_of(choices, page)
+            rows = tuple(Button(c.key, _fit(c.label, WHATSAPP_ROW_TITLE)) for c in shown)
+            if more:
+                rows += (Button(MORE_ID, _fit(phrase(run, "system.more_choices"), WHATSAPP_ROW_TITLE)),)
             if len(choices) <= WHATSAPP_BUTTONS:
                 buttons = tuple(Button(c.key, _fit(c.label, WHATSAPP_BUTTON_TITLE)) for c in choices)
                 run.emit(Send(channel, question, buttons=buttons))
@@ -260,6 +328,10 @@ class GatherNode(UtteranceNode):
             question = f"{question}\n{menu}" if question else menu
         media = audio if run.channel is Channel.WHATSAPP else None
         run.emit(Send(channel, question, media=media))
+
+
+def _item(choice: Choice, label: str, synonyms: tuple[str, ...]) -> MenuItem:
+    return MenuItem(choice.key, label, synonyms, f"choice {choice.key}" if choice.next is not None else "next")
 
 
 def _fit(title: str, limit: int) -> str:
