@@ -281,7 +281,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"calls": args.calls, "cps": args.cps, "ours": ours, "native": native, "burst": burst, "sip": sip, "cpu_ratio": ratio,
                                     "targets_met": all(r[3] for r in rows)}, indent=2, default=str))
-    print(f"wrote {args.out.relative_to(ROOT)}")
+    print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     return 0
 
 
