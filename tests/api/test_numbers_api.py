@@ -231,3 +231,56 @@ def test_router_failure_is_unavailable(app: Flask) -> None:
 
     answer = route_safely(Broken(), InboundCall("c", "+12025550100", "", "asterisk"))
     assert isinstance(answer, InboundRejection) and answer.cause is RejectCause.UNAVAILABLE and answer.cause.sip_status == 503
+
+
+def test_two_calls_from_the_same_new_caller_make_one_contact(app: Flask, client: FlaskClient, tenants: Tenants,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both routes look for the contact, find none, and insert it at the same moment: one insert
+    wins, the other route is retried and finds the winner's contact. Both calls are answered."""
+    from gevent.threadpool import ThreadPool
+
+    name = f"race-{uuid.uuid4().hex[:6]}"
+    publish_flow(client, tenants, "globex", name)
+    number = create(client, tenants.auth("globex"), flow={"name": name})["number"]
+    caller = fresh_number()
+    import _thread
+
+    both_looked = [0]
+    guard = _thread.allocate_lock()
+    original = DatabaseInboundRouter._contact
+    seen_none: set[int] = set()
+
+    def racing_contact(session: Any, account_id: int, phone: str) -> Contact:
+        me = _thread.get_ident()
+        found = session.scalars(select(Contact).where(Contact.account_id == account_id, Contact.phone == phone)).first()
+        if found is None and me not in seen_none:
+            seen_none.add(me)
+            with guard:
+                both_looked[0] += 1
+            deadline = 200
+            while both_looked[0] < 2 and deadline:  # both have looked before either inserts
+                _thread_sleep(0.01)
+                deadline -= 1
+        return original(session, account_id, phone)
+
+    monkeypatch.setattr(DatabaseInboundRouter, "_contact", staticmethod(racing_contact))
+    pool = ThreadPool(2)
+    try:
+        futures = [pool.spawn(_route, app, number, caller) for _ in range(2)]
+        answers = [future.get(timeout=60) for future in futures]
+    finally:
+        pool.kill()
+    assert both_looked[0] == 2
+    assert all(isinstance(answer, InboundRoute) for answer in answers), answers
+    with app.extensions["vp_sessions"]() as session:
+        contacts = session.scalars(select(Contact).where(Contact.phone == caller)).all()
+        assert len(contacts) == 1
+        rows = session.scalars(select(Call).where(Call.caller == caller)).all()
+        assert {row.contact_id for row in rows} == {contacts[0].id} and len(rows) == 2
+
+
+def _thread_sleep(seconds: float) -> None:
+    """A native sleep (this runs in a real thread of a gevent thread pool)."""
+    import gevent.monkey
+
+    gevent.monkey.get_original("time", "sleep")(seconds)
