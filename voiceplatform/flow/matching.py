@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 _NON_WORD = re.compile(r"[^\w*#]+", re.UNICODE)
@@ -54,25 +54,37 @@ NUMBER_WORDS = {
 }
 
 
+def _number(word: str) -> str | None:
+    """A whole number the word is: digits, or a number word ("eight"; not "oh" in a sentence)."""
+    if word.isdecimal():
+        return word
+    if word == "oh":
+        return None
+    return NUMBER_WORDS.get(word)
+
+
 @dataclass(frozen=True, slots=True)
 class ChoiceIndex:
     """A precomputed lookup from normalised phrases to choice positions."""
 
     exact: dict[str, int]
     phrases: tuple[tuple[str, int], ...]  # (phrase, choice) for containment matching
+    keys: dict[str, int] = field(default_factory=dict)  # normalised key -> choice, for "8 please"
 
     @classmethod
     def build(cls, choices: Sequence[tuple[str, str, Sequence[str]]]) -> ChoiceIndex:
         exact: dict[str, int] = {}
         phrases: list[tuple[str, int]] = []
+        keys: dict[str, int] = {}
         for position, (key, label, synonyms) in enumerate(choices):
+            keys.setdefault(normalise(key), position)
             for phrase in (key, label, *synonyms):
                 norm = normalise(phrase)
                 if norm and norm not in exact:
                     exact[norm] = position
                 if norm and phrase is not key:
                     phrases.append((norm, position))
-        return cls(exact, tuple(phrases))
+        return cls(exact, tuple(phrases), keys)
 
     def match(self, reply: str) -> int | None:
         norm = normalise(reply)
@@ -88,6 +100,14 @@ class ChoiceIndex:
                 return found
         padded = f" {norm} "
         hits = {position for phrase, position in self.phrases if f" {phrase} " in padded}
+        # A number inside a longer reply ("8 please", "I'd say eight") is that key. Two different
+        # numbers ("8 or 9") are ambiguous and match nothing; so is a number that points at one
+        # choice while the words point at another ("Morning, 2"): the contact is asked again.
+        numbers = {_number(word) for word in norm.split()} - {None}
+        if len(numbers) == 1:
+            found = self.keys.get(numbers.pop())  # type: ignore[arg-type]
+            if found is not None:
+                hits.add(found)
         if len(hits) == 1:
             return hits.pop()
         return None

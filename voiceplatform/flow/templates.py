@@ -361,6 +361,11 @@ def references(source: str, *, expression: bool = False) -> Iterator[tuple[str, 
             yield ref
 
 
+def parse_tree(source: str, expression: bool = False) -> nodes.Template:
+    """The parsed (cached, read-only) tree of a template or condition, for static analysis."""
+    return _parse(source, expression)
+
+
 @lru_cache(maxsize=4_096)
 def _parse(source: str, expression: bool) -> nodes.Template:
     """The parsed tree (cached: validation reads each text three times; trees are only read)."""

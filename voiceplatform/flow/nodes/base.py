@@ -90,6 +90,10 @@ class NodeBase(BaseModel):
     exits: dict[str, str | None] = Field(default_factory=dict)
     fallback: str | None = None
     note: str | None = None
+    # Bounded loops: after running max_visits times in a session, the node is skipped and the
+    # session goes to on_max_visits instead (unset: the flow ends, like an unwired exit).
+    max_visits: int | None = Field(default=None, ge=1, le=10_000)
+    on_max_visits: str | None = None
 
     @field_validator("exits")
     @classmethod
@@ -108,6 +112,8 @@ class NodeBase(BaseModel):
             yield "next", self.next, ("next",)
         for name, target in self.exits.items():
             yield name, target, ("exits", name)
+        if self.on_max_visits is not None:
+            yield "max_visits", self.on_max_visits, ("on_max_visits",)
 
     def target(self, exit_name: str) -> str | None:
         if exit_name == "next" and self.next is not None:

@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.nodes.base import NodeBase, Outcome, Path, register
+from voiceplatform.flow.templates import TemplateFailure, evaluate, references
 
 if TYPE_CHECKING:
     from voiceplatform.flow.run import Run
@@ -57,3 +59,29 @@ class BranchNode(NodeBase):
             if run.condition(case.when):
                 return f"case {position + 1}"
         return "default"
+
+
+def channel_branch_targets(node: BranchNode, channel: Channel) -> Iterator[str | None]:
+    """Where the branch can go on ``channel``, for the validator. A case that reads nothing but
+    ``session.channel`` (``session.channel == 'voice'``, ``session.channel in ['sms']``) is
+    decided for the channel: a true one is taken and nothing after it can run there, a false
+    one is never taken. Other cases may go either way. So "branch on session.channel, then
+    send with channel: sms on voice" satisfies the check that send cannot run on a call."""
+    for case in node.cases:
+        decided = _on_channel(case.when, channel)
+        if decided is False:
+            continue
+        yield case.next
+        if decided is True:
+            return
+    yield node.target("default")
+
+
+def _on_channel(condition: str, channel: Channel) -> bool | None:
+    refs = set(references(condition, expression=True))
+    if refs != {("session", "channel")}:
+        return None
+    try:
+        return bool(evaluate(condition, {"session": {"channel": channel.value}}))
+    except TemplateFailure:
+        return None
