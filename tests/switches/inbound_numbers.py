@@ -4,6 +4,7 @@ nobody owns, and an existing contact (Ann)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -50,3 +51,21 @@ def seed(sessions: sessionmaker[Session]) -> Seeded:
         session.add(ann)
         session.flush()
         return Seeded(owner.id, account, numbers, ann.id)
+
+
+class LogLines(logging.Handler):
+    """The messages logged under ``voiceplatform.switches`` while a fixture runs its calls."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def __enter__(self) -> LogLines:
+        logging.getLogger("voiceplatform.switches").addHandler(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        logging.getLogger("voiceplatform.switches").removeHandler(self)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.switches.inbound_numbers import EXISTING, Seeded, new_caller, seed
+from tests.switches.inbound_numbers import EXISTING, LogLines, Seeded, new_caller, seed
 from tests.switches.lab_calls import services_with_shared_tts
 from voiceplatform.testing.esl_call import Call as EmulatedCall
 from voiceplatform.testing.esl_callees import Callee
@@ -29,6 +29,7 @@ class Run:
     calls: dict[str, EmulatedCall]
     sessions: sessionmaker[Session]
     seeded: Seeded
+    log: list[str]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -54,7 +55,7 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             config = FreeSwitchConfig(esl_port=fs.port, media_dir=folder / "media", account="unused")
             driver = FreeSwitchDriver(config, services_with_shared_tts(folder / "media"), DialerCallSink(sessions, Rates()),
                                       inbound=DatabaseInboundRouter(sessions))
-            with driver:
+            with driver, LogLines() as log:
                 address = driver.socket_address
                 numbers = seeded.numbers
                 calls = {
@@ -71,7 +72,7 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                     if driver.active_calls == 0:
                         break
                     gevent.sleep(0.05)
-                yield Run(calls, sessions, seeded)
+                yield Run(calls, sessions, seeded, log.lines)
         engine.dispose()
 
 
@@ -129,6 +130,9 @@ def test_a_number_that_does_not_answer_is_hung_up_unanswered(run: Run, name: str
 
     emulated = run.calls[name]
     assert emulated.channel.hangup_cause == cause and emulated.answered_at is None
+    why = {"unknown": "is not a number of any account", "sms-only": "takes no voice calls"}[name]
+    logged = [line for line in run.log if run.seeded.numbers[name] in line and "rejected" in line]
+    assert len(logged) == 1 and cause in logged[0] and why in logged[0], run.log
     with run.sessions() as session:
         assert session.scalars(select(Call).where(Call.to == run.seeded.numbers[name])).first() is None
 

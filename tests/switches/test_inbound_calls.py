@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.switches.inbound_numbers import EXISTING, new_caller, seed
+from tests.switches.inbound_numbers import EXISTING, LogLines, new_caller, seed
 from tests.switches.lab_calls import services_with_shared_tts
 from voiceplatform.testing import rtp_pcap
 from voiceplatform.testing.sipp import Sipp, scenario
@@ -39,6 +39,7 @@ class Inbound:
     numbers: dict[str, str]
     ann_id: int
     url: str
+    log: list[str]
 
 
 def _caller_audio(tts: Any, folder: Path, key: str) -> Path:
@@ -78,7 +79,7 @@ def inbound(asterisk_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "sms-only": (numbers["sms-only"], EXISTING, "1"),
     }
     sipps: dict[str, Sipp] = {}
-    with driver:
+    with driver, LogLines() as log:
         answer_inbound_at(asterisk_lab.settings, f"127.0.0.1:{driver.agi_port}")
         try:
             remote = sip_address(asterisk_lab.state)
@@ -94,7 +95,7 @@ def inbound(asterisk_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 import gevent
 
                 gevent.sleep(0.1)
-            yield Inbound(sipps, sessions, account_id, account, numbers, ann_id, url)
+            yield Inbound(sipps, sessions, account_id, account, numbers, ann_id, url, log.lines)
         finally:
             for sipp in sipps.values():
                 sipp.stop()
@@ -152,6 +153,10 @@ def test_a_number_that_does_not_answer_is_refused_with_its_sip_response(inbound:
     exchange = inbound.sipps[name].exchange()
     assert exchange[0] == ">INVITE" and f"<{status}" in exchange and "<200" not in exchange, exchange
     assert exchange[-1] == ">ACK"
+    cause, why = {"unknown": ("cause 1 (SIP 404)", "is not a number of any account"),
+                  "sms-only": ("cause 21 (SIP 403)", "takes no voice calls")}[name]
+    logged = [line for line in inbound.log if inbound.numbers[name] in line and "rejected" in line]
+    assert len(logged) == 1 and cause in logged[0] and why in logged[0], inbound.log
     from voiceplatform.models import Call
 
     with inbound.sessions() as session:  # a refused call answers nothing and leaves no call row
