@@ -33,7 +33,8 @@ from voiceplatform.flow.nodes.switch_channel import SwitchChannelNode
 from voiceplatform.flow.nodes.utterance import UtteranceNode
 from voiceplatform.flow.nodes.wait import WaitNode
 from voiceplatform.flow.phrases import builtin_phrase
-from voiceplatform.flow.templates import expand_shorthand
+from voiceplatform.flow.results import Fields
+from voiceplatform.flow.templates import TemplateFailure, expand_shorthand, is_template, render
 from voiceplatform.text.sms_segments import Encoding, measure
 
 if TYPE_CHECKING:
@@ -51,6 +52,25 @@ def literal_text(source: str) -> tuple[str, bool]:
     expanded = expand_shorthand(source)
     literal = _TEMPLATE_PART.sub("", expanded)
     return _SPACES.sub(" ", literal).strip(), literal != expanded
+
+
+def known_text(source: str, flow: Flow, root: Flow, language: str, channel: Channel) -> tuple[str, bool]:
+    """What a text renders to with what validation knows (the flows' ``vars``, the session's
+    language and channel; contact fields, results and the rest render empty), and whether that is
+    only a lower bound (something unknown was read). A text that cannot render here falls back to
+    its literal parts."""
+    if not is_template(source):
+        return source.strip(), False
+    context = {
+        "vars": Fields({**root.definition.vars, **flow.definition.vars}),
+        "session": Fields({"language": language, "channel": channel.value, "id": "", "flow": flow.name}),
+        "contact": Fields({}), "results": Fields({}), "call": Fields({}), "message": Fields({}),
+    }
+    try:
+        out, missed = render(source, context)
+    except TemplateFailure:
+        return literal_text(source)
+    return out.strip(), bool(missed)
 
 
 def channel_warnings(flow: Flow, root: Flow, node: NodeBase, channel: Channel) -> Iterator[Problem]:
@@ -104,14 +124,16 @@ def _sms_size(flow: Flow, root: Flow, node: NodeBase) -> Iterator[Problem]:
         menu = ""
         if isinstance(node, GatherNode) and node.choices and node.announce_choices:
             line = _phrase(flow, language, "system.reply_or")
+            labels = [known_text(c.label, flow, root, language, Channel.SMS) for c in node.choices]
             try:
-                menu = "\n".join(line.format(key=c.key, label=c.label) for c in node.choices)
+                menu = "\n".join(line.format(key=c.key, label=label) for c, (label, _) in zip(node.choices, labels))
             except (KeyError, IndexError, ValueError):
                 menu = ""
         if found is None and not menu:
             continue
         path, source = found if found is not None else (("choices",), "")
-        text, variable = literal_text(source)
+        text, variable = known_text(source, flow, root, language, Channel.SMS)
+        variable = variable or (bool(menu) and any(unknown for _label, unknown in labels))
         text = "\n".join(part for part in (text, menu) if part)
         size = measure(text)
         if size.segments <= 1:

@@ -17,11 +17,15 @@ from typing import Iterator
 
 from voiceplatform.exceptions import Problem
 from voiceplatform.flow.channels import Channel
-from voiceplatform.flow.channel_checks import channel_warnings
+from voiceplatform.flow.channel_checks import channel_warnings, literal_text
 from voiceplatform.flow.flow import Flow
+from voiceplatform.flow.interface_checks import check_interfaces
+from voiceplatform.flow.loop_bounds import loop_is_bounded
+from voiceplatform.flow.nodes.branch import BranchNode, channel_branch_targets
 from voiceplatform.flow.nodes.base import NodeBase
 from voiceplatform.flow.nodes.gather import DTMF_KEY, WHATSAPP_BUTTON_TITLE, WHATSAPP_ROW_TITLE, GatherNode
 from voiceplatform.flow.nodes.record import RecordNode
+from voiceplatform.flow.nodes.say import SayNode
 from voiceplatform.flow.nodes.set_language import SetLanguageNode, pick_language
 from voiceplatform.flow.nodes.wait import WaitNode
 from voiceplatform.flow.nodes.subflow import SubflowNode
@@ -46,6 +50,7 @@ def check_flow(root: Flow) -> list[Problem]:
     for flow in flows:
         problems.extend(_check_targets(flow))
         problems.extend(_check_choice_keys(flow))
+        problems.extend(check_interfaces(flow))
         problems.extend(_check_templates(flow, stores, root))
         problems.extend(_check_prompts(flow, root))
         problems.extend(_check_loops(flow))
@@ -158,11 +163,12 @@ def _check_prompts(flow: Flow, root: Flow) -> Iterator[Problem]:
                     if language not in flow.definition.all_languages:
                         why = f" (a session of {root.name!r} can be in {language}, and a subflow speaks the session's language)"
                     yield flow.locations.problem(_where(flow, node, *path), f"node {node.id!r}: prompt {prompt_id!r} is missing from {catalogue}{why}")
-        if isinstance(node, SetLanguageNode) and node.literal is not None:
-            if pick_language(node.literal, session_languages) is None:
+        literal = node.literal if isinstance(node, SetLanguageNode) else getattr(node, "language", None) if isinstance(node, SayNode) else None
+        if literal is not None:
+            if pick_language(literal, session_languages) is None:
                 yield flow.locations.problem(
                     _where(flow, node, "language"),
-                    f"node {node.id!r}: language {node.literal!r} is not one of {root.name!r}'s languages "
+                    f"node {node.id!r}: language {literal!r} is not one of {root.name!r}'s languages "
                     f"({', '.join(session_languages)}); add it to languages:",
                 )
 
@@ -184,13 +190,20 @@ def _check_loops(flow: Flow) -> Iterator[Problem]:
         targets = [target for _name, target, _path in node.exit_targets()]
         targets.append(node.fallback)
         edges[node_id] = [t for t in targets if t in busy]
+    for node_id in busy:
+        node = flow.nodes[node_id]
+        if node.max_visits is not None:  # past its limit it only goes to on_max_visits
+            edges[node_id] = [t for t in (node.on_max_visits,) if t in busy]
     for component in _strongly_connected(edges):
         first = min(component, key=lambda node_id: flow.positions[node_id])
         if len(component) == 1 and first not in edges[first]:
             continue
+        if loop_is_bounded(flow, set(component), edges):
+            continue  # a counter loop whose branch provably ends it
         cycle = _cycle_from(first, edges, set(component))
         yield flow.locations.problem(
             _where(flow, flow.nodes[first]), "loop with no input: " + " → ".join(cycle)
+            + " (count the turns: set vars.n to {{ vars.n|int + 1 }} and branch out when vars.n|int >= N, or give a node max_visits)"
         )
 
 
@@ -212,6 +225,8 @@ def _on_silence(node: NodeBase) -> list[str | None]:
             targets.append(None)
     if node.fallback is not None:
         targets.append(node.fallback)
+    if node.max_visits is not None:
+        targets.append(node.on_max_visits)  # a bounded node is a way out (None: the flow ends)
     return targets
 
 
@@ -353,6 +368,10 @@ def _successors(root: Flow, flow: Flow, node: NodeBase, channel: Channel, live: 
         child_name = flow.subflows.get(node.flow)
         if child_name is not None and child_name in root.library:
             yield child_name, root.library[child_name].start, channel, live
+    if isinstance(node, BranchNode):
+        for target in channel_branch_targets(node, channel):
+            yield flow.name, target, channel, live
+        return
     for _name, target, _path in node.exit_targets():
         if target is not None:
             yield flow.name, target, channel, live
@@ -370,7 +389,8 @@ def _channel_specific(flow: Flow, node: NodeBase, channel: Channel) -> Iterator[
         if channel is Channel.WHATSAPP and len(node.choices) <= 10:
             limit = WHATSAPP_BUTTON_TITLE if len(node.choices) <= 3 else WHATSAPP_ROW_TITLE
             for position, choice in enumerate(node.choices):
-                if len(choice.label) > limit:
+                # A templated label is measured by its literal text (a lower bound), never its source.
+                if len(literal_text(choice.label)[0]) > limit:
                     yield flow.locations.problem(
                         _where(flow, node, "choices", position, "label"),
                         f"node {node.id!r}: label is longer than WhatsApp's {limit} characters and will be shortened",

@@ -119,11 +119,13 @@ class Run:
             self.error("expression_error", str(exc))
             return None
 
-    def prompt(self, prompt_id: str) -> tuple[str, str | None]:
-        """The text and audio of a catalogue prompt, rendered. A missing one is an error event."""
-        entry = self.flow.prompts.lookup(self.language, prompt_id)
+    def prompt(self, prompt_id: str, language: str | None = None) -> tuple[str, str | None]:
+        """The text and audio of a catalogue prompt in ``language`` (default: the session's),
+        rendered. A missing one is an error event."""
+        language = language or self.language
+        entry = self.flow.prompts.lookup(language, prompt_id)
         if entry is None:
-            self.error("missing_prompt", f"prompt {prompt_id!r} is not in the {self.language} catalogue")
+            self.error("missing_prompt", f"prompt {prompt_id!r} is not in the {language} catalogue")
             return "", None
         return self.text(entry.text), entry.audio
 
@@ -175,6 +177,15 @@ class Run:
         self.events.append(ev.VarSet(self.node_id or "", name, value))
 
     # ---- session control ---------------------------------------------------------------
+
+    def visited_too_often(self, node: NodeBase) -> bool:
+        """Count a visit of a node with ``max_visits``; True once it is past the limit. The
+        counts are a new dict each time, so the caller's state is never mutated."""
+        key = f"{self.flow.name}:{node.id}"
+        visits = dict(self.state.get("visits") or {})
+        visits[key] = count = visits.get(key, 0) + 1
+        self.state["visits"] = visits
+        return node.max_visits is not None and count > node.max_visits
 
     def enter_node(self, node: NodeBase) -> None:
         self.node_id = node.id

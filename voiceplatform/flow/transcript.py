@@ -44,6 +44,9 @@ def output_lines(output: out.Output) -> list[str]:
         return [f"system: transfer to {output.target_kind} {output.target}"]
     if isinstance(output, out.Hangup):
         return [f"system: hang up ({output.reason})"]
+    if isinstance(output, out.OptOut):
+        reason = f" ({output.reason})" if output.reason else ""
+        return [f"system: contact opted out of {', '.join(output.channels)}{reason}"]
     if isinstance(output, out.SwitchChannel):
         return [f"system: journey moves from {output.previous} to {output.channel}"]
     return [f"system: {output.to_dict()}"]

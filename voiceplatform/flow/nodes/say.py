@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.nodes.base import Outcome, register
+from voiceplatform.flow.nodes.set_language import pick_language
 from voiceplatform.flow.nodes.utterance import UtteranceNode
 
 if TYPE_CHECKING:
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 class SayNode(UtteranceNode):
     type: Literal["say"] = "say"
     barge_in: bool = False
+    # Say this one text in another of the flow's languages (a bilingual welcome: "للعربية، اضغط
+    # اثنين" in an English session), with that language's voice and catalogue. The session's
+    # language is unchanged: use set_language for that.
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}([_-][A-Za-z]{2,4})?$")
     offline = False
 
     @model_validator(mode="after")
@@ -34,5 +39,6 @@ class SayNode(UtteranceNode):
         return True
 
     def enter(self, run: Run) -> Outcome:
-        self.speak_or_send(run, self.barge_in)
+        language = pick_language(self.language, run.root.definition.all_languages) if self.language else None
+        self.speak_or_send(run, self.barge_in, language)
         return "next"

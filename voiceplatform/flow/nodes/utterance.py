@@ -43,36 +43,40 @@ class UtteranceNode(NodeBase):
         if self.prompt:
             yield ("prompt",), self.prompt
 
-    def content(self, run: Run) -> tuple[str, str | None]:
-        """The rendered text and the audio file of this utterance."""
+    def content(self, run: Run, language: str | None = None) -> tuple[str, str | None]:
+        """The rendered text and the audio file of this utterance (a prompt in ``language``, by
+        default the session's)."""
         text = run.text(self.text) if self.text is not None else ""
         audio = self.audio
         if self.prompt:
-            prompt_text, prompt_audio = run.prompt(self.prompt)
+            prompt_text, prompt_audio = run.prompt(self.prompt, language)
             text = text or prompt_text
             audio = audio or prompt_audio
         return text, audio
 
-    def spoken(self, run: Run, barge_in: bool, suffix: str = "") -> Say | Play | None:
+    def spoken(self, run: Run, barge_in: bool, suffix: str = "", language: str | None = None) -> Say | Play | None:
         """The voice output for this utterance (``suffix`` is appended to spoken text)."""
-        text, audio = self.content(run)
+        text, audio = self.content(run, language)
         if audio:
             return Play(audio, barge_in, text or None)
         text = " ".join(part for part in (text, suffix) if part)
         if not text:
             return None
-        return Say(text, run.language, barge_in, self.prompt)
+        return Say(text, language or run.language, barge_in, self.prompt)
 
-    def message(self, run: Run, suffix: str = "") -> Send | None:
+    def message(self, run: Run, suffix: str = "", language: str | None = None) -> Send | None:
         """The message for this utterance on the session's messaging channel."""
-        text, audio = self.content(run)
+        text, audio = self.content(run, language)
         text = "\n".join(part for part in (text, suffix) if part)
         media = audio if run.channel is Channel.WHATSAPP else None
         if not text and not media:
             return None
-        return Send(run.channel.value, text, media=media)
+        return Send(run.channel.value, text, media=media, language=language)
 
-    def speak_or_send(self, run: Run, barge_in: bool = False) -> None:
-        output = self.spoken(run, barge_in) if run.channel is Channel.VOICE else self.message(run)
+    def speak_or_send(self, run: Run, barge_in: bool = False, language: str | None = None) -> None:
+        if run.channel is Channel.VOICE:
+            output: Say | Play | Send | None = self.spoken(run, barge_in, language=language)
+        else:
+            output = self.message(run, language=language)
         if output is not None:
             run.emit(output)
