@@ -19,6 +19,7 @@ from voiceplatform.flow.events import InputReceived
 from voiceplatform.flow.flow import Flow
 from voiceplatform.flow.inputs import Input, InputKind
 from voiceplatform.flow.limits import DEFAULT_LIMITS, Limits
+from voiceplatform.flow.nodes.set_language import pick_language
 from voiceplatform.flow.nodes.base import Finish, Halt, Jump, NodeBase, Outcome, Wait
 from voiceplatform.flow.outputs import Hangup
 from voiceplatform.flow.run import Run
@@ -52,7 +53,8 @@ def start(
     if channel not in flow.channels:
         raise ChannelNotSupportedError(f"flow {flow.name!r} does not run on {channel.value}")
     now = now or datetime.now(timezone.utc)
-    if language is None or language not in flow.definition.all_languages:
+    language = pick_language(language, flow.definition.all_languages) if language else None  # ar-SA -> ar
+    if language is None:
         language = flow.language
     state = new_state(
         session_id=session_id or uuid.uuid4().hex,

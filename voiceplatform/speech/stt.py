@@ -3,6 +3,12 @@
 ``VOSK_MODEL_PATH`` selects a vosk model (with the phrases as its grammar). Without it, the
 English model bundled in the pocketsphinx wheel is used with a JSGF grammar of the phrases, so
 speech input works out of the box.
+
+One model per language: ``VOSK_MODEL_PATH_AR`` (``VOSK_MODEL_PATH_`` and the language's primary
+subtag, upper case) names the vosk model of Arabic calls, and so on. English falls back to
+``VOSK_MODEL_PATH`` and then pocketsphinx. A language with no model has no recogniser
+(:func:`recognizer_for` gives None): the voice runner then hears only keys on that call's gathers
+(DTMF only) and says so in the call's errors, rather than feed Arabic speech to an English model.
 """
 
 from __future__ import annotations
@@ -116,3 +122,20 @@ def default_recognizer() -> Recognizer:
         model = os.environ.get("VOSK_MODEL_PATH")
         _default = VoskRecognizer(model) if model else PocketsphinxRecognizer()
     return _default
+
+
+_by_language: dict[str, Recognizer | None] = {}
+
+
+def recognizer_for(language: str) -> Recognizer | None:
+    """The recogniser for calls in ``language``, or None when there is no model for it."""
+    primary = language.replace("_", "-").split("-")[0].lower()
+    if primary not in _by_language:
+        model = os.environ.get(f"VOSK_MODEL_PATH_{primary.upper()}")
+        if model:
+            _by_language[primary] = VoskRecognizer(model)
+        elif primary == "en":
+            _by_language[primary] = default_recognizer()
+        else:
+            _by_language[primary] = None
+    return _by_language[primary]

@@ -36,6 +36,7 @@ class TextToSpeech:
         self.voice = voice
         self._offload = offload or _run_here
         self.rendered = 0  # how many prompts this instance synthesised (cache misses)
+        self.voices: dict[str, str | None] = {}  # language -> the voice its last render used
 
     def path_for(self, text: str, language: str) -> Path:
         key = "\n".join((ENGINE_VERSION, language, self.voice or "", str(self.rate), text))
@@ -58,7 +59,7 @@ class TextToSpeech:
                 return
             with tempfile.TemporaryDirectory(dir=target.parent) as work:
                 raw = Path(work) / "raw.wav"
-                _synthesise_with_retries(text, language, self.voice, self.rate, raw)
+                self.voices[language] = _synthesise_with_retries(text, language, self.voice, self.rate, raw)
                 converted = Path(work) / "out.wav"
                 to_telephony(raw, converted)
                 os.replace(converted, target)
@@ -71,7 +72,8 @@ _engines: dict[int, object] = {}
 atexit.register(_engines.clear)
 
 
-def _synthesise(text: str, language: str, voice: str | None, rate: int, target: Path) -> None:
+def _synthesise(text: str, language: str, voice: str | None, rate: int, target: Path) -> str | None:
+    """Write ``text`` spoken in ``language`` to ``target``; gives the voice id used."""
     import pyttsx3
 
     _quiet_espeak_driver()
@@ -91,21 +93,22 @@ def _synthesise(text: str, language: str, voice: str | None, rate: int, target: 
         engine.runAndWait()  # type: ignore[attr-defined]
     if not target.exists() or target.stat().st_size <= 44:
         raise SpeechError(f"the speech engine wrote nothing for {text!r}")
+    return chosen
 
 
 SYNTHESIS_ATTEMPTS = 3
 
 
-def _synthesise_with_retries(text: str, language: str, voice: str | None, rate: int, target: Path) -> None:
+def _synthesise_with_retries(text: str, language: str, voice: str | None, rate: int, target: Path) -> str | None:
     """pyttsx3's espeak run loop now and then ends before the file is written (about 2 in 100
     renders, measured); a second attempt writes it."""
     for attempt in range(1, SYNTHESIS_ATTEMPTS + 1):
         try:
-            _synthesise(text, language, voice, rate, target)
-            return
+            return _synthesise(text, language, voice, rate, target)
         except SpeechError:
             if attempt == SYNTHESIS_ATTEMPTS:
                 raise
+    return None
 
 
 def _quiet_espeak_driver() -> None:
@@ -118,11 +121,20 @@ def _quiet_espeak_driver() -> None:
 
 
 def _voice_for(engine: object, language: str) -> str | None:
+    """The espeak-ng voice for ``language``: one whose language is exactly it, else one of the
+    same primary language (``ar`` → espeak-ng's ``sem/ar``; ``en`` → an English variant). A
+    substring match is not enough: "es" is inside "chr-us-qaaa-x-west" (Cherokee)."""
+    wanted = language.lower().replace("_", "-")
+    primary = wanted.split("-")[0]
+    fallback: str | None = None
     for candidate in engine.getProperty("voices"):  # type: ignore[attr-defined]
-        languages = [str(code).lower() for code in getattr(candidate, "languages", [])]
-        if candidate.id == language or any(language in code for code in languages):
+        languages = [str(code).lower().replace("_", "-") for code in getattr(candidate, "languages", [])]
+        if candidate.id == language or wanted in languages:
             return str(candidate.id)
-    return None
+        if fallback is None and any(code.split("-")[0] == primary for code in languages):
+            fallback = str(candidate.id)
+    return fallback
+
 
 
 def _run_here(job: Callable[[], None]) -> None:

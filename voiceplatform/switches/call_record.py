@@ -44,6 +44,7 @@ class CallRecord:
     results: dict[str, Any] = field(default_factory=dict)
     recordings: list[RecordingInfo] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    opt_outs: list[str] = field(default_factory=list)  # channels the contact opted out of (flow opt_out)
     errors: list[str] = field(default_factory=list)
     final_state: dict[str, Any] | None = None
     handoff_state: dict[str, Any] | None = None  # the journey moved to another channel

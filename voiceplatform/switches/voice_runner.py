@@ -32,6 +32,12 @@ class VoiceServices:
     audio_root: Path  # relative `audio:` paths in flows resolve against this
     perform_http: Callable[[out.HttpRequest], tuple[Input, str | None]] = http_client.perform
     send_message: Callable[[CallRecord, out.Send], None] | None = None
+    # The recogniser of a call in a language (speech.stt.recognizer_for); None for a language with
+    # no model, whose gathers then hear keys only. Unset: ``stt`` serves every language.
+    stt_for: Callable[[str], Recognizer | None] | None = None
+
+    def recogniser(self, language: str) -> Recognizer | None:
+        return self.stt if self.stt_for is None else self.stt_for(language)
 
 
 @dataclass
@@ -51,7 +57,9 @@ class VoiceRunner:
             facts: dict[str, Any] | None = None) -> CallRecord:
         """Run ``flow`` on an answered call until the session ends or the caller hangs up."""
         call = _CallState()
-        step = start(flow, contact, "voice", facts=facts, session_id=record.call_id)
+        # The contact's language (``ar``, ``ar-SA``) starts the session in it when the flow has it.
+        step = start(flow, contact, "voice", facts=facts, session_id=record.call_id,
+                     language=contact.get("language") or None)
         self._note(record, None, step)
         while True:
             given: Input | None
@@ -87,7 +95,7 @@ class VoiceRunner:
             elif isinstance(output, out.Play):
                 control.play(str(self._audio(output.audio)))
             elif isinstance(output, out.Gather):
-                given = self._gather(output, control, record, call)
+                given = self._gather(output, control, record, call, step.state.get("language", "en"))
             elif isinstance(output, out.Record):
                 given = self._record(output, control, record, call, step)
             elif isinstance(output, out.Transfer):
@@ -97,9 +105,14 @@ class VoiceRunner:
                 if error:
                     record.errors.append(error)
             elif isinstance(output, out.Send):
+                if output.to is None and (output.channel in record.opt_outs or "all" in record.opt_outs):
+                    continue  # the engine drops these itself; a bridge never sends them either
                 record.messages.append(output.to_dict())
                 if self.services.send_message is not None:
                     self.services.send_message(record, output)
+            elif isinstance(output, out.OptOut):
+                # Applied to the contact's row when the call is saved (contacts.opt_out).
+                record.opt_outs.extend(c for c in output.channels if c not in record.opt_outs)
             elif isinstance(output, out.Hangup):
                 call.hangup_sent = True
                 control.hangup(output.reason)
@@ -128,9 +141,17 @@ class VoiceRunner:
             return str(self._audio(prompt.audio))
         return str(self.services.tts.render(prompt.text, prompt.language))
 
-    def _gather(self, gather: out.Gather, control: CallControl, record: CallRecord, call: _CallState) -> Input:
+    def _gather(self, gather: out.Gather, control: CallControl, record: CallRecord, call: _CallState,
+                language: str = "en") -> Input:
         dtmf = "dtmf" in gather.modes
         speech = "speech" in gather.modes
+        recogniser = self.services.recogniser(language) if speech else None
+        if speech and recogniser is None:
+            # No speech model for this language: keys only, said once in the call's errors.
+            note = f"no speech model for {language}: gathers hear keys only (DTMF)"
+            if note not in record.errors:
+                record.errors.append(note)
+            speech, dtmf = False, True
         escape = ALL_DTMF if dtmf and gather.barge_in else ""
         first: str | None = None
         for prompt in gather.prompts:
@@ -140,8 +161,8 @@ class VoiceRunner:
         max_digits = gather.max_digits or 20
         if first:
             return Input.digits(first + self._more_digits(control, gather, first, max_digits))
-        if speech:
-            return self._listen(gather, control, record, call, dtmf, max_digits)
+        if speech and recogniser is not None:
+            return self._listen(gather, control, record, call, dtmf, max_digits, recogniser)
         digits = control.collect_digits(max_digits, gather.timeout, gather.finish_on_key, INTER_DIGIT_TIMEOUT)
         return Input.digits(digits) if digits else Input.no_input()
 
@@ -151,7 +172,7 @@ class VoiceRunner:
         return control.collect_digits(max_digits - len(first), INTER_DIGIT_TIMEOUT, gather.finish_on_key, INTER_DIGIT_TIMEOUT)
 
     def _listen(self, gather: out.Gather, control: CallControl, record: CallRecord, call: _CallState,
-                dtmf: bool, max_digits: int) -> Input:
+                dtmf: bool, max_digits: int, recogniser: Recognizer) -> Input:
         call.utterances += 1
         path = self.services.recordings.scratch_path(record.call_id, call.utterances)
         recorded = control.record(str(path), max_seconds=int(gather.timeout) + 10, beep=False,
@@ -165,7 +186,7 @@ class VoiceRunner:
                 return Input.no_input()
             phrases = list(gather.speech_phrases)
             phrases += [NUMBER_WORDS[int(c.key)] for c in gather.choices if c.key.isdigit() and len(c.key) == 1]
-            recognition = self.services.stt.recognise(path, phrases)
+            recognition = recogniser.recognise(path, phrases)
             if not recognition.text:
                 return Input.no_input()
             return Input.speech(recognition.text, recognition.confidence)
