@@ -64,7 +64,8 @@ def start(
         language=language,
         now_iso=now.isoformat(),
     )
-    state["vars"] = dict(flow.definition.vars)
+    defaults = {name: param.default for name, param in flow.definition.params.items() if param.default is not None}
+    state["vars"] = {**defaults, **flow.definition.vars}
     run = Run(flow, state, now, limits)
     entry: str | None = flow.start
     if facts:
@@ -173,6 +174,9 @@ def _advance(run: Run, node_id: str | None) -> None:
             run.fail("too_many_steps", f"more than {limit} steps without waiting for input (a loop?)")
             return
         node = nodes[node_id]
+        if node.max_visits is not None and run.visited_too_often(node):
+            node_id = node.on_max_visits
+            continue
         if not node.runs_on(run.channel, run.live):
             if node.fallback is not None:
                 node_id = node.fallback

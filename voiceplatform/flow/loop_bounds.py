@@ -29,7 +29,6 @@ from jinja2.exceptions import TemplateSyntaxError
 
 from voiceplatform.flow.templates import parse_tree
 
-_BELOW = {"lt": "lt", "lteq": "lteq", "gt": "lt", "gteq": "lteq"}  # N > X is X < N
 _AT_LEAST = {"gteq", "gt"}
 _FLIPPED_AT_LEAST = {"lteq", "lt"}  # N <= X is X >= N
 
@@ -52,7 +51,8 @@ def loop_is_bounded(flow: Flow, members: set[str], edges: dict[str, list[str]]) 
             continue
         if not _acyclic(members - raising, edges):
             continue  # a cycle that does not count
-        guards = {node_id for node_id in members if _guards(flow.nodes[node_id], name, members)}
+        fixed = written | set(increments)  # a bound may read variables the loop does not write
+        guards = {node_id for node_id in members if _guards(flow.nodes[node_id], name, members, fixed)}
         if guards and _acyclic(members - guards, edges):
             return True
     return False
@@ -118,14 +118,27 @@ def _increments(raw: object, name: str) -> bool:
     return (_is_counter(expr.left, name) and _positive(expr.right)) or (_positive(expr.left) and _is_counter(expr.right, name))
 
 
-def _comparison(expr: nodes.Node, name: str) -> str | None:
+def _is_bound(expr: nodes.Node, changing: set[str]) -> bool:
+    """A finite number that stays put while the loop runs: an integer constant, or an ``|int``
+    or ``|length`` of data the loop does not write (``vars.slots|length``)."""
+    if isinstance(expr, nodes.Const):
+        return type(expr.value) is int
+    if not (isinstance(expr, nodes.Filter) and expr.name in ("int", "length", "count")):
+        return False
+    for getattr_node in expr.find_all(nodes.Getattr):
+        if isinstance(getattr_node.node, nodes.Name) and getattr_node.node.name == "vars" and getattr_node.attr in changing:
+            return False
+    return not any(isinstance(n, nodes.Call) for n in expr.find_all(nodes.Call))
+
+
+def _comparison(expr: nodes.Node, name: str, changing: set[str]) -> str | None:
     """``below`` for X < N / X <= N, ``at_least`` for X >= N / X > N, else None."""
     if not (isinstance(expr, nodes.Compare) and len(expr.ops) == 1):
         return None
     operator, right = expr.ops[0].op, expr.ops[0].expr
-    if _is_counter(expr.expr, name) and isinstance(right, nodes.Const):
+    if _is_counter(expr.expr, name) and _is_bound(right, changing):
         return "below" if operator in ("lt", "lteq") else "at_least" if operator in _AT_LEAST else None
-    if isinstance(expr.expr, nodes.Const) and _is_counter(right, name):
+    if _is_bound(expr.expr, changing) and _is_counter(right, name):
         return "below" if operator in ("gt", "gteq") else "at_least" if operator in _FLIPPED_AT_LEAST else None
     return None
 
@@ -138,7 +151,7 @@ def _parts(expr: nodes.Node, kind: type[nodes.BinExpr]) -> Iterable[nodes.Node]:
         yield expr
 
 
-def _guards(node: object, name: str, members: set[str]) -> bool:
+def _guards(node: object, name: str, members: set[str], changing: set[str]) -> bool:
     """Whether every exit of the branch ``node`` that stays in the loop needs ``X < N``."""
     if not isinstance(node, BranchNode):
         return False
@@ -147,11 +160,11 @@ def _guards(node: object, name: str, members: set[str]) -> bool:
     for case in node.cases:
         expr = _expression(case.when, True)
         if case.next not in members:
-            if expr is not None and any(_comparison(p, name) == "at_least" for p in _parts(expr, nodes.Or)):
+            if expr is not None and any(_comparison(p, name, changing) == "at_least" for p in _parts(expr, nodes.Or)):
                 leaves_when_full = True
             continue
         stays = True
-        bounded = expr is not None and any(_comparison(p, name) == "below" for p in _parts(expr, nodes.And))
+        bounded = expr is not None and any(_comparison(p, name, changing) == "below" for p in _parts(expr, nodes.And))
         if not (bounded or leaves_when_full):
             return False
     if node.target("default") in members:
