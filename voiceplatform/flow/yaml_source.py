@@ -72,6 +72,12 @@ class Locations:
             if line is not None and 0 <= line < len(content):
                 text = content[line]
                 return Problem(self.file, start + line, len(text) - len(text.lstrip()) + 1, message, severity)
+        elif needle and tuple(path) in self.positions and self.lines:
+            line_number, column = self.positions[tuple(path)]
+            if line_number <= len(self.lines):
+                found_at = self.lines[line_number - 1].find(needle, column - 1)
+                if found_at >= 0:
+                    return Problem(self.file, line_number, found_at + 1, message, severity)
         return self.problem(path, message, severity)
 
     def at(self, path: Path) -> tuple[int, int]:

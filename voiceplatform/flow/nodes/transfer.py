@@ -57,6 +57,9 @@ class TransferNode(UtteranceNode):
             if value:
                 yield (name,), value, False
 
+    def stores(self) -> Iterator[tuple[str, str]]:
+        yield "results", self.id  # the transfer's outcome: completed, busy, no-answer, failed
+
     def enter(self, run: Run) -> Outcome:
         self.speak_or_send(run)
         kind = "number" if self.number else "sip" if self.sip else "queue"
