@@ -51,6 +51,11 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         engine = make_engine(url)
         sessions = session_factory(engine)
         seeded = seed(sessions)
+        with sessions.begin() as session:
+            from voiceplatform.models import WebhookSubscription
+
+            session.add(WebhookSubscription(account_id=seeded.account_id, url="https://hooks.example.com/in",
+                                            events=["call.ended"], secret="s" * 32, active=True))
         with FreeSwitchEmulator(time_scale=TIME_SCALE) as fs:
             config = FreeSwitchConfig(esl_port=fs.port, media_dir=folder / "media", account="unused")
             driver = FreeSwitchDriver(config, services_with_shared_tts(folder / "media"), DialerCallSink(sessions, Rates()),
@@ -148,3 +153,15 @@ def test_no_inbound_router_refuses_every_call(tmp_path: Path) -> None:
             call = fs.inbound_call("+12025550100", EXISTING, driver.socket_address)
             assert call.done.wait(30)
     assert call.channel.hangup_cause == "UNALLOCATED_NUMBER" and call.answered_at is None and sink.calls == {}
+
+
+def test_each_answered_inbound_call_is_one_call_ended_webhook(run: Run) -> None:
+    from voiceplatform.models import WebhookDelivery
+
+    with run.sessions() as session:
+        payloads = [d.payload for d in session.scalars(select(WebhookDelivery).where(WebhookDelivery.event == "call.ended"))]
+    [new] = _calls(run, NEW_CALLER)
+    mine = [p for p in payloads if p["call_id"] == new.id]
+    assert len(mine) == 1 and mine[0]["direction"] == "inbound" and mine[0]["caller"] == NEW_CALLER
+    assert mine[0]["to"] == run.seeded.numbers["survey"] and mine[0]["results"]["rating"] == "4" and mine[0]["recordings"]
+    assert len(payloads) == 2  # the two answered calls; the refused ones have no call

@@ -19,6 +19,7 @@ def _iso(value: Any) -> str | None:
 def call_event(call: Call, entry: CampaignContact | None, *, final: bool) -> dict[str, Any]:
     return {
         "call_id": call.id, "campaign_id": call.campaign_id, "contact_id": call.contact_id, "to": call.to,
+        "direction": call.direction, "caller": call.caller,  # an inbound call: to is the account's number
         "flow": call.flow_name, "outcome": call.outcome, "cause": call.cause, "amd": call.amd,
         "answered_at": _iso(call.answered_at), "ended_at": _iso(call.ended_at),
         "billable_seconds": float(call.billable_seconds or 0), "results": call.results or {},

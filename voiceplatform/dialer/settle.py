@@ -89,5 +89,10 @@ class DialerCallSink:
             call = session.get(Call, record.call_id)
             if call is None:
                 return  # not a campaign call (placed outside the dialer)
+            first_report = call.ended_at is None
             copy_record(call, record)
+            if call.direction == "inbound":  # no campaign to settle; the account hears of it once
+                if first_report:
+                    emit(session, call.account_id, "call.ended", call_event(call, None, final=True))
+                return
             settle(session, call, call.outcome or "failed", self.rates, utcnow())
