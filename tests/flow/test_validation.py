@@ -152,10 +152,10 @@ def test_templates_variables_and_prompts(tmp_path: Path) -> None:
           - {id: e, type: say, prompt: known}
     """, prompts={"known": "Known prompt"})
     assert found == [
-        "f.yaml:6:30: node 'a': contact.surname is not a declared contact field",
-        "f.yaml:7:30: node 'b': results.age is never set",
-        "f.yaml:7:30: node 'b': undefined variable 'secret'",
-        "f.yaml:7:30: node 'b': vars.tier is never set",
+        "f.yaml:6:70: node 'a': contact.surname is not a declared contact field",  # at the word itself (issue 12)
+        "f.yaml:7:42: node 'b': results.age is never set",
+        "f.yaml:7:57: node 'b': vars.tier is never set",
+        "f.yaml:7:68: node 'b': undefined variable 'secret'",
         "f.yaml:8:30: node 'c': template syntax error: unexpected end of template, expected 'end of print statement'.",
         f"f.yaml:9:32: node 'd': prompt 'welcome' is missing from {tmp_path / 'prompts' / 'en.yaml'}",
     ]
