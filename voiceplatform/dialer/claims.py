@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.campaigns.windows import next_opening
+from voiceplatform.contacts.opt_out import accepts
 from voiceplatform.models import Call, Campaign, CampaignContact, CampaignContactStatus, Contact, DoNotCall
 
 PENDING, DIALLING = CampaignContactStatus.PENDING, CampaignContactStatus.DIALLING
@@ -78,7 +79,9 @@ def claim_next(session: Session, campaign: Campaign, settings: CampaignSettings,
         assert contact is not None
         blocked = session.scalar(select(DoNotCall.id).where(DoNotCall.account_id == campaign.account_id,
                                                               DoNotCall.phone == contact.phone))
-        if blocked is not None or contact.opted_out_at is not None:
+        # Opted out entirely (opted_out_at), or of calls (voice left the contact's channels by a
+        # flow's opt_out or an import): skipped at dialling time, whenever the opt-out happened.
+        if blocked is not None or not accepts(contact.channels, contact.opted_out_at, "voice"):
             entry.status = CampaignContactStatus.SKIPPED
             entry.last_outcome = "do-not-call" if blocked is not None else "opted-out"
             entry.final_at, entry.next_attempt_at = now, None

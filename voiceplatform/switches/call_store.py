@@ -3,7 +3,10 @@ Saving the same call twice updates it (a retried save never duplicates a call)."
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
+
+from voiceplatform.contacts.opt_out import apply_opt_outs
+from voiceplatform.models.base import utcnow
 
 from voiceplatform.models import Call, Recording
 from voiceplatform.switches.call_record import CallRecord
@@ -32,6 +35,9 @@ def copy_record(call: Call, record: CallRecord) -> None:
     call.messages = record.messages
     call.errors = record.errors
     call.final_state = record.final_state
+    session = object_session(call)
+    if record.opt_outs and session is not None:  # a flow's opt_out, applied with the call's save
+        apply_opt_outs(session, call.contact_id, record.opt_outs, record.timestamps.get("ended") or utcnow())
     known = {recording.path for recording in call.recordings}
     for info in record.recordings:
         if info.path not in known:
@@ -52,5 +58,5 @@ class DatabaseCallSink:
             call = session.get(Call, record.call_id) or Call(id=record.call_id, account_id=self.account_id)
             for name, value in self.links.items():
                 setattr(call, name, value)
+            session.add(call)  # before copy_record: it applies opt-outs in this session
             copy_record(call, record)
-            session.add(call)
