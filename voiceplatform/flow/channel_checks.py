@@ -7,7 +7,8 @@ All are warnings (``validate --strict`` makes them errors), at the field they co
   measured in every language the session can be in (catalogue prompts and the engine's menu lines
   included). A template's variable parts are unknown, so its literal text is a lower bound
   ("at least"). A Latin text that a stray character (``’``, ``…``) pushes into UCS-2 says which.
-- **WhatsApp**: a gather with more than 10 choices (a list holds 10 rows: it goes as plain text),
+- **WhatsApp**: a gather with more than 10 choices (a list holds 10 rows: it is paged, 9 rows and
+  "More"),
   a list button text over 20 characters, an interactive body over 1,024 characters.
 - **The 24-hour window**: a free-form WhatsApp message (text, buttons, a list) sent straight after
   a WhatsApp template, before the contact has replied. WhatsApp delivers free-form messages only
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Iterator
 from voiceplatform.exceptions import Problem
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.matching import normalise
+from voiceplatform.flow.menu import WHATSAPP_PAGE
 from voiceplatform.flow.nodes.gather import WHATSAPP_LIST_ROWS, GatherNode
 from voiceplatform.flow.nodes.send import SendNode
 from voiceplatform.flow.nodes.switch_channel import SwitchChannelNode
@@ -161,8 +163,8 @@ def _whatsapp_gather(flow: Flow, root: Flow, node: GatherNode) -> Iterator[Probl
         yield flow.locations.problem(
             _where(flow, node, "choices"),
             f"node {node.id!r}: {count} choices, but a WhatsApp list holds {WHATSAPP_LIST_ROWS} rows, so it is sent "
-            "as a plain text menu; split it (an 11-point 0-10 scale as 0-5 then 6-10, or a first question "
-            "that narrows it down)",
+            f"in pages of {WHATSAPP_PAGE} rows and a \"More\" row; split it so that every choice shows at once "
+            "(an 11-point 0-10 scale as 0-5 then 6-10, or a first question that narrows it down)",
             severity="warning",
         )
         return
