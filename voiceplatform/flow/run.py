@@ -7,7 +7,6 @@ every call, so it holds nothing between resumes.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -137,7 +136,9 @@ class Run:
                 self.events.append(ev.MessageSuppressed(self.node_id, output.channel, "opted_out"))
                 return
             if output.language is None:
-                output = replace(output, language=self.language)
+                # The Send was built by a node a moment ago and is not shared: set its language in
+                # place (dataclasses.replace costs ~15 us a resume, a sixth of the resume budget).
+                object.__setattr__(output, "language", self.language)
         self.outputs.append(output)
 
     def event(self, event: ev.Event) -> None:
