@@ -28,6 +28,12 @@ kept.
     │   ├── OutboundRequestRefused      the policy refused the URL or a destination (scheme,
     │   │                               address after DNS, a redirect): nothing was sent there
     │   └── OutboundRequestFailed       DNS, connection, TLS or timeout: no HTTP answer came
+    ├── SessionStoreError               a stored session (voiceplatform.sessions) cannot be used
+    │   ├── SessionNotFoundError        no session with that id
+    │   ├── SessionConflictError        another writer changed the row since it was read (the
+    │   │                               row version moved); the runner retries under the lock
+    │   └── ChannelUnavailableError     no driver for the channel (not registered, or the dev
+    │                                   channel is switched off)
     ├── SecretsAtRestError              a secret stored encrypted cannot be decrypted (another
     │                                   data key) or the data key setting is malformed
     ├── ContactImportError              a contact import refused as a whole, nothing of it applied
@@ -298,3 +304,21 @@ class ImportKeyReusedError(ContactImportError):
     """The ``Idempotency-Key`` of an import was already used for a different request."""
 
     code = "idempotency_key_reused"
+
+
+class SessionStoreError(VoicePlatformError):
+    """A stored session cannot be used as asked (voiceplatform.sessions)."""
+
+
+class SessionNotFoundError(SessionStoreError, LookupError):
+    """No stored session with that id."""
+
+
+class SessionConflictError(SessionStoreError):
+    """The session row's version moved since it was read: another writer applied a step first.
+    Never shown to a contact: the runner takes the lock again and re-reads."""
+
+
+class ChannelUnavailableError(SessionStoreError):
+    """No driver serves the channel: none is registered, or the dev channel is switched off
+    (``VOICEPLATFORM_DEV_CHANNEL=0``)."""

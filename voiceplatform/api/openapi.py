@@ -75,13 +75,13 @@ CALL_NOW_BODY = {"type": "object", "required": ["to", "flow"], "properties": {
     "caller_id": {"type": "string"}, "ring_seconds": {"type": "number", "minimum": 5, "maximum": 120}}}
 YAML_BODY = {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}}
 NAME, VERSION = _path_param("name"), _path_param("version", "integer")
-NUMBER_CHANNELS = ["voice", "sms", "whatsapp"]  # voiceplatform.models.numbers.CHANNELS
+NUMBER_CHANNELS = ["voice", "sms", "whatsapp", "dev"]  # voiceplatform.models.numbers.CHANNELS
 NUMBER_FLOW = {"type": ["object", "null"], "required": ["name"], "additionalProperties": False, "description":
                "the inbound flow: without a version, the newest published one when the call comes in",
                "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}, "version": ID}}
 NUMBER_BODY = {"type": "object", "required": ["number"], "properties": {
     "number": {"type": "string", "maxLength": 64, "example": "+12025550199",
-               "description": "E.164 (or national, read in `region`), or a lab callee-style name"},
+               "description": "E.164 (or national, read in `region`), an SMS short code (3-8 digits), or a lab callee-style name"},
     "region": {"type": "string", "example": "US"},
     "channels": {"type": "array", "items": {"enum": NUMBER_CHANNELS}, "description": "default [\"voice\"]"},
     "flow": NUMBER_FLOW,

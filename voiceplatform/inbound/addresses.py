@@ -20,13 +20,14 @@ from voiceplatform.phone import InvalidPhoneNumber, to_e164
 from voiceplatform.safety import switch_values
 
 _NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
+_SHORT_CODE = re.compile(r"[0-9]{3,8}")  # an SMS short code: national digits, no "+" (kind short_code)
 DEFAULT_REGION = "US"  # a national number without its country code is read as this region's
 
 
 @dataclass(frozen=True)
 class Address:
     number: str
-    kind: str  # "phone" or "name" (voiceplatform.models.numbers.KINDS)
+    kind: str  # "phone", "short_code" or "name" (voiceplatform.models.numbers.KINDS)
 
 
 def normalise(raw: str, region: str = DEFAULT_REGION) -> Address:
@@ -34,6 +35,8 @@ def normalise(raw: str, region: str = DEFAULT_REGION) -> Address:
     number nor a name) or UnsafeValueError (a value no switch may see)."""
     text = switch_values.plain_text(raw, "number", switch_values.MAX_NUMBER_CHARS).strip()
     lowered = text.lower()
+    if _SHORT_CODE.fullmatch(text):
+        return Address(switch_values.destination(text, "number"), "short_code")
     if _NAME.fullmatch(lowered):
         return Address(switch_values.destination(lowered, "number"), "name")
     return Address(switch_values.destination(to_e164(text, region), "number"), "phone")

@@ -11,6 +11,8 @@ from voiceplatform.models.flows import FlowStatus, FlowVersion
 from voiceplatform.models.idempotency import IdempotencyKey
 from voiceplatform.models.numbers import Number, NumberChannel
 from voiceplatform.models.review import AuditEvent, QaReview, QaRubricItem
+from voiceplatform.models.sessions import (DevMessage, FlowSession, InboundReceipt, OptOutSettings, SessionEvent,
+                                         UnsolicitedMessage)
 from voiceplatform.models.signin import SigninFailure, SigninLockout, WebSession
 from voiceplatform.models.webhooks import WebhookDelivery, WebhookSubscription
 from voiceplatform.models.lengths import install as _install_length_checks
@@ -22,4 +24,5 @@ __all__ = [
     "CampaignStatus", "Contact", "ContactImport", "ContactList", "ContactListMember", "DoNotCall", "FlowStatus",
     "FlowVersion", "IdempotencyKey", "Number", "NumberChannel", "QaReview", "QaRubricItem", "Recording", "Role", "SigninFailure", "SigninLockout", "User", "WebSession",
     "WebhookDelivery", "WebhookSubscription",
+    "DevMessage", "FlowSession", "InboundReceipt", "OptOutSettings", "SessionEvent", "UnsolicitedMessage",
 ]

@@ -29,6 +29,9 @@ class Call(Created, Base):
     direction: Mapped[str] = mapped_column(String(10), default="outbound", server_default="outbound")
     caller: Mapped[str | None] = mapped_column(String(64))
     number_id: Mapped[int | None] = mapped_column(ForeignKey("numbers.id", ondelete="SET NULL"), index=True)
+    # The session this call is the voice part of (migration 0011; voiceplatform/models/sessions.py).
+    # Nullable: calls made before sessions were stored, and voice calls not yet moved onto them.
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"), index=True)
     switch: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str | None] = mapped_column(String(20), index=True)
     cause: Mapped[str | None] = mapped_column(String(200))

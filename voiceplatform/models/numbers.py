@@ -27,12 +27,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from voiceplatform.models.base import Base, Created, UtcDateTime, utcnow
 
-#: The channels a number can take. Only ``voice`` is routed today (issue 11); the messaging
-#: bridges route ``sms`` and ``whatsapp`` (issue 13).
-CHANNELS = ("voice", "sms", "whatsapp")
-#: What the number is: an E.164 ``phone`` number, or a lab callee-style ``name`` (the lab and
-#: tests dial names). Short codes are a later kind.
-KINDS = ("phone", "name")
+#: The channels a number can take. ``voice`` calls are routed by voiceplatform.inbound.router;
+#: messages on ``sms`` (a long code or a short code), ``whatsapp`` (a WhatsApp business number)
+#: and ``dev`` (the designers' test channel, voiceplatform.channels.dev) by
+#: voiceplatform.sessions.inbound (issue 13).
+CHANNELS = ("voice", "sms", "whatsapp", "dev")
+#: What the number is: an E.164 ``phone`` number (a voice number, an SMS long code, a WhatsApp
+#: business number), an SMS ``short_code`` (3 to 8 digits, national), or a lab callee-style
+#: ``name`` (the lab and tests dial names; the dev channel accepts them too).
+KINDS = ("phone", "short_code", "name")
 
 
 class Number(Created, Base):
