@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from voiceplatform.api import create_app
+from voiceplatform.app import create_app
 from voiceplatform.models import Account, ApiToken, Role
 from voiceplatform.testing.postgres import fresh_database
 

@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voiceplatform.api import create_app
+from voiceplatform.app import create_app
 from voiceplatform.api.openapi import DOCUMENT
 from voiceplatform.models import Account, ApiToken, Role
 from voiceplatform.testing.postgres import fresh_database

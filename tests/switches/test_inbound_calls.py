@@ -164,7 +164,7 @@ def test_a_number_that_does_not_answer_is_refused_with_its_sip_response(inbound:
 
 
 def test_inbound_calls_show_in_the_calls_api_and_the_recordings_review(inbound: Inbound) -> None:
-    from voiceplatform.api import create_app
+    from voiceplatform.app import create_app
     from voiceplatform.models import Account, ApiToken, Role
     from voiceplatform.review.search import RecordingFilters, find_recordings
 

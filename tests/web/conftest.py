@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.web.seed import PASSWORD, Seeded, email, seed
-from voiceplatform.api import create_app
+from voiceplatform.app import create_app
 from voiceplatform.testing.postgres import fresh_database
 
 SECRET = "web-tests-secret"

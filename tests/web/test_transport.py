@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from tests.web.conftest import SECRET
-from voiceplatform.api import create_app
+from voiceplatform.app import create_app
 from voiceplatform.web.transport import ENV, plain_http
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, TypeVar
 from flask import g, request
 from sqlalchemy import select
 
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.api.errors import ApiError
 from voiceplatform.models import Account, ApiToken, Role
 from voiceplatform.models.accounts import hash_token

@@ -3,7 +3,7 @@
 Every request (API and web UI) may carry at most ``max_request_bytes`` (1 MiB by default,
 ``VOICEPLATFORM_LIMIT_MAX_REQUEST_BYTES``). Routes that take a file upload get
 ``max_upload_bytes`` instead (20 MiB, ``VOICEPLATFORM_LIMIT_MAX_UPLOAD_BYTES``): they are named
-by endpoint in ``init_app(app, upload_endpoints=...)`` (``create_app`` names them; a new upload
+by endpoint in ``init_app(app, upload_endpoints=...)`` (``voiceplatform.api.init_app`` names them; a new upload
 route adds its endpoint there, nothing else).
 
 How: a ``before_request`` hook sets Flask's per-request ``request.max_content_length`` to the

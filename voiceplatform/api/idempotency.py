@@ -11,7 +11,7 @@ from flask import Response, jsonify, request
 from sqlalchemy import select
 
 from voiceplatform.api.auth import account_id
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.api.errors import ApiError
 from voiceplatform.models import IdempotencyKey
 

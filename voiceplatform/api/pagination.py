@@ -8,7 +8,7 @@ from typing import Any, Callable
 from flask import request
 from sqlalchemy import Select, func, select
 
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.api.errors import bad_request
 
 MAX_PER_PAGE = 500

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from voiceplatform.api.auth import account_id
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.api.errors import ApiError, bad_request
 from voiceplatform.api.requests import field
 from voiceplatform.models import FlowStatus, FlowVersion

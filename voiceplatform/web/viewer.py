@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.models import Account, Role, User
 from voiceplatform.web import session_store
 from voiceplatform.web.clock import now

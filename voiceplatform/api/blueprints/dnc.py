@@ -8,7 +8,7 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from voiceplatform.api.auth import account_id, requires, visible_accounts
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.api.errors import ApiError, bad_request, not_found
 from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of

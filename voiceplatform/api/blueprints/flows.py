@@ -9,7 +9,7 @@ from flask import Blueprint, g
 from sqlalchemy import func, select
 
 from voiceplatform.api.auth import ALL_ROLES, account_id, owned, requires, visible_accounts
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.api.errors import ApiError
 from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of

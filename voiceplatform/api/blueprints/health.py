@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy import text
 
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 
 blueprint = Blueprint("health", __name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.models import AuditEvent, User
 from voiceplatform.web.audit import ACTIONS
 from voiceplatform.web.people import AUDITORS

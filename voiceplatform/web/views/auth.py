@@ -14,7 +14,7 @@ from math import ceil
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.limits import current as current_limits
 from voiceplatform.models import Role, User
 from voiceplatform.web import audit

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.models import User
 from voiceplatform.web.clock import now
 from voiceplatform.web.people import AUDITORS

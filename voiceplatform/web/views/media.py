@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.models import Recording
 from voiceplatform.web import audit, signing
 from voiceplatform.web.media_files import media_root, read_chunks, recording_file

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from voiceplatform.api.database import db
+from voiceplatform.db.request_session import db
 from voiceplatform.models import Account, Call, Campaign, FlowVersion, Recording, User
 from voiceplatform.review.search import find_recordings, iter_recordings
 from voiceplatform.switches.outcomes import CallOutcome

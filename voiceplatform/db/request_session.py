@@ -1,4 +1,5 @@
-"""One SQLAlchemy session per request, committed when the view succeeds."""
+"""One SQLAlchemy session per request, committed when the view succeeds. Shared by the API and the
+web UI (both read it through ``db()``); ``voiceplatform.app.create_app`` installs it."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-PROJECT = Path(__file__).resolve().parent.parent
-MIGRATIONS = Path(__file__).resolve().parent / "models" / "migrations"
+PROJECT = Path(__file__).resolve().parents[2]
+MIGRATIONS = Path(__file__).resolve().parents[1] / "models" / "migrations"
 DEFAULT_URL = f"sqlite:///{PROJECT / '.state' / 'voiceplatform.db'}"
 
 
