@@ -31,7 +31,7 @@ Each scenario runs (after a --warmup):
 1. ``baseline``: one client, one request at a time (the server's time per request plus the
    loopback, nothing queued). This run found a ~40 ms stall per answer on keep-alive
    connections (pywsgi writes headers and body separately, and without TCP_NODELAY the body
-   waited for the client's delayed ACK); voiceplatform/server.py now sets TCP_NODELAY;
+   waited for the client's delayed ACK); voiceplatform/processes/server.py now sets TCP_NODELAY;
 2. ``closed``: --clients clients each looping request after request for --duration seconds.
    With one server process on a 2-core machine this queues: latency ~= clients / throughput;
 3. ``open``: the same clients together offering a fixed rate (Poisson arrivals) at each of
@@ -103,7 +103,7 @@ POST_NUMBERS_PER_RUN = 1_000_000
 SERVE_SHIM = """\
 import functools, sys
 from pathlib import Path
-import voiceplatform.bootstrap as bootstrap
+from voiceplatform.processes import bootstrap
 bootstrap.ensure_admin_token = functools.partial(bootstrap.ensure_admin_token, path=Path(sys.argv[1]))
 from voiceplatform.cli import main
 main(sys.argv[2:], prog_name="voiceplatform")

@@ -28,7 +28,7 @@ Usage: python bench/asterisk_calls.py [--calls 100] [--probes 5]
 
 from __future__ import annotations
 
-from voiceplatform.runtime import use_gevent
+from voiceplatform.processes.runtime import use_gevent
 
 use_gevent()  # as a worker does: monkey-patching, and GC tuned for many sessions
 

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from voiceplatform.runtime import use_gevent  # noqa: E402
+from voiceplatform.processes.runtime import use_gevent  # noqa: E402
 
 use_gevent()  # the pacing part runs the dialler, as a worker does
 

@@ -28,7 +28,7 @@ Usage: python bench/freeswitch_calls.py [--calls 1000] [--cps 200] [--quick]
 
 from __future__ import annotations
 
-from voiceplatform.runtime import use_gevent
+from voiceplatform.processes.runtime import use_gevent
 
 use_gevent()  # as a worker does: monkey-patching, and GC tuned for many sessions
 

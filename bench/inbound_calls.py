@@ -162,7 +162,7 @@ def run(calls: int = 100, cps: float = 25.0, burst_cps: float = 100.0, out: Path
 
 
 if __name__ == "__main__":
-    from voiceplatform.runtime import use_gevent
+    from voiceplatform.processes.runtime import use_gevent
 
     use_gevent()
     import sys

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voiceplatform.testing.campaign_seed import seed_campaign
 from tests.dialer.test_dispatcher import World, numbers
-from voiceplatform import api_client
-from voiceplatform.api import create_app
-from voiceplatform.api_client import ApiClient, ApiClientError, ApiConnectionError, MissingTokenError
+from voiceplatform.client import http as api_client
+from voiceplatform.app import create_app
+from voiceplatform.client.http import ApiClient, ApiClientError, ApiConnectionError, MissingTokenError
 from voiceplatform.cli import main
 from voiceplatform.cli.campaign import STATUSES, LiveView, bar, duration
 from voiceplatform.exceptions import VoicePlatformError

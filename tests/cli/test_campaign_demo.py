@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from voiceplatform.api_client import ApiClient
-from voiceplatform.campaign_demo import CALLEES, run_campaign_demo
-from voiceplatform.server import start_server
+from voiceplatform.client.http import ApiClient
+from voiceplatform.demo.campaign import CALLEES, run_campaign_demo
+from voiceplatform.processes.server import start_server
 
 pytestmark = pytest.mark.integration
 

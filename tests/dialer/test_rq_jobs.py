@@ -18,7 +18,7 @@ from voiceplatform.dialer.jobs import QUEUE_NAME, RqJobs
 from voiceplatform.models import Campaign, CampaignStatus
 from voiceplatform.models.base import utcnow
 from voiceplatform.testing.campaign_seed import seed_campaign
-from voiceplatform.worker import _schedule_loop
+from voiceplatform.processes.worker import _schedule_loop
 
 
 class RuntimeStub:

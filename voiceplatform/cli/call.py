@@ -29,7 +29,7 @@ def call_command(number: str, flow_path: Path, contact_pairs: tuple[str, ...], s
     (dial string VOICEPLATFORM_ESL_DIAL_TEMPLATE; try it with the emulator,
     `python -m voiceplatform.testing.freeswitch`).
     """
-    from voiceplatform.runtime import use_gevent
+    from voiceplatform.processes.runtime import use_gevent
 
     use_gevent()
     from voiceplatform.exceptions import VoicePlatformError

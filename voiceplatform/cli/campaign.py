@@ -1,5 +1,5 @@
 """``voiceplatform campaign start|status|pause|resume|cancel ID`` and ``campaign list``, over the
-HTTP API (``voiceplatform.api_client``). ``status --watch`` redraws a live progress bar until the
+HTTP API (``voiceplatform.client.http``). ``status --watch`` redraws a live progress bar until the
 campaign ends."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from voiceplatform.api_client import ApiClient
+    from voiceplatform.client.http import ApiClient
 
 STATUSES = ("draft", "scheduled", "running", "paused", "completed", "cancelled", "failed")  # CampaignStatus
 TERMINAL = {"completed": 0, "cancelled": 1, "failed": 1}  # status -> exit code of `status --watch`
@@ -38,7 +38,7 @@ class Target:
     token: str | None
 
     def client(self) -> ApiClient:
-        from voiceplatform.api_client import ApiClient
+        from voiceplatform.client.http import ApiClient
 
         return ApiClient.from_env(self.api, self.token)
 
@@ -46,7 +46,7 @@ class Target:
 @contextmanager
 def api_errors() -> Iterator[None]:
     """API and connection errors become ``error: ...`` and exit 1."""
-    from voiceplatform.api_client import ApiClientError
+    from voiceplatform.client.http import ApiClientError
 
     try:
         yield

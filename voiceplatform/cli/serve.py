@@ -23,13 +23,13 @@ def serve_command(host: str, port: int, no_dialer: bool, switch: str | None) -> 
     otherwise). With REDIS_URL, start `voiceplatform worker` processes to dial. An admin token
     for the default account is written to .state/api-token on first start.
     """
-    from voiceplatform.runtime import use_gevent
+    from voiceplatform.processes.runtime import use_gevent
 
     use_gevent()
     import gevent
 
     from voiceplatform.exceptions import VoicePlatformError
-    from voiceplatform.server import start_server
+    from voiceplatform.processes.server import start_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -70,11 +70,11 @@ def _transport_notice() -> None:
 @click.option("--name", default=None, help="This worker's name (default host-pid-random).")
 def worker_command(redis_url: str, switch: str | None, capacity: int | None, name: str | None) -> None:
     """Dial campaigns and run jobs from Redis (rq), until SIGTERM or Ctrl-C (calls in progress finish)."""
-    from voiceplatform.runtime import use_gevent
+    from voiceplatform.processes.runtime import use_gevent
 
     use_gevent()
     from voiceplatform.exceptions import VoicePlatformError
-    from voiceplatform.worker import run_worker
+    from voiceplatform.processes.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

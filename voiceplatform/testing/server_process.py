@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVE_SHIM = """\
 import functools, sys
 from pathlib import Path
-import voiceplatform.bootstrap as bootstrap
+from voiceplatform.processes import bootstrap
 bootstrap.ensure_admin_token = functools.partial(bootstrap.ensure_admin_token, path=Path(sys.argv[1]))
 from voiceplatform.cli import main
 main(sys.argv[2:], prog_name="voiceplatform")

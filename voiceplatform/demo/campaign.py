@@ -19,7 +19,7 @@ from typing import Any, Callable, TextIO
 
 from voiceplatform.lab.numbers import CALLEE_BY_NUMBER, CALLEE_NUMBERS
 
-FLOW_FILE = Path(__file__).resolve().parent.parent / "ivr_flows" / "satisfaction_survey.yaml"
+FLOW_FILE = Path(__file__).resolve().parents[2] / "ivr_flows" / "satisfaction_survey.yaml"
 CALLEES = ["answer-press-1", "answer-press-2", "say-yes", "wrong-then-right", "hangup-mid-prompt", "busy",
            "no-answer", "machine"]
 FIRST_NAMES = ["Amira", "Bilal", "Chen", "Dana", "Elif", "Farid", "Grace", "Hugo"]

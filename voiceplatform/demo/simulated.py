@@ -12,7 +12,7 @@ from voiceplatform.flow import load_flow
 from voiceplatform.flow.transcript import input_line, output_lines
 from voiceplatform.simulator import Simulation, simulate
 
-FLOWS = Path(__file__).resolve().parent.parent / "ivr_flows"
+FLOWS = Path(__file__).resolve().parents[2] / "ivr_flows"
 
 DEMO_CONTACT = {
     "first_name": "Amira",

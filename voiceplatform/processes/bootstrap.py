@@ -15,7 +15,7 @@ from voiceplatform.accounts import DEFAULT_ACCOUNT, account_named
 from voiceplatform.models import Account, ApiToken, Role
 from voiceplatform.models.accounts import hash_token
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 TOKEN_FILE = PROJECT / ".state" / "api-token"
 STARTING_BALANCE = Decimal("100")
 

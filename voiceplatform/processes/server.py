@@ -49,8 +49,8 @@ def start_server(host: str = "127.0.0.1", port: int = 8080, *, database_url: str
                  redis_url: str | None = None, with_dialer: bool = True, switch: str | None = None,
                  token_file: Path | None = None) -> RunningServer:
     """Start serving in the background (this process must already use gevent)."""
-    from voiceplatform.api import create_app
-    from voiceplatform.bootstrap import ensure_admin_token
+    from voiceplatform.app import create_app
+    from voiceplatform.processes.bootstrap import ensure_admin_token
     from voiceplatform.db import database_url as resolve_url
     from voiceplatform.db import make_engine, session_factory, upgrade
     from voiceplatform.dialer.jobs import InProcessJobs, RqJobs, serve_jobs_with
