@@ -29,4 +29,10 @@ def init_app(app: Flask) -> None:
     for blueprint in (health.blueprint, flows.blueprint, tokens.blueprint, dnc.blueprint, calls.blueprint, contacts.blueprint,
                       webhooks.blueprint, campaigns.blueprint, numbers.blueprint):
         app.register_blueprint(blueprint)
+    from voiceplatform.channels.dev import dev_channel_enabled
+
+    if app.config.get("DEV_CHANNEL", dev_channel_enabled()):  # the designers' test channel; off in production
+        from voiceplatform.channels.dev.routes import blueprint as dev_blueprint
+
+        app.register_blueprint(dev_blueprint)
     app.add_url_rule("/openapi.json", "openapi", lambda: DOCUMENT)

@@ -79,6 +79,17 @@ NUMBER_CHANNELS = ["voice", "sms", "whatsapp", "dev"]  # voiceplatform.models.nu
 NUMBER_FLOW = {"type": ["object", "null"], "required": ["name"], "additionalProperties": False, "description":
                "the inbound flow: without a version, the newest published one when the call comes in",
                "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}, "version": ID}}
+DEV_INBOUND_BODY = {"type": "object", "required": ["from", "to", "text"], "properties": {
+    "from": {"type": "string", "maxLength": 64, "example": "+12025550100", "description": "the contact (E.164 or a lab name)"},
+    "to": {"type": "string", "maxLength": 64, "example": "+12025550199", "description": "one of the account's numbers with the dev channel"},
+    "text": {"type": "string", "maxLength": 4096, "description": "the reply (a button's id is sent as its text)"},
+    "message_id": {"type": "string", "minLength": 1, "maxLength": 200, "description": "the same id twice is applied once"}}}
+DEV_INBOUND_RESULT = {"type": "object", "required": ["outcome"], "properties": {
+    "outcome": {"enum": ["resumed", "started", "unsolicited", "opted_out", "duplicate"]},
+    "session_id": {"type": ["string", "null"]}, "unsolicited_id": {"type": ["integer", "null"]}}}
+DEV_SESSION_BODY = {"type": "object", "required": ["flow", "to", "from"], "properties": {
+    "flow": FLOW_REF, "to": {"type": "string", "maxLength": 64, "example": "+12025550100", "description": "the contact"},
+    "from": {"type": "string", "maxLength": 64, "example": "+12025550199", "description": "the account's dev number"}}}
 NUMBER_BODY = {"type": "object", "required": ["number"], "properties": {
     "number": {"type": "string", "maxLength": 64, "example": "+12025550199",
                "description": "E.164 (or national, read in `region`), an SMS short code (3-8 digits), or a lab callee-style name"},
@@ -172,7 +183,7 @@ DOCUMENT: dict[str, Any] = {
                     "url": {"type": "string", "format": "uri", "maxLength": 2000},
                     "events": {"type": "array", "minItems": 1, "items": {"enum": [
                         "call.ended", "campaign.started", "campaign.paused", "campaign.resumed", "campaign.cancelled",
-                        "campaign.completed", "campaign.failed", "*"]}},
+                        "campaign.completed", "campaign.failed", "message.received", "*"]}},
                     "secret": {"type": "string", "minLength": 16, "maxLength": 200}, "active": {"type": "boolean"},
                     "account_id": ID}}),
         },
@@ -204,6 +215,21 @@ DOCUMENT: dict[str, Any] = {
             "patch": _op("Change channels, flow or channel_flows", params=[_path_param("number_id", "integer")], body={
                 "type": "object", "properties": {key: NUMBER_BODY["properties"][key] for key in ("channels", "flow", "channel_flows")}}),
             "delete": _op("Delete (its calls keep their records)", "204", params=[_path_param("number_id", "integer")]),
+        },
+        # The dev channel (voiceplatform.channels.dev): absent when VOICEPLATFORM_DEV_CHANNEL=0.
+        "/dev/inbound": {
+            "post": _op("Inject a reply on the dev channel: resumes the contact's waiting session, else starts the number's flow, "
+                        "else is kept as an unsolicited message (message.received)", schema=DEV_INBOUND_RESULT,
+                        body=DEV_INBOUND_BODY),
+        },
+        "/dev/outbox": {
+            "get": _op("What the platform sent on the dev channel, oldest first", schema=PAGE, params=[
+                *PAGING, {"name": "session_id", "in": "query", "schema": {"type": "string"}},
+                {"name": "to", "in": "query", "schema": {"type": "string"}},
+                {"name": "after_id", "in": "query", "schema": ID}]),
+        },
+        "/dev/sessions": {
+            "post": _op("Start a published flow with a contact on the dev channel", "201", body=DEV_SESSION_BODY),
         },
     },
 }

@@ -8,7 +8,8 @@ Every second it looks at the database, which is the only source of truth:
   its dispatcher in a greenlet (so a dead worker's campaigns move to a live one within the
   lock's TTL);
 - claims left by a dead worker are settled (``recovery``);
-- background tasks run on their own interval: webhook deliveries that are due are sent, and
+- background tasks run on their own interval: webhook deliveries that are due are sent, stored
+  sessions whose wait expired are resumed with a timeout (voiceplatform.sessions.sweeper), and
   (given by the process) recordings are transcribed and old audio is deleted.
 """
 
@@ -45,7 +46,7 @@ class BackgroundTask:
 
 class DialerRuntime:
     def __init__(self, context: DialerContext, lock_for: Callable[[str], CampaignLock], *,
-                 poll_seconds: float = POLL_SECONDS, deliver_webhooks: bool = True,
+                 poll_seconds: float = POLL_SECONDS, deliver_webhooks: bool = True, sweep_sessions: bool = True,
                  background: Sequence[BackgroundTask] = ()) -> None:
         self.context = context
         self.lock_for = lock_for
@@ -53,6 +54,9 @@ class DialerRuntime:
         self.background = list(background)
         if deliver_webhooks:
             self.background.insert(0, BackgroundTask("webhook deliveries", self._deliver_webhooks, poll_seconds))
+        if sweep_sessions:  # expired waits of stored sessions resumed with a timeout (sessions.sweeper)
+            self.background.append(BackgroundTask("session expiry", self._sweep_sessions, poll_seconds))
+        self._messaging: Any = None
         self.dispatchers: dict[int, tuple[CampaignDispatcher, Greenlet]] = {}
         self._wake = Event()
         self._greenlets: list[Greenlet] = []
@@ -130,6 +134,13 @@ class DialerRuntime:
         from voiceplatform.webhooks.delivery import deliver_due
 
         deliver_due(self.context.sessions)
+
+    def _sweep_sessions(self) -> None:
+        from voiceplatform.sessions import runtime, sweeper
+
+        if self._messaging is None:
+            self._messaging = runtime.build(self.context.sessions)
+        sweeper.sweep(self._messaging.runner)
 
     def _repeat(self, task: BackgroundTask) -> None:
         while not self._stopping:

@@ -32,12 +32,13 @@ CAMPAIGN_RESUMED = "campaign.resumed"
 CAMPAIGN_CANCELLED = "campaign.cancelled"
 CAMPAIGN_COMPLETED = "campaign.completed"
 CAMPAIGN_FAILED = "campaign.failed"
+MESSAGE_RECEIVED = "message.received"  # an inbound message no session or flow took (sessions.inbound)
 PING = "ping"  # sent only by POST /webhooks/{id}/ping, to that one subscription
 ALL = "*"  # in a subscription's events: every event in EVENTS, including ones added later
 
 EVENTS: tuple[str, ...] = (
     CALL_ENDED, CAMPAIGN_STARTED, CAMPAIGN_PAUSED, CAMPAIGN_RESUMED, CAMPAIGN_CANCELLED,
-    CAMPAIGN_COMPLETED, CAMPAIGN_FAILED,
+    CAMPAIGN_COMPLETED, CAMPAIGN_FAILED, MESSAGE_RECEIVED,
 )
 """The events ``emit`` accepts and a subscription may list (besides ``*``)."""
 KNOWN_EVENTS: tuple[str, ...] = (*EVENTS, PING)

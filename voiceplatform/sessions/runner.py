@@ -1,0 +1,246 @@
+"""The shared runner: what every channel does alike, once.
+
+* **start** a session on a store-and-resume channel, pinned to a flow version;
+* **resume** it with one input, exactly once, under the session's lock (store.lock) and its row
+  version (store.save): two replies that arrive together are applied one after the other;
+* hand each step's outputs to the channel's driver *inside* the transaction (the driver only
+  queues), deliver a ``send`` for another channel through that channel's driver, follow
+  ``switch_channel`` (the same session, its row's ``channel`` now the other driver's), apply
+  ``opt_out`` to the contact, and write every event, output and input as history rows;
+* perform ``http_request`` outputs **after** the commit (never inside a transaction: a slow
+  webhook must not hold the lock) through voiceplatform.switches.http_client, which applies the
+  outbound-HTTP policy, and resume with the ``http_response``. While the request is in flight
+  the session is ``active`` with an expiry (the request's timeout plus a grace), so a worker that
+  dies mid-request leaves it to the sweeper, which resumes it with a timeout (the node's
+  ``failure`` exit).
+
+The voice drivers run live sessions in their own greenlets today (switches/voice_runner.py);
+they move onto this runner's shared handling in a later step (docs/sessions.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from voiceplatform.channels.contract import ChannelDriver, Delivery
+from voiceplatform.channels.registry import ChannelRegistry
+from voiceplatform.contacts.opt_out import accepts, apply_opt_outs
+from voiceplatform.exceptions import (ChannelUnavailableError, InvalidInputError, SessionConflictError,
+                                      SessionEndedError, StateError)
+from voiceplatform.flow import Input, Step, resume, start
+from voiceplatform.flow import outputs as out
+from voiceplatform.models import Contact
+from voiceplatform.models.base import utcnow
+from voiceplatform.models.sessions import EventKind, FlowSession, SessionStatus
+from voiceplatform.sessions import store
+from voiceplatform.sessions.flows import FlowCache
+from voiceplatform.switches import http_client
+
+log = logging.getLogger(__name__)
+
+HTTP_GRACE = timedelta(seconds=30)  # past a request's own timeout, the sweeper takes over
+MAX_HTTP_HOPS = 20  # webhook after webhook without a wait for the contact: stop there
+CONFLICT_RETRIES = 5
+
+PerformHttp = Callable[[out.HttpRequest], tuple[Input, str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What one start or resume did. ``outcome``: started, resumed, ended (the session had
+    already ended: nothing applied), refused (the session was not waiting for this input)."""
+
+    session_id: str
+    outcome: str
+    status: str
+
+
+class SessionRunner:
+    def __init__(self, sessions: sessionmaker[Session], channels: ChannelRegistry, *,
+                 perform_http: PerformHttp = http_client.perform, clock: Callable[[], datetime] = utcnow,
+                 flows: FlowCache | None = None) -> None:
+        self.sessions = sessions
+        self.channels = channels
+        self.perform_http = perform_http
+        self.clock = clock
+        self.flows = flows or FlowCache()
+
+    # ---- starting ------------------------------------------------------------------------------
+
+    def start(self, *, account_id: int, flow_version_id: int, channel: str, address: str,
+              our_address: str | None = None, number_id: int | None = None, contact_id: int | None = None,
+              contact: dict[str, Any] | None = None, campaign_contact_id: int | None = None,
+              language: str | None = None, trigger: Input | None = None) -> RunResult:
+        """Start a session of the flow version on ``channel`` (a store-and-resume channel)."""
+        with self.sessions.begin() as db:
+            result, requests = self.start_in(
+                db, account_id=account_id, flow_version_id=flow_version_id, channel=channel, address=address,
+                our_address=our_address, number_id=number_id, contact_id=contact_id, contact=contact,
+                campaign_contact_id=campaign_contact_id, language=language, trigger=trigger)
+        return self._follow_http(result, requests)
+
+    def start_in(self, db: Session, *, account_id: int, flow_version_id: int, channel: str, address: str,
+                 our_address: str | None = None, number_id: int | None = None, contact_id: int | None = None,
+                 contact: dict[str, Any] | None = None, campaign_contact_id: int | None = None,
+                 language: str | None = None, trigger: Input | None = None) -> tuple[RunResult, list[out.HttpRequest]]:
+        """:meth:`start` inside the caller's transaction; the caller commits, then passes the
+        requests to :meth:`follow_http`."""
+        driver = self.channels.get(channel)
+        if driver.capabilities.live:
+            raise ChannelUnavailableError(f"{channel} sessions are run live by their driver, not started here")
+        now = self.clock()
+        flow = self.flows.get(db, flow_version_id)
+        session_id = store.new_id()
+        step = start(flow, dict(contact or {"phone": address}), driver.capabilities.renders_as,
+                     session_id=session_id, now=now, language=language)
+        row = store.create(db, session_id=session_id, account_id=account_id, flow_version_id=flow_version_id,
+                           channel=channel, address=address, state=step.state, contact_id=contact_id,
+                           campaign_contact_id=campaign_contact_id, our_address=our_address, number_id=number_id,
+                           now=now)
+        if trigger is not None:  # the message that started it: history, not an answer to the flow
+            store.append(db, row, [(EventKind.INPUT, trigger.kind.value, {**trigger.to_dict(), "trigger": True})], now=now)
+        requests = self._apply(db, row, step, driver, now)
+        return RunResult(session_id, "started", row.status), requests
+
+    # ---- resuming ------------------------------------------------------------------------------
+
+    def resume(self, session_id: str, given: Input) -> RunResult:
+        """Apply ``given`` to the session, exactly once, then any webhook that follows."""
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                with self.sessions.begin() as db:
+                    row = store.lock(db, session_id)
+                    result, requests = self.resume_in(db, row, given)
+                break
+            except SessionConflictError:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+                log.info("session %s: changed by another writer; reading it again", session_id)
+        return self._follow_http(result, requests)
+
+    def resume_in(self, db: Session, row: FlowSession, given: Input) -> tuple[RunResult, list[out.HttpRequest]]:
+        """:meth:`resume` on a row the caller has locked (store.lock), in the caller's
+        transaction. A session that has ended, or that is not waiting for this input, is left
+        as it is (``ended`` / ``refused``): the caller decides what the input becomes."""
+        if row.ended:
+            return RunResult(row.id, "ended", row.status), []
+        now = self.clock()
+        flow = self.flows.get(db, row.flow_version_id)
+        try:
+            step = resume(flow, row.state, given, now=now)
+        except SessionEndedError:
+            return RunResult(row.id, "ended", row.status), []
+        except InvalidInputError:
+            return RunResult(row.id, "refused", row.status), []
+        except StateError as exc:
+            log.warning("session %s: its state cannot be resumed (%s); failing it", row.id, exc)
+            store.append(db, row, [(EventKind.INPUT, given.kind.value, given.to_dict()),
+                                   (EventKind.RUNTIME, "state_error", {"error": str(exc)})], now=now)
+            store.end(db, row, SessionStatus.FAILED, "state_error", now)
+            return RunResult(row.id, "resumed", row.status), []
+        store.append(db, row, [(EventKind.INPUT, given.kind.value, given.to_dict())], now=now)
+        requests = self._apply(db, row, step, self.channels.get(row.channel), now)
+        return RunResult(row.id, "resumed", row.status), requests
+
+    def follow_http(self, result: RunResult, requests: list[out.HttpRequest]) -> RunResult:
+        """Perform the webhooks a committed step asked for, resuming with each answer."""
+        return self._follow_http(result, requests)
+
+    # ---- what every channel does alike --------------------------------------------------------
+
+    def _apply(self, db: Session, row: FlowSession, step: Step, driver: ChannelDriver,
+               now: datetime) -> list[out.HttpRequest]:
+        store.append(db, row, store.step_entries(step), now=now)
+        contact = db.get(Contact, row.contact_id) if row.contact_id is not None else None
+        current = driver
+        batch: list[out.Output] = []
+        requests: list[out.HttpRequest] = []
+
+        def flush() -> None:
+            if batch:
+                self._deliver(db, row, current, tuple(batch), current.capabilities.renders_as.value, row.address, now)
+                batch.clear()
+
+        for output in step.outputs:
+            if isinstance(output, out.SwitchChannel):
+                flush()
+                current = self._switch(db, row, output, current, now)
+            elif isinstance(output, out.Send):
+                if output.to is None and contact is not None and not accepts(contact.channels, contact.opted_out_at,
+                                                                             output.channel):
+                    store.append(db, row, [(EventKind.RUNTIME, "suppressed",
+                                            {"channel": output.channel, "reason": "opted_out"})], now=now)
+                    continue
+                target = self._driver_for(output.channel, db, row, now)
+                if target is None:
+                    continue
+                if target is current:
+                    batch.append(output)
+                else:
+                    flush()
+                    self._deliver(db, row, target, (output,), output.channel, output.to or row.address, now)
+            elif isinstance(output, out.OptOut):
+                if apply_opt_outs(db, row.contact_id, output.channels, now):
+                    store.append(db, row, [(EventKind.RUNTIME, "opted_out", {"channels": list(output.channels)})],
+                                 now=now)
+            elif isinstance(output, out.HttpRequest):
+                requests.append(output)
+            else:
+                batch.append(output)
+        flush()
+        if requests and step.wait and step.wait.get("kind") == "http":
+            timeout = max(request.timeout for request in requests)
+            store.save(db, row, step, now=now, status=SessionStatus.ACTIVE,
+                       wait_expires_at=now + timedelta(seconds=timeout) + HTTP_GRACE)
+        else:
+            store.save(db, row, step, now=now)
+        return requests
+
+    def _switch(self, db: Session, row: FlowSession, output: out.SwitchChannel, current: ChannelDriver,
+                now: datetime) -> ChannelDriver:
+        target = self._driver_for(output.channel, db, row, now)
+        if target is None:
+            return current
+        previous = row.channel
+        row.channel = target.capabilities.name
+        store.append(db, row, [(EventKind.RUNTIME, "channel_switched",
+                                {"from": previous, "to": row.channel, "renders_as": output.channel})], now=now)
+        return target
+
+    def _driver_for(self, channel: str, db: Session, row: FlowSession, now: datetime) -> ChannelDriver | None:
+        try:
+            return self.channels.for_engine_channel(channel)
+        except ChannelUnavailableError as exc:
+            store.append(db, row, [(EventKind.RUNTIME, "undeliverable", {"channel": channel, "error": str(exc)})],
+                         now=now)
+            return None
+
+    @staticmethod
+    def _deliver(db: Session, row: FlowSession, driver: ChannelDriver, outputs: tuple[out.Output, ...],
+                 rendered_as: str, address: str, now: datetime) -> None:
+        queued = driver.deliver(db, Delivery(row.id, row.account_id, address, row.our_address, rendered_as, outputs))
+        if queued:
+            store.append(db, row, [(EventKind.RUNTIME, "delivered",
+                                    {"channel": driver.capabilities.name, "messages": queued})],
+                         channel=driver.capabilities.name, now=now)
+
+    def _follow_http(self, result: RunResult, requests: list[out.HttpRequest]) -> RunResult:
+        hops = 0
+        while requests and hops < MAX_HTTP_HOPS:
+            hops += 1
+            given, error = self.perform_http(requests[-1])  # the engine waits after each webhook
+            if error:
+                log.info("session %s: %s", result.session_id, error)
+                given = Input(given.kind, given.value, given.confidence, {**given.data, "error": error})
+            with self.sessions.begin() as db:
+                row = store.lock(db, result.session_id)
+                if row.wait_kind != "http":
+                    return RunResult(row.id, "resumed", row.status)  # the sweeper expired it meanwhile
+                next_result, requests = self.resume_in(db, row, given)
+            result = RunResult(result.session_id, result.outcome, next_result.status)
+        return result
