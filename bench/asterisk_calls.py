@@ -51,8 +51,9 @@ sys.path.insert(0, str(ROOT))
 
 from voiceplatform.flow import load_flow  # noqa: E402
 from voiceplatform.lab import LabSettings, up  # noqa: E402
+from voiceplatform.lab.switch_config import lab_asterisk_config  # noqa: E402
 from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver  # noqa: E402
-from voiceplatform.switches.outcomes import CallOutcome  # noqa: E402
+from voiceplatform.calls.outcomes import CallOutcome  # noqa: E402
 from voiceplatform.switches.services import default_services  # noqa: E402
 from voiceplatform.lab.asterisk_config import LAB_SIP_DIAL_TEMPLATE  # noqa: E402
 from voiceplatform.testing import rtp_pcap  # noqa: E402
@@ -232,7 +233,7 @@ def main() -> int:
     settings = LabSettings.from_env()
     report = up(settings)
     pid = report.state.pid
-    config = AsteriskConfig.from_lab(account="bench", run_amd=False, correlation_checks=args.probes)
+    config = lab_asterisk_config(account="bench", run_amd=False, correlation_checks=args.probes)
     flow = load_flow(ROOT / "bench" / "flows" / "bench_ivr.yaml")
     with AsteriskDriver(config, default_services(config.media_dir)) as driver:
         run_ours(driver, flow, 3, pid)  # warm-up: caches, connections
@@ -241,7 +242,7 @@ def main() -> int:
         burst = run_ours(driver, flow, args.calls, pid, None)  # worst case: every call at once
     sip = None
     if args.sip:
-        sip_config = AsteriskConfig.from_lab(account="bench", run_amd=False, correlation_checks=args.probes,
+        sip_config = lab_asterisk_config(account="bench", run_amd=False, correlation_checks=args.probes,
                                              dial_template=LAB_SIP_DIAL_TEMPLATE)
         sip = run_sip(sip_config, flow, args.calls, pid, args.cps)
     native_cpu = native["asterisk_cpu_per_call_s"] + native["worker_cpu_per_call_s"]

@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 from voiceplatform.flow import load_flow  # noqa: E402
 from voiceplatform.switches.freeswitch import FreeSwitchConfig, FreeSwitchDriver  # noqa: E402
 from voiceplatform.switches.freeswitch.esl_frames import FrameReader  # noqa: E402
-from voiceplatform.switches.outcomes import CallOutcome  # noqa: E402
+from voiceplatform.calls.outcomes import CallOutcome  # noqa: E402
 from voiceplatform.switches.services import default_services  # noqa: E402
 
 CALLEE = "answer-press-1"

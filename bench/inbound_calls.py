@@ -75,7 +75,7 @@ def _one_run(driver: Any, sink: CollectingSink, settings: Any, folder: Path, aud
              asterisk_pid: int) -> dict[str, Any]:
     from voiceplatform.lab.inbound import sip_address
     from voiceplatform.lab.control import running_state
-    from voiceplatform.switches.outcomes import CallOutcome
+    from voiceplatform.calls.outcomes import CallOutcome
     from voiceplatform.testing.sipp import Sipp, scenario
 
     state = running_state(settings)
@@ -125,7 +125,8 @@ def run(calls: int = 100, cps: float = 25.0, burst_cps: float = 100.0, out: Path
     from voiceplatform.inbound.router import DatabaseInboundRouter
     from voiceplatform.lab import LabSettings, up
     from voiceplatform.lab.inbound import answer_inbound_at
-    from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
+    from voiceplatform.lab.switch_config import lab_asterisk_config
+    from voiceplatform.switches.asterisk import AsteriskDriver
     from voiceplatform.switches.services import default_services
     from voiceplatform.testing import rtp_pcap
 
@@ -139,7 +140,7 @@ def run(calls: int = 100, cps: float = 25.0, burst_cps: float = 100.0, out: Path
         _seed(sessions)
         audio = rtp_pcap.write_pcap(folder / "caller.pcap", [rtp_pcap.Silence(0.6), rtp_pcap.Rfc4733("1"),
                                                              rtp_pcap.Silence(30)])
-        config = AsteriskConfig.from_lab(account="bench-inbound", run_amd=False)
+        config = lab_asterisk_config(account="bench-inbound", run_amd=False)
         sink = CollectingSink(DialerCallSink(sessions, Rates()))
         with AsteriskDriver(config, default_services(config.media_dir), sink, inbound=DatabaseInboundRouter(sessions)) as driver:
             answer_inbound_at(settings, f"127.0.0.1:{driver.agi_port}")

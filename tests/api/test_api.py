@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from tests.api.conftest import Tenants, error_code
 from voiceplatform.flow import analyse_flow
 from voiceplatform.switches.call_record import CallRecord
-from voiceplatform.switches.call_store import DatabaseCallSink
-from voiceplatform.switches.outcomes import CallOutcome
+from voiceplatform.calls.store import DatabaseCallSink
+from voiceplatform.calls.outcomes import CallOutcome
 
 REPO = Path(__file__).resolve().parents[2]
 PAYMENT = (REPO / "ivr_flows" / "payment_reminder.yaml").read_text()

@@ -130,7 +130,7 @@ def test_stats_contacts_and_resend(app: Flask, client: FlaskClient, tenants: Ten
             session.add(Call(id=row.last_call_id, account_id=tenants.ids["acme"], campaign_id=cid, campaign_contact_id=row.id,
                              flow_name="satisfaction_survey", to="+1", switch="asterisk", outcome=outcome,
                              queued_at=utcnow(), dialling_at=utcnow()))
-        from voiceplatform.dialer import lifecycle
+        from voiceplatform.campaigns import lifecycle
 
         lifecycle.complete_if_done(session, session.get(Campaign, cid), utcnow())
     stats = client.get(f"/campaigns/{cid}/stats", headers=tenants.auth("acme", "supervisor")).get_json()

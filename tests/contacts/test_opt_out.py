@@ -9,7 +9,7 @@ from tests.dialer.test_dispatcher import World, numbers
 from voiceplatform.db import session_factory
 from voiceplatform.models import CampaignStatus, Contact
 from voiceplatform.switches.call_record import CallRecord
-from voiceplatform.switches.call_store import DatabaseCallSink
+from voiceplatform.calls.store import DatabaseCallSink
 from voiceplatform.testing.campaign_seed import seed_campaign
 
 

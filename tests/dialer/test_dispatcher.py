@@ -162,7 +162,7 @@ def test_pause_stops_dialling_and_cancel_finalises_the_rest(engine: Engine) -> N
         gevent.sleep(1.0)
         assert len(world.switch.placed) == placed_when_paused  # nothing more while paused
         assert 0 < placed_when_paused < 40
-        from voiceplatform.dialer import lifecycle
+        from voiceplatform.campaigns import lifecycle
 
         with world.sessions.begin() as session:
             lifecycle.cancel(session, session.get(Campaign, seeded.campaign_id), utcnow())
@@ -197,7 +197,7 @@ def test_running_out_of_credit_fails_the_campaign_and_resend_finishes_it(engine:
     assert waiting and all(row.status in FINAL | {CampaignContactStatus.PENDING} for row in rows)
     with world.sessions() as session:
         assert session.get(Account, seeded.account_id).balance < Decimal("0.02")
-    from voiceplatform.dialer import lifecycle
+    from voiceplatform.campaigns import lifecycle
 
     with world.sessions.begin() as session:
         session.get(Account, seeded.account_id).balance = Decimal("100")

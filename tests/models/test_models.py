@@ -18,8 +18,8 @@ from voiceplatform.models import (
 from voiceplatform.models.accounts import hash_token
 from voiceplatform.phone import InvalidPhoneNumber, to_e164
 from voiceplatform.switches.call_record import CallRecord, RecordingInfo
-from voiceplatform.switches.call_store import DatabaseCallSink
-from voiceplatform.switches.outcomes import CallOutcome
+from voiceplatform.calls.store import DatabaseCallSink
+from voiceplatform.calls.outcomes import CallOutcome
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 

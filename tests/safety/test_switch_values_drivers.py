@@ -11,7 +11,7 @@ import pytest
 from tests.switches.lab_calls import CONTACT, FLOWS, services_with_shared_tts, unique_account
 from voiceplatform.flow import load_flow
 from voiceplatform.switches.freeswitch import FreeSwitchConfig, FreeSwitchDriver
-from voiceplatform.switches.outcomes import CallOutcome
+from voiceplatform.calls.outcomes import CallOutcome
 from voiceplatform.testing.freeswitch import FreeSwitchEmulator
 
 INJECTED = "+15551234567\n\nbgapi system touch /tmp/pwned"

@@ -41,12 +41,13 @@ def _short_flow(tmp: Path) -> Path:
 def arabic_call(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CallRecord, object]]:
     from voiceplatform.lab import up
     from voiceplatform.speech.tts import TextToSpeech, gevent_offload
-    from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
+    from voiceplatform.lab.switch_config import lab_asterisk_config
+    from voiceplatform.switches.asterisk import AsteriskDriver
     from voiceplatform.switches.services import default_services
 
     lab = request.getfixturevalue("asterisk_lab")
     up(lab.settings)  # idempotent
-    config = AsteriskConfig.from_lab(account=unique_account())
+    config = lab_asterisk_config(account=unique_account())
     services = default_services(config.media_dir)
     # A cache of its own (inside the media folder Asterisk reads), so every prompt is rendered
     # here and the voice each language used is known.

@@ -11,8 +11,9 @@ import pytest
 from tests.switches.lab_calls import CONTACT, FLOWS, unique_account
 from voiceplatform.flow import load_flow
 from voiceplatform.lab import leases, up
-from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
-from voiceplatform.switches.outcomes import CallOutcome
+from voiceplatform.lab.switch_config import lab_asterisk_config
+from voiceplatform.switches.asterisk import AsteriskDriver
+from voiceplatform.calls.outcomes import CallOutcome
 from voiceplatform.switches.services import default_services
 
 pytestmark = pytest.mark.integration
@@ -22,7 +23,7 @@ def test_asterisk_killed_mid_call_then_ami_reconnects(asterisk_lab) -> None:  # 
     others = leases.holders(asterisk_lab.settings.state_dir)
     if others:
         pytest.skip(f"another session uses the lab (pid {others}); not killing Asterisk under it")
-    config = AsteriskConfig.from_lab(account=unique_account())
+    config = lab_asterisk_config(account=unique_account())
     flow = load_flow(FLOWS / "payment_reminder.yaml")
     try:
         _kill_mid_call_and_reconnect(asterisk_lab, config, flow)

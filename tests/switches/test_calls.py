@@ -28,7 +28,8 @@ from tests.switches.lab_calls import (CONTACT, FLOWS, REPO, WebhookServer, flow_
 from voiceplatform.flow import load_flow
 from voiceplatform.speech.audio import sha256_of, wav_duration
 from voiceplatform.switches.call_record import CallRecord
-from voiceplatform.switches.outcomes import CallOutcome, from_freeswitch
+from voiceplatform.calls.outcomes import CallOutcome
+from voiceplatform.switches.outcomes import from_freeswitch
 from voiceplatform.switches.services import default_services
 from voiceplatform.testing.packet_tap import PortsTap
 from voiceplatform.testing.sipp import Sipp
@@ -122,7 +123,8 @@ def _sip_campaign(lab: Any, tmp: Path, webhook: WebhookServer) -> Iterator[Campa
     """Every scenario over real SIP: one sipp UAS each, dialled through the lab trunk."""
     from tests.switches import sip_callees
     from voiceplatform.lab.asterisk_config import LAB_SIP_DIAL_TEMPLATE
-    from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
+    from voiceplatform.lab.switch_config import lab_asterisk_config
+    from voiceplatform.switches.asterisk import AsteriskDriver
     from voiceplatform.testing import rtp_pcap
     from voiceplatform.testing.sipp import scenario
 
@@ -131,7 +133,7 @@ def _sip_campaign(lab: Any, tmp: Path, webhook: WebhookServer) -> Iterator[Campa
     flows = _flows(tmp, webhook)
     voices = sip_callees.Voices(services.tts)
     sipps: dict[str, Sipp] = {}
-    config = AsteriskConfig.from_lab(account=unique_account(), dial_template=LAB_SIP_DIAL_TEMPLATE)
+    config = lab_asterisk_config(account=unique_account(), dial_template=LAB_SIP_DIAL_TEMPLATE)
     try:
         for name, callee in sip_callees.callees(voices, flows, dict(CONTACT), services.tts).items():
             pcap = rtp_pcap.write_pcap(tmp / "pcaps" / f"{name}.pcap", list(callee.timeline)) if callee.answers else None
@@ -171,13 +173,14 @@ def _campaign(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             yield from _sip_campaign(lab, tmp, webhook)
         return
     if switch == "asterisk":
-        from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
+        from voiceplatform.lab.switch_config import lab_asterisk_config
+        from voiceplatform.switches.asterisk import AsteriskDriver
 
         from voiceplatform.lab import up
 
         lab = request.getfixturevalue("asterisk_lab")
         up(lab.settings)  # idempotent: brings the lab back if an earlier test stopped it
-        config = AsteriskConfig.from_lab(account=unique_account())
+        config = lab_asterisk_config(account=unique_account())
         spoken = wav_duration(Path(lab.state.root) / "usr/share/asterisk/sounds/voiceplatform-lab/yes.wav")
         with WebhookServer() as webhook, AsteriskDriver(config, default_services(config.media_dir)) as driver:
             yield Campaign(switch, _place_all(driver, _flows(tmp, webhook)), webhook, Path(lab.media_dir).resolve(),

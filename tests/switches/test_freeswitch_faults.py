@@ -17,7 +17,7 @@ from voiceplatform.flow import load_flow
 from voiceplatform.switches.call_record import CallRecord
 from voiceplatform.switches.freeswitch import FreeSwitchConfig, FreeSwitchDriver
 from voiceplatform.switches.freeswitch.esl_frames import EslFramingError
-from voiceplatform.switches.outcomes import CallOutcome
+from voiceplatform.calls.outcomes import CallOutcome
 from voiceplatform.testing.esl_faults import MALFORMED_FRAMES
 from voiceplatform.testing.freeswitch import FreeSwitchEmulator
 

@@ -19,7 +19,8 @@ from tests.switches.lab_calls import CONTACT, FLOWS, services_with_shared_tts, u
 from voiceplatform.flow import load_flow
 from voiceplatform.switches.call_record import CallRecord
 from voiceplatform.switches.freeswitch import FreeSwitchConfig, FreeSwitchDriver
-from voiceplatform.switches.outcomes import TRUNK_DID_NOT_RESPOND, CallOutcome
+from voiceplatform.calls.outcomes import CallOutcome
+from voiceplatform.switches.outcomes import TRUNK_DID_NOT_RESPOND
 from voiceplatform.testing.freeswitch import FreeSwitchEmulator
 
 TIME_SCALE = 0.05

@@ -60,7 +60,8 @@ def inbound(asterisk_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     from voiceplatform.inbound.router import DatabaseInboundRouter
     from voiceplatform.lab import up
     from voiceplatform.lab.inbound import answer_inbound_at, sip_address
-    from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
+    from voiceplatform.lab.switch_config import lab_asterisk_config
+    from voiceplatform.switches.asterisk import AsteriskDriver
 
     up(asterisk_lab.settings)
     folder = tmp_path_factory.mktemp("inbound")
@@ -70,7 +71,7 @@ def inbound(asterisk_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     seeded = seed(sessions)
     account, account_id, numbers, ann_id = seeded.account, seeded.account_id, seeded.numbers, seeded.ann_id
     services = services_with_shared_tts(Path(asterisk_lab.media_dir).resolve())
-    config = AsteriskConfig.from_lab(account=account)
+    config = lab_asterisk_config(account=account)
     driver = AsteriskDriver(config, services, DialerCallSink(sessions, Rates()), inbound=DatabaseInboundRouter(sessions))
     calls = {  # name: (dialled, caller, key pressed)
         "new-caller": (numbers["survey"], NEW_CALLER, "4"),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from voiceplatform.switches.outcomes import (RANG_UNTIL_TIMEOUT, TRUNK_DID_NOT_RESPOND, CallOutcome, Unanswered,
-                                             answered_cause, classify_unanswered, from_freeswitch)
+from voiceplatform.calls.outcomes import CallOutcome
+from voiceplatform.switches.outcomes import (RANG_UNTIL_TIMEOUT, TRUNK_DID_NOT_RESPOND, Unanswered, answered_cause,
+                                             classify_unanswered, from_freeswitch)
 
 # SIP final response -> (Q.850 cause as Asterisk's PJSIP reports it, FreeSWITCH's name, outcome)
 SIP_TABLE = {

@@ -21,7 +21,8 @@ from voiceplatform.flow import load_flow
 from voiceplatform.lab.asterisk_config import LAB_SIP_DIAL_TEMPLATE
 from voiceplatform.lab.resolver import LAB_RESOLVER, installed
 from voiceplatform.switches.call_record import CallRecord
-from voiceplatform.switches.outcomes import TRUNK_DID_NOT_RESPOND, CallOutcome
+from voiceplatform.calls.outcomes import CallOutcome
+from voiceplatform.switches.outcomes import TRUNK_DID_NOT_RESPOND
 from voiceplatform.testing import rtp_pcap
 from voiceplatform.testing.packet_tap import UdpTap
 from voiceplatform.testing.sipp import Sipp, scenario
@@ -94,7 +95,8 @@ def _callees(tts: Any, folder: Path) -> dict[str, tuple[str, str, dict[str, str]
 @pytest.fixture(scope="module")
 def sip(asterisk_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SipRun]:
     from voiceplatform.lab import up
-    from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
+    from voiceplatform.lab.switch_config import lab_asterisk_config
+    from voiceplatform.switches.asterisk import AsteriskDriver
     from tests.switches.lab_calls import services_with_shared_tts
 
     up(asterisk_lab.settings)
@@ -102,7 +104,7 @@ def sip(asterisk_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     media = Path(asterisk_lab.media_dir).resolve()
     services = services_with_shared_tts(media)
     flow = {"payment_reminder": load_flow(FLOWS / "payment_reminder.yaml")}
-    config = AsteriskConfig.from_lab(account=unique_account(), dial_template=LAB_SIP_DIAL_TEMPLATE)
+    config = lab_asterisk_config(account=unique_account(), dial_template=LAB_SIP_DIAL_TEMPLATE)
     sipps: list[Sipp] = []
     taps: list[UdpTap] = []
     with UdpTap(53, host=LAB_RESOLVER) as dns, AsteriskDriver(config, services) as driver:

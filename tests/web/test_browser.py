@@ -69,11 +69,12 @@ def _user(session: Any, account: Account, role: Role) -> int:
 
 def _place_lab_calls(sessions: Any, account_id: int, account_name: str) -> tuple[str, str]:
     from voiceplatform.flow import load_flow
-    from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
-    from voiceplatform.switches.call_store import DatabaseCallSink
+    from voiceplatform.lab.switch_config import lab_asterisk_config
+    from voiceplatform.switches.asterisk import AsteriskDriver
+    from voiceplatform.calls.store import DatabaseCallSink
     from voiceplatform.switches.services import default_services
 
-    config = AsteriskConfig.from_lab(account=account_name)
+    config = lab_asterisk_config(account=account_name)
     sink = DatabaseCallSink(sessions, account_id)
     with AsteriskDriver(config, default_services(config.media_dir), sink=sink) as driver:
         survey = driver.place_call(load_flow(FLOWS / "satisfaction_survey.yaml"), "answer-press-1", CONTACT, timeout=20)

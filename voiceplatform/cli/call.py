@@ -34,7 +34,7 @@ def call_command(number: str, flow_path: Path, contact_pairs: tuple[str, ...], s
     use_gevent()
     from voiceplatform.exceptions import VoicePlatformError
     from voiceplatform.flow import load_flow
-    from voiceplatform.switches.select import make_driver
+    from voiceplatform.dialer.switch import make_driver
 
     contact = {}
     for pair in contact_pairs:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from voiceplatform.campaigns.fanout import fan_out
 from voiceplatform.campaigns.pricing import Rates
 from voiceplatform.campaigns.settings import CampaignSettings
-from voiceplatform.dialer import lifecycle
+from voiceplatform.campaigns import lifecycle
 from voiceplatform.dialer.claims import Claim, claim_next, unclaim
 from voiceplatform.dialer.leases import CampaignLock, SwitchSlots
 from voiceplatform.exceptions import QueueBackendError

@@ -1,4 +1,5 @@
-"""The webhook payloads the dialer emits: ``call.ended`` and the campaign's state changes.
+"""The webhook payload the dialer emits: ``call.ended`` (a campaign's state changes are emitted by
+``voiceplatform.campaigns.lifecycle``).
 Emitted inside the transaction that makes the change (the outbox), so an event is recorded if and
 only if its change is."""
 
@@ -6,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from voiceplatform.models import Call, Campaign, CampaignContact
+from voiceplatform.models import Call, CampaignContact
 from voiceplatform.webhooks.events import emit
 
-__all__ = ["call_event", "campaign_event", "emit"]
+__all__ = ["call_event", "emit"]
 
 
 def _iso(value: Any) -> str | None:
@@ -26,9 +27,3 @@ def call_event(call: Call, entry: CampaignContact | None, *, final: bool) -> dic
         "attempt": entry.attempts if entry else None, "contact_final": final,
         "recordings": [recording.path for recording in call.recordings],
     }
-
-
-def campaign_event(campaign: Campaign, **extra: Any) -> dict[str, Any]:
-    return {"campaign_id": campaign.id, "name": campaign.name, "status": campaign.status.value,
-            "reason": campaign.status_reason, "started_at": _iso(campaign.started_at),
-            "finished_at": _iso(campaign.finished_at), **extra}

@@ -39,7 +39,7 @@ def wake_dialer() -> bool:
 def start_scheduled_campaign(campaign_id: int) -> bool:
     if _runtime is None:
         return False
-    from voiceplatform.dialer import lifecycle
+    from voiceplatform.campaigns import lifecycle
     from voiceplatform.models import Campaign
 
     with _runtime.context.sessions.begin() as session:

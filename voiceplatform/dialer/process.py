@@ -24,7 +24,7 @@ from voiceplatform.dialer.leases import DEFAULT_LOCK_TTL, LocalCampaignLock, Loc
 from voiceplatform.dialer.settle import DialerCallSink
 from voiceplatform.dialer.supervisor import BackgroundTask, DialerRuntime
 from voiceplatform.inbound.router import DatabaseInboundRouter
-from voiceplatform.switches.select import make_driver, switch_name
+from voiceplatform.dialer.switch import make_driver, switch_name
 
 DEFAULT_CAPACITY = 100
 RECORDINGS_EVERY = 5.0  # seconds between passes of the recording pipeline

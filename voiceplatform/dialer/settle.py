@@ -22,7 +22,7 @@ from voiceplatform.dialer.events import call_event, emit
 from voiceplatform.models import Account, Call, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact
 from voiceplatform.models.base import utcnow
 from voiceplatform.switches.call_record import CallRecord
-from voiceplatform.switches.call_store import copy_record
+from voiceplatform.calls.store import copy_record
 
 log = logging.getLogger(__name__)
 FINAL_WHEN_STOPPED = {CampaignStatus.CANCELLED}

@@ -24,7 +24,7 @@ from gevent import Greenlet
 from gevent.event import Event
 from sqlalchemy import select
 
-from voiceplatform.dialer import lifecycle
+from voiceplatform.campaigns import lifecycle
 from voiceplatform.dialer.dispatcher import CampaignDispatcher, DialerContext
 from voiceplatform.dialer.leases import CampaignLock
 from voiceplatform.dialer.recovery import recover_abandoned

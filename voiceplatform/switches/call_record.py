@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from voiceplatform.switches.outcomes import CallOutcome
+from voiceplatform.calls.outcomes import CallOutcome
 
 # queued → dialling → ringing → answered → ended, plus when the switch reported the far end's
 # hang-up and when the flow session stopped (their gap shows how fast a hang-up is noticed).

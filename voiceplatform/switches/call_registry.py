@@ -11,7 +11,7 @@ from gevent.event import Event
 
 from voiceplatform.flow import Flow
 from voiceplatform.switches.call_record import CallRecord, CallSink
-from voiceplatform.switches.outcomes import CallOutcome
+from voiceplatform.calls.outcomes import CallOutcome
 
 
 @dataclass

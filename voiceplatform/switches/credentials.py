@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from voiceplatform.exceptions import SwitchConnectionError
 from voiceplatform.safety.key_files import STATE_DIR, persisted_key
@@ -60,12 +60,13 @@ def lab_ami_secret(state_dir: Path) -> str:
     return persisted_key(state_dir / AMI_SECRET_NAME, _new_secret)
 
 
-def ami_secret(environ: Mapping[str, str] | None = None) -> str:
-    """The AMI secret: ``$VOICEPLATFORM_AMI_SECRET``, else the lab's generated secret."""
+def ami_secret(environ: Mapping[str, str] | None = None, fallback: Callable[[], str] | None = None) -> str:
+    """The AMI secret: ``$VOICEPLATFORM_AMI_SECRET``, else ``fallback()`` (the composition root passes
+    the lab's generated secret, ``voiceplatform.lab.switch_config.lab_generated_ami_secret``)."""
     env = os.environ if environ is None else environ
     configured = _configured(env, AMI_SECRET_ENV)
     if configured:
         return configured
-    from voiceplatform.lab.settings import LabSettings
-
-    return lab_ami_secret(LabSettings.from_env().state_dir)
+    if fallback is None:
+        raise SwitchConnectionError(f"no AMI secret: set {AMI_SECRET_ENV}")
+    return fallback()

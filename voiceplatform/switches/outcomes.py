@@ -2,23 +2,14 @@
 
 Asterisk reports a failed Originate as an OriginateResponse ``Reason`` (a number), a channel's end
 as a Q.850 ``Cause`` (a number) and a Dial as ``DIALSTATUS`` (a word); FreeSWITCH reports a
-``Hangup-Cause`` name. All of them map here.
+``Hangup-Cause`` name. All of them map here, onto ``voiceplatform.calls.outcomes.CallOutcome``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
-
-class CallOutcome(str, Enum):
-    ANSWERED = "answered"
-    BUSY = "busy"
-    NO_ANSWER = "no-answer"
-    REJECTED = "rejected"
-    CONGESTION = "congestion"
-    FAILED = "failed"
-    MACHINE = "machine"
+from voiceplatform.calls.outcomes import CallOutcome
 
 
 # Asterisk OriginateResponse Reason codes (include/asterisk/frame.h AST_CONTROL_*)

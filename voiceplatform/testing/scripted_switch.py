@@ -14,7 +14,7 @@ from gevent.event import Event
 
 from voiceplatform.flow import Flow
 from voiceplatform.switches.call_record import CallRecord, CallSink, utcnow
-from voiceplatform.switches.outcomes import CallOutcome
+from voiceplatform.calls.outcomes import CallOutcome
 from voiceplatform.switches.placed_call import PlacedCall
 
 

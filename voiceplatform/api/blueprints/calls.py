@@ -22,7 +22,7 @@ from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
 from voiceplatform.api.published_flows import published_flow
 from voiceplatform.api.requests import field, json_body
-from voiceplatform.dialer import lifecycle
+from voiceplatform.campaigns import lifecycle
 from voiceplatform.exceptions import UnsafeValueError
 from voiceplatform.models import (
     Call, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact, DoNotCall, Role,

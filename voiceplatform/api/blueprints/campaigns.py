@@ -21,7 +21,7 @@ from voiceplatform.api.requests import field, json_body, parse_time
 from voiceplatform.campaigns.pricing import Rates, estimate_voice
 from voiceplatform.campaigns.progress import progress
 from voiceplatform.campaigns.settings import CampaignSettings
-from voiceplatform.dialer import lifecycle
+from voiceplatform.campaigns import lifecycle
 from voiceplatform.dialer.jobs import Jobs
 from voiceplatform.models import (
     Account, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact, ContactList, ContactListMember,

@@ -1,14 +1,16 @@
 """How the worker reaches an Asterisk: AMI credentials, where FastAGI listens, and the dial-string
-template of the trunk."""
+template of the trunk. The running lab's configuration is built by ``voiceplatform.lab.switch_config``."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from voiceplatform.switches.credentials import ami_secret
 
+#: The default trunk: Local channels into the ``customers`` context (the lab's scripted callees).
 LAB_DIAL_TEMPLATE = "Local/{number}@customers"
 
 
@@ -34,40 +36,16 @@ class AsteriskConfig:
     correlation_checks: int = 1
 
     @classmethod
-    def from_lab(cls, **overrides: object) -> AsteriskConfig:
-        """The running lab's AMI (read from its state file), with the lab trunk: Local callees,
-        or ``VOICEPLATFORM_DIAL_TEMPLATE`` / ``VOICEPLATFORM_TRANSFER_TEMPLATE`` when set; an
-        explicit override wins over both."""
-        from voiceplatform.lab import LabSettings
-        from voiceplatform.lab.control import running_state
-        from voiceplatform.exceptions import LabError
-
-        settings = LabSettings.from_env()
-        state = running_state(settings)
-        if state is None:
-            raise LabError("the Asterisk lab is not running: start it with `voiceplatform lab up`")
-        values: dict[str, object] = {
-            "ami_host": state.ami_host, "ami_port": state.ami_port, "ami_username": state.ami_username,
-            "ami_secret": state.ami_secret, "media_dir": Path(state.media_dir),
-        }
-        # The lab's scripted Local callees unless the environment names another trunk (for
-        # example the lab's SIP carrier, voiceplatform.lab.asterisk_config.LAB_SIP_DIAL_TEMPLATE).
-        for field, variable in (("dial_template", "VOICEPLATFORM_DIAL_TEMPLATE"),
-                                ("transfer_template", "VOICEPLATFORM_TRANSFER_TEMPLATE")):
-            if os.environ.get(variable):
-                values[field] = os.environ[variable]
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
-
-    @classmethod
-    def from_env(cls) -> AsteriskConfig:
-        """Production settings from VOICEPLATFORM_AMI_* and friends."""
+    def from_env(cls, ami_secret_fallback: Callable[[], str] | None = None) -> AsteriskConfig:
+        """Production settings from VOICEPLATFORM_AMI_* and friends. With no
+        ``VOICEPLATFORM_AMI_SECRET``, ``ami_secret_fallback`` supplies one (the composition root
+        passes the lab's generated secret: ``voiceplatform.lab.switch_config``)."""
         env = os.environ
         return cls(
             ami_host=env.get("VOICEPLATFORM_AMI_HOST", "127.0.0.1"),
             ami_port=int(env.get("VOICEPLATFORM_AMI_PORT", "5038")),
             ami_username=env["VOICEPLATFORM_AMI_USERNAME"],
-            ami_secret=ami_secret(env),  # else the lab's generated secret (.state/lab/ami-secret)
+            ami_secret=ami_secret(env, ami_secret_fallback),
             media_dir=Path(env.get("VOICEPLATFORM_MEDIA_DIR", "media")).resolve(),
             agi_host=env.get("VOICEPLATFORM_AGI_HOST", "127.0.0.1"),
             agi_port=int(env.get("VOICEPLATFORM_AGI_PORT", "4573")),

@@ -27,7 +27,8 @@ from voiceplatform.switches.call_control import CallHungUp
 from voiceplatform.switches.call_registry import CallRegistry, TrackedCall
 from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
 from voiceplatform.switches.inbound import InboundCall, InboundRejection, InboundRouter, RejectCause, route_safely
-from voiceplatform.switches.outcomes import CallOutcome, Unanswered, answered_cause, classify_unanswered
+from voiceplatform.calls.outcomes import CallOutcome
+from voiceplatform.switches.outcomes import Unanswered, answered_cause, classify_unanswered
 from voiceplatform.switches.placed_call import PlacedCall
 from voiceplatform.switches.voice_runner import VoiceRunner, VoiceServices
 

@@ -35,7 +35,8 @@ from voiceplatform.switches.freeswitch.inbound import InboundLink
 from voiceplatform.switches.freeswitch.originate import originate_command, originate_variables
 from voiceplatform.switches.freeswitch.outbound import CallSession, OutboundServer
 from voiceplatform.switches.inbound import InboundCall, InboundRejection, InboundRouter, RejectCause, route_safely
-from voiceplatform.switches.outcomes import CallOutcome, classify_freeswitch_unanswered
+from voiceplatform.calls.outcomes import CallOutcome
+from voiceplatform.switches.outcomes import classify_freeswitch_unanswered
 from voiceplatform.switches.placed_call import PlacedCall
 from voiceplatform.switches.voice_runner import VoiceRunner, VoiceServices
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from voiceplatform.db.request_session import db
 from voiceplatform.models import Account, Call, Campaign, FlowVersion, Recording, User
 from voiceplatform.review.search import find_recordings, iter_recordings
-from voiceplatform.switches.outcomes import CallOutcome
+from voiceplatform.calls.outcomes import CallOutcome
 from voiceplatform.web import audit
 from voiceplatform.web.call_path import call_events
 from voiceplatform.web.export import csv_lines

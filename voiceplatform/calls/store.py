@@ -1,14 +1,14 @@
 """The CallSink that persists finished calls: one ``calls`` row per call, with its recordings.
-Saving the same call twice updates it (a retried save never duplicates a call)."""
+Saving the same call twice updates it (a retried save never duplicates a call). It lives here, not
+in ``switches``: the switches hand records to whatever sink they are given and know no models."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from voiceplatform.contacts.opt_out import apply_opt_outs
-from voiceplatform.models.base import utcnow
-
 from voiceplatform.models import Call, Recording
+from voiceplatform.models.base import utcnow
 from voiceplatform.switches.call_record import CallRecord
 
 

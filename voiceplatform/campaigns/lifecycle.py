@@ -1,4 +1,5 @@
-"""A campaign's states and the moves between them, shared by the API and the dialer.
+"""A campaign's states and the moves between them (the state machine), shared by the API and the
+dialer.
 
     draft ──start──▶ running ◀──resume── paused
       │                │  ▲                 ▲
@@ -21,11 +22,21 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from voiceplatform.campaigns.pricing import Rates
-from voiceplatform.dialer.events import campaign_event, emit
 from voiceplatform.models import Account, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus
+from voiceplatform.webhooks.events import emit
 
 S, C = CampaignStatus, CampaignContactStatus
 INSUFFICIENT_CREDIT = "insufficient_credit"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def campaign_event(campaign: Campaign, **extra: object) -> dict[str, object]:
+    return {"campaign_id": campaign.id, "name": campaign.name, "status": campaign.status.value,
+            "reason": campaign.status_reason, "started_at": _iso(campaign.started_at),
+            "finished_at": _iso(campaign.finished_at), **extra}
 
 
 class TransitionRefused(Exception):

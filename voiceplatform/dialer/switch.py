@@ -1,5 +1,6 @@
 """Which switch a process drives, from the environment: ``asterisk`` (the one given by
-``VOICEPLATFORM_AMI_*``, else the running lab) or ``freeswitch`` (``VOICEPLATFORM_ESL_*``)."""
+``VOICEPLATFORM_AMI_*``, else the running lab) or ``freeswitch`` (``VOICEPLATFORM_ESL_*``). It is
+composition, so it lives with the dialler, not in ``switches`` (which know nothing of the lab)."""
 
 from __future__ import annotations
 
@@ -30,5 +31,10 @@ def make_driver(name: str | None = None, sink: CallSink | None = None, inbound: 
         return FreeSwitchDriver(fs_config, default_services(fs_config.media_dir), sink, inbound=inbound)
     from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
 
-    config = AsteriskConfig.from_env() if os.environ.get("VOICEPLATFORM_AMI_USERNAME") else AsteriskConfig.from_lab()
+    from voiceplatform.lab.switch_config import lab_asterisk_config, lab_generated_ami_secret
+
+    if os.environ.get("VOICEPLATFORM_AMI_USERNAME"):
+        config = AsteriskConfig.from_env(ami_secret_fallback=lab_generated_ami_secret)
+    else:
+        config = lab_asterisk_config()
     return AsteriskDriver(config, default_services(config.media_dir), sink, inbound=inbound)
