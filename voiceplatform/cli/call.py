@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-DEFAULT_FLOW = Path(__file__).resolve().parents[2] / "ivr_flows" / "payment_reminder.yaml"
+from voiceplatform.settings import paths
+
+DEFAULT_FLOW = paths().flows_dir / "payment_reminder.yaml"  # the instance folder's (voiceplatform.settings)
 
 
 @click.command("call")

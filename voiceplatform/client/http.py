@@ -28,12 +28,12 @@ from typing import Any
 
 import voiceplatform
 from voiceplatform.exceptions import VoicePlatformError
+from voiceplatform.settings import paths
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 URL_ENV = "VOICEPLATFORM_API_URL"
 TOKEN_ENV = "VOICEPLATFORM_TOKEN"
-PROJECT = Path(voiceplatform.__file__).resolve().parents[1]
-TOKEN_FILE = PROJECT / ".state" / "api-token"  # written by the embedded server on its first start
+TOKEN_FILE = paths().token_file  # the instance's .state/api-token, written by the embedded server on its first start
 
 __all__ = ["ApiClient", "ApiClientError", "ApiConnectionError", "MissingTokenError", "DEFAULT_URL", "TOKEN_FILE"]
 
@@ -76,7 +76,7 @@ class ApiClient:
     @classmethod
     def from_env(cls, api: str | None = None, token: str | None = None, timeout: float = 10) -> ApiClient:
         """The URL from ``api``, else ``$VOICEPLATFORM_API_URL``, else http://127.0.0.1:8080; the token
-        from ``token``, else ``$VOICEPLATFORM_TOKEN``, else ``.state/api-token`` in the project."""
+        from ``token``, else ``$VOICEPLATFORM_TOKEN``, else ``.state/api-token`` in the instance folder."""
         base_url = api or os.environ.get(URL_ENV) or DEFAULT_URL
         secret = (token or os.environ.get(TOKEN_ENV) or _token_from_file(TOKEN_FILE) or "").strip()
         if not secret:

@@ -1,7 +1,7 @@
 """Database engines and schema migrations.
 
 ``DATABASE_URL`` (or the ``url`` argument) picks the database. The embedded default is SQLite in
-``.state/voiceplatform.db``, opened in WAL mode with foreign keys on and a busy timeout, so the API
+the instance folder's ``.state/voiceplatform.db``, opened in WAL mode with foreign keys on and a busy timeout, so the API
 and the in-process job runner can share it. PostgreSQL (``postgresql+psycopg://...``) is the
 production database. The schema is always created by the Alembic migrations.
 """
@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-PROJECT = Path(__file__).resolve().parents[2]
+from voiceplatform.settings import paths
+
 MIGRATIONS = Path(__file__).resolve().parents[1] / "models" / "migrations"
-DEFAULT_URL = f"sqlite:///{PROJECT / '.state' / 'voiceplatform.db'}"
+
+
+def default_url() -> str:
+    """SQLite in the instance folder's ``.state/voiceplatform.db`` (voiceplatform.settings)."""
+    return f"sqlite:///{paths().database_file}"
 
 
 def database_url(url: str | None = None) -> str:
-    return url or os.environ.get("DATABASE_URL") or DEFAULT_URL
+    return url or os.environ.get("DATABASE_URL") or default_url()
 
 
 def make_engine(url: str | None = None, **options: Any) -> Engine:
@@ -79,3 +84,11 @@ def alembic_config(url: str | None = None) -> Config:
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the database's schema to ``revision`` (the newest by default)."""
     command.upgrade(alembic_config(url), revision)
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """Execute an UPDATE or DELETE and return how many rows it changed: the conditional writes that
+    make claims and transitions safe between workers read this. (``Session.execute`` is typed as
+    returning ``Result``; for a DML statement it is a ``CursorResult``, which has ``rowcount``.)"""
+    result = cast("CursorResult[Any]", session.execute(statement))
+    return int(result.rowcount or 0)

@@ -14,12 +14,12 @@ import json
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from voiceplatform.lab.numbers import CALLEE_BY_NUMBER, CALLEE_NUMBERS
+from voiceplatform.settings import paths
 
-FLOW_FILE = Path(__file__).resolve().parents[2] / "ivr_flows" / "satisfaction_survey.yaml"
+FLOW_FILE = paths().flows_dir / "satisfaction_survey.yaml"
 CALLEES = ["answer-press-1", "answer-press-2", "say-yes", "wrong-then-right", "hangup-mid-prompt", "busy",
            "no-answer", "machine"]
 FIRST_NAMES = ["Amira", "Bilal", "Chen", "Dana", "Elif", "Farid", "Grace", "Hugo"]

@@ -4,15 +4,15 @@ simulator with real calls through the Asterisk lab."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
 from voiceplatform.flow import load_flow
 from voiceplatform.flow.transcript import input_line, output_lines
+from voiceplatform.settings import paths
 from voiceplatform.simulator import Simulation, simulate
 
-FLOWS = Path(__file__).resolve().parents[2] / "ivr_flows"
+FLOWS = paths().flows_dir
 
 DEMO_CONTACT = {
     "first_name": "Amira",

@@ -9,9 +9,9 @@ from pathlib import Path
 DEFAULT_ROOT = Path("/var/cache/voiceplatform/asterisk-sid")
 ROOT_ENV = "VOICEPLATFORM_LAB_ROOT"
 
-#: The state directory (pid, ports, log) relative to the project, unless
-#: ``VOICEPLATFORM_LAB_STATE_DIR`` says otherwise. ``.state/`` is ignored by git.
-STATE_SUBDIR = Path(".state/lab")
+#: The state directory (pid, ports, log) inside the instance's ``.state/`` (voiceplatform.settings),
+#: unless ``VOICEPLATFORM_LAB_STATE_DIR`` says otherwise. ``.state/`` is ignored by git.
+STATE_SUBDIR = Path("lab")
 STATE_DIR_ENV = "VOICEPLATFORM_LAB_STATE_DIR"
 
 #: A Debian mirror URI to use instead of the one the machine's apt sources name.

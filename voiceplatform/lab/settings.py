@@ -8,6 +8,7 @@ from pathlib import Path
 
 from voiceplatform.exceptions import LabError
 from voiceplatform.lab import defaults
+from voiceplatform.settings import paths
 
 
 def find_project_dir(start: Path | None = None) -> Path:
@@ -43,7 +44,8 @@ class LabSettings:
 
     @property
     def media_dir(self) -> Path:
-        return self.project_dir / "media"
+        """The instance's media folder (voiceplatform.settings), where the web UI reads recordings."""
+        return paths().media_dir
 
     @property
     def state_file(self) -> Path:
@@ -67,7 +69,7 @@ class LabSettings:
         return cls(
             project_dir=project,
             root=root.resolve(),
-            state_dir=Path(state).resolve() if state else project / defaults.STATE_SUBDIR,
+            state_dir=Path(state).resolve() if state else paths().state_dir / defaults.STATE_SUBDIR,
             agi_address=agi_address
             or os.environ.get(defaults.AGI_ADDRESS_ENV)
             or defaults.DEFAULT_AGI_ADDRESS,

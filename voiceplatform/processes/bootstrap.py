@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from voiceplatform.accounts import DEFAULT_ACCOUNT, account_named
 from voiceplatform.models import Account, ApiToken, Role
 from voiceplatform.models.accounts import hash_token
+from voiceplatform.settings import paths
 
-PROJECT = Path(__file__).resolve().parents[2]
-TOKEN_FILE = PROJECT / ".state" / "api-token"
+TOKEN_FILE = paths().token_file  # the instance folder's .state/api-token (voiceplatform.settings)
 STARTING_BALANCE = Decimal("100")
 
 

@@ -30,22 +30,22 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from voiceplatform.db import rows_changed
 from voiceplatform.models import Account, AuditEvent, Recording
 from voiceplatform.models.base import utcnow
 from voiceplatform.review.pipeline import AUDIO_DELETED, FAILED, PENDING
+from voiceplatform.settings import paths
 
 RETENTION_DELETE = "retention.delete"  # the audit action of one recording's audio deleted
 BATCH = 500  # recordings deleted per transaction
 
 log = logging.getLogger(__name__)
-PROJECT = Path(__file__).resolve().parents[2]
 
 
 def default_media_dir() -> Path:
-    """``VOICEPLATFORM_MEDIA_DIR``, else the project's ``media/`` (as the web UI serves it),
-    whatever the working directory."""
-    configured = os.environ.get("VOICEPLATFORM_MEDIA_DIR")
-    return Path(configured).resolve() if configured else PROJECT / "media"
+    """``VOICEPLATFORM_MEDIA_DIR``, else the instance's ``media/`` (as the web UI serves it),
+    whatever the working directory (voiceplatform.settings)."""
+    return paths().media_dir
 
 
 def recordings_root(media_dir: str | Path | None = None) -> Path:
@@ -75,6 +75,8 @@ def apply_retention(sessions: sessionmaker[Session], now: datetime | None = None
                                    .order_by(Account.id)).all()
     deleted = 0
     for account_id, days in accounts:
+        if days is None:  # the query leaves these out; this tells the type checker
+            continue
         if days < 0:
             log.warning("account %s has a negative retention (%s days): skipped", account_id, days)
             continue
@@ -99,10 +101,10 @@ def _apply_to_account(sessions: sessionmaker[Session], account_id: int, days: in
         gone = [(row, missing) for row in rows if (missing := _delete_file(root, row.id, row.path)) is not None]
         with sessions.begin() as session:
             for row, missing in gone:
-                marked = session.execute(
+                marked = rows_changed(session,
                     update(Recording).where(Recording.id == row.id, Recording.audio_deleted_at.is_(None))
                     .values(audio_deleted_at=now).execution_options(synchronize_session=False)
-                ).rowcount
+                )
                 if marked:
                     session.execute(  # nothing left to transcribe
                         update(Recording).where(Recording.id == row.id, Recording.transcription_status == PENDING)

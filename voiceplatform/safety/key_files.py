@@ -13,8 +13,9 @@ import secrets
 from pathlib import Path
 from typing import Callable
 
-PROJECT = Path(__file__).resolve().parent.parent.parent
-STATE_DIR = PROJECT / ".state"
+from voiceplatform.settings import paths
+
+STATE_DIR = paths().state_dir  # the instance folder's .state/ (voiceplatform.settings), read at import
 
 
 def new_text_key() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,8 +12,9 @@ from voiceplatform.models import (
     Account, Campaign, CampaignStatus, Contact, ContactList, ContactListMember, FlowStatus, FlowVersion,
 )
 from voiceplatform.models.base import utcnow
+from voiceplatform.settings import paths
 
-FLOW = Path(__file__).resolve().parents[2] / "ivr_flows" / "payment_reminder.yaml"
+FLOW = paths().flows_dir / "payment_reminder.yaml"
 ALWAYS_OPEN = {"start": "00:00", "end": "24:00"}
 
 

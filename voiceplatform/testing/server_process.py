@@ -19,7 +19,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-ROOT = Path(__file__).resolve().parents[2]
+from voiceplatform.settings import paths
+
+ROOT = paths().home  # the child runs in the instance folder (voiceplatform.settings)
 
 # `voiceplatform serve`, as its console script runs it, except that the bootstrap writes its admin
 # token to the file named by argv[1].

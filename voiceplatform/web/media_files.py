@@ -1,24 +1,24 @@
 """Where recordings may be read from: only files under ``<media root>/recordings``.
 
 The media root is the app's ``MEDIA_DIR`` config, else ``VOICEPLATFORM_MEDIA_DIR``, else the
-project's ``media/`` (where the switches write). A recording row's path is resolved (symbolic
+instance's ``media/`` (voiceplatform.settings; where the switches write). A recording row's path is resolved (symbolic
 links and ``..`` included) and refused unless it lands inside that folder, so a row or a link that
 points elsewhere can never serve another file.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Mapping
 
-PROJECT = Path(__file__).resolve().parent.parent.parent
+from voiceplatform.settings import paths
+
 CHUNK = 64 * 1024
 
 
 def media_root(config: Mapping[str, Any]) -> Path:
-    configured = config.get("MEDIA_DIR") or os.environ.get("VOICEPLATFORM_MEDIA_DIR") or PROJECT / "media"
+    configured = config.get("MEDIA_DIR") or paths().media_dir  # VOICEPLATFORM_MEDIA_DIR, else the instance's media/
     return Path(configured).resolve()
 
 

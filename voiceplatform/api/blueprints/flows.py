@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, g
@@ -18,17 +17,18 @@ from voiceplatform.exceptions import FlowLimitError, Problem
 from voiceplatform.flow.loader import analyse_flow_text
 from voiceplatform.models import FlowStatus, FlowVersion, Role
 from voiceplatform.models.base import utcnow
+from voiceplatform.settings import paths
 
 blueprint = Blueprint("flows", __name__, url_prefix="/flows")
-FLOWS_DIR = Path(__file__).resolve().parents[3] / "ivr_flows"  # prompts resolve as for files there
 
 
 def _problems(text: str) -> tuple[Any, list[dict[str, Any]]]:
-    """Validate a posted flow. Subflow and prompts paths stay inside FLOWS_DIR and the prompts
+    """Validate a posted flow, as if it were a file in the instance's ``ivr_flows/``
+    (voiceplatform.settings): subflow and prompts paths stay inside that folder and the prompts
     folder found from it; a flow over a resource limit is refused with 413 (its size) or 422
     (aliases, values, nodes), before the expensive work."""
     try:
-        flow, problems = analyse_flow_text(text, "flow.yaml", FLOWS_DIR)
+        flow, problems = analyse_flow_text(text, "flow.yaml", paths().flows_dir)
     except FlowLimitError as exc:
         status = 413 if exc.limit == "max_flow_bytes" else 422
         raise ApiError(status, "flow_over_limit", exc.problems[0].message if exc.problems else str(exc),

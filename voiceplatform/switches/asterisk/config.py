@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from voiceplatform.settings import Paths
 from voiceplatform.switches.credentials import ami_secret
 
 #: The default trunk: Local channels into the ``customers`` context (the lab's scripted callees).
@@ -46,7 +47,7 @@ class AsteriskConfig:
             ami_port=int(env.get("VOICEPLATFORM_AMI_PORT", "5038")),
             ami_username=env["VOICEPLATFORM_AMI_USERNAME"],
             ami_secret=ami_secret(env, ami_secret_fallback),
-            media_dir=Path(env.get("VOICEPLATFORM_MEDIA_DIR", "media")).resolve(),
+            media_dir=Paths.from_env(env).media_dir,  # VOICEPLATFORM_MEDIA_DIR, else the instance's media/
             agi_host=env.get("VOICEPLATFORM_AGI_HOST", "127.0.0.1"),
             agi_port=int(env.get("VOICEPLATFORM_AGI_PORT", "4573")),
             agi_advertise_host=env.get("VOICEPLATFORM_AGI_ADVERTISE", "127.0.0.1"),

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voiceplatform.settings import Paths
 from voiceplatform.switches.credentials import esl_password
 
 EMULATOR_DIAL_TEMPLATE = "loopback/{number}"  # the emulator (and a loopback lab) route by name
@@ -51,7 +52,7 @@ class FreeSwitchConfig:
             "esl_host": env.get("VOICEPLATFORM_ESL_HOST", "127.0.0.1"),
             "esl_port": int(env.get("VOICEPLATFORM_ESL_PORT", "8021")),
             "esl_password": esl_password(env),
-            "media_dir": Path(env.get("VOICEPLATFORM_MEDIA_DIR", "media")).resolve(),
+            "media_dir": Paths.from_env(env).media_dir,  # VOICEPLATFORM_MEDIA_DIR, else the instance's media/
             "socket_host": env.get("VOICEPLATFORM_ESL_SOCKET_HOST", "127.0.0.1"),
             "socket_port": int(env.get("VOICEPLATFORM_ESL_SOCKET_PORT", "0")),
             "socket_advertise_host": env.get("VOICEPLATFORM_ESL_SOCKET_ADVERTISE", "127.0.0.1"),
