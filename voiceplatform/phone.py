@@ -42,7 +42,7 @@ def parse_phone(raw: str, default_region: str = "US") -> Phone:
         raise InvalidPhoneNumber("the number is empty")
     number = _plain_e164(text)
     kind = phonenumbers.number_type(number) if number is not None else PhoneNumberType.UNKNOWN
-    if kind == PhoneNumberType.UNKNOWN:  # not plain E.164, or needs the general parser's rules
+    if number is None or kind == PhoneNumberType.UNKNOWN:  # not plain E.164, or needs the general parser's rules
         try:
             number = phonenumbers.parse(text, None if text.startswith("+") else default_region)
         except phonenumbers.NumberParseException as exc:
@@ -52,7 +52,7 @@ def parse_phone(raw: str, default_region: str = "US") -> Phone:
         region = phonenumbers.region_code_for_number(number) or default_region
         raise InvalidPhoneNumber(f"{raw!r} is not a valid number for {region}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if is_number_type_geographical(kind, number.country_code):
+    if is_number_type_geographical(kind, number.country_code or 0):  # always set once parsed
         zones = number_zones.time_zones_for_geographical_number(number)
     else:
         zones = number_zones._country_level_time_zones_for_number(number)  # what time_zones_for_number does

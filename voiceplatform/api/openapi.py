@@ -90,7 +90,7 @@ DEV_INBOUND_RESULT = {"type": "object", "required": ["outcome"], "properties": {
 DEV_SESSION_BODY = {"type": "object", "required": ["flow", "to", "from"], "properties": {
     "flow": FLOW_REF, "to": {"type": "string", "maxLength": 64, "example": "+12025550100", "description": "the contact"},
     "from": {"type": "string", "maxLength": 64, "example": "+12025550199", "description": "the account's dev number"}}}
-NUMBER_BODY = {"type": "object", "required": ["number"], "properties": {
+NUMBER_BODY: dict[str, Any] = {"type": "object", "required": ["number"], "properties": {
     "number": {"type": "string", "maxLength": 64, "example": "+12025550199",
                "description": "E.164 (or national, read in `region`), an SMS short code (3-8 digits), or a lab callee-style name"},
     "region": {"type": "string", "example": "US"},

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Unpack
 
 from flask import request
 from sqlalchemy import Select, func, select
@@ -15,7 +15,7 @@ MAX_PER_PAGE = 500
 MAX_PAGE = 1_000_000
 
 
-def page_of(query: Select[Any], render: Callable[[Any], dict[str, Any]], *, rows: bool = False) -> dict[str, Any]:
+def page_of(query: Select[Unpack[tuple[Any, ...]]], render: Callable[[Any], dict[str, Any]], *, rows: bool = False) -> dict[str, Any]:
     """``rows=True`` renders whole result rows (for queries that select several things)."""
     try:
         page = int(request.args.get("page", 1))

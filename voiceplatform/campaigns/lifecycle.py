@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from voiceplatform.campaigns.pricing import Rates
+from voiceplatform.db import rows_changed
 from voiceplatform.models import Account, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus
 from voiceplatform.webhooks.events import emit
 
@@ -103,14 +104,14 @@ def resume(session: Session, campaign: Campaign, rates: Rates) -> None:
 def cancel(session: Session, campaign: Campaign, now: datetime) -> int:
     """Waiting contacts become final; calls in progress finish and are recorded. Returns how many."""
     _require(campaign, "cancel", S.DRAFT, S.SCHEDULED, S.RUNNING, S.PAUSED, S.FAILED)
-    cancelled = session.execute(
+    cancelled = rows_changed(session,
         update(CampaignContact)
         .where(CampaignContact.campaign_id == campaign.id, CampaignContact.status == C.PENDING)
         .values(status=C.CANCELLED, final_at=now, next_attempt_at=None)
-    ).rowcount
+    )
     campaign.finished_at = now
     _move(session, campaign, S.CANCELLED, "campaign.cancelled", cancelled_contacts=cancelled)
-    return int(cancelled or 0)
+    return cancelled
 
 
 def fail(session: Session, campaign: Campaign, reason: str, now: datetime) -> None:
@@ -124,15 +125,15 @@ def resend_failed(session: Session, campaign: Campaign, rates: Rates, now: datet
     _require(campaign, "resend", S.COMPLETED, S.FAILED)
     if not has_credit(session, campaign, rates):
         raise TransitionRefused(INSUFFICIENT_CREDIT, "the balance does not cover a call; add credit first", 402)
-    reset = session.execute(
+    reset = rows_changed(session,
         update(CampaignContact)
         .where(CampaignContact.campaign_id == campaign.id, CampaignContact.status == C.DONE,
                CampaignContact.last_outcome != "answered")
         .values(status=C.PENDING, attempts=0, next_attempt_at=now, final_at=None)
-    ).rowcount
+    )
     waiting = remaining(session, campaign.id)
     campaign.finished_at = None
-    _move(session, campaign, S.RUNNING, "campaign.resumed", resent_contacts=int(reset or 0))
+    _move(session, campaign, S.RUNNING, "campaign.resumed", resent_contacts=reset)
     return waiting
 
 

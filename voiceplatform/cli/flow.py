@@ -19,11 +19,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from voiceplatform.exceptions import FlowError
+
+if TYPE_CHECKING:
+    from voiceplatform.simulator import Exchange
 
 
 @click.group("flow")
@@ -99,7 +102,7 @@ def run_command(
     interactive = not inputs
     shown = 0
 
-    def show_new(simulation_exchanges: list) -> None:  # type: ignore[type-arg]
+    def show_new(simulation_exchanges: list[Exchange]) -> None:
         nonlocal shown
         for exchange in simulation_exchanges[shown:]:
             if as_json:
@@ -116,7 +119,7 @@ def run_command(
                     click.echo(_event_line(event))
         shown = len(simulation_exchanges)
 
-    exchanges_ref: list = []  # type: ignore[type-arg]
+    exchanges_ref: list[Exchange] = []
 
     def ask(step) -> str | None:  # type: ignore[no-untyped-def]
         show_new(exchanges_ref)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from typing import BinaryIO, Iterator
+from typing import IO, Iterator
 
 from voiceplatform.exceptions import ContactFileError
 
@@ -29,7 +29,7 @@ class _BadByte(Exception):
         self.offset, self.reason = offset, reason
 
 
-def csv_rows(raw: BinaryIO) -> Iterator[tuple[int, list[str]]]:
+def csv_rows(raw: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) for each record of ``raw``, the header first (row 1)."""
     head = raw.read(SAMPLE)
     bom = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
@@ -52,7 +52,7 @@ def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-def _lines(raw: BinaryIO, head: bytes, bom: int) -> Iterator[str]:
+def _lines(raw: IO[bytes], head: bytes, bom: int) -> Iterator[str]:
     """Decoded lines, each with its line ending (``\\n``, ``\\r\\n`` or ``\\r``, as
     ``newline=""`` gives them to the csv module). Raises _BadByte after yielding every complete
     line before the bad byte."""

@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable
+from typing import IO, Any, Callable
 
 import phonenumbers
 from sqlalchemy import select
@@ -126,7 +126,7 @@ class ImportOptions:
 def import_contacts(
     sessions: sessionmaker[Session],
     account_id: int,
-    stream: BinaryIO,
+    stream: IO[bytes],
     name: str,
     *,
     list_name: str | None = None,
@@ -189,7 +189,7 @@ def _replay(sessions: sessionmaker[Session], account_id: int, fingerprint: str, 
         return None if stored is None else ImportReport.replay_of(stored.report)
 
 
-def _apply(sessions: sessionmaker[Session], account_id: int, file: BinaryIO, file_sha256: str, name: str,
+def _apply(sessions: sessionmaker[Session], account_id: int, file: IO[bytes], file_sha256: str, name: str,
            fingerprint: str, options: ImportOptions, key: str | None, limits: ResourceLimits,
            progress: Callable[[int], None] | None) -> ImportReport:
     counter = [0]
@@ -354,10 +354,12 @@ def _save(session: Session, batch: list[dict[str, Any]], report: ImportReport, n
 def _insert_for(session: Session) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite >= 3.24)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def _columns(account_id: int, row: dict[str, Any], now: Any) -> dict[str, Any]:

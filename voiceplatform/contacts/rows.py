@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import IO, TYPE_CHECKING, Iterator
 
 from voiceplatform.contacts.csv_rows import csv_rows
 from voiceplatform.contacts.xlsx_rows import xlsx_rows
 from voiceplatform.exceptions import ContactFileError
 from voiceplatform.limits import ResourceLimits
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 __all__ = ["ContactFileError", "is_spreadsheet", "rows_of"]
 
@@ -30,20 +33,21 @@ def is_spreadsheet(name: str) -> bool:
 class _Counted(io.RawIOBase):
     """Counts the bytes read, for progress bars."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self.stream, self.read_bytes = stream, 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-        chunk = self.stream.read(len(buffer))
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
+        chunk = self.stream.read(len(view))
         self.read_bytes += len(chunk)
-        buffer[: len(chunk)] = chunk
+        view[: len(chunk)] = chunk
         return len(chunk)
 
 
-def rows_of(stream: BinaryIO, name: str, limits: ResourceLimits,
+def rows_of(stream: IO[bytes], name: str, limits: ResourceLimits,
             counter: list[int] | None = None) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) for each record, the header first (row 1), as a spreadsheet counts.
     ``counter[0]`` follows the bytes read (CSV) for progress. ``stream`` must be seekable for a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from typing import IO, cast
 
 from voiceplatform.exceptions import UploadTooLargeError
 
@@ -24,17 +24,17 @@ IN_MEMORY_BYTES = 1_048_576
 class Upload:
     """The file, positioned at its start; its size and SHA-256 (hex)."""
 
-    file: BinaryIO
+    file: IO[bytes]
     size: int
     sha256: str
 
 
-def measure(stream: BinaryIO, max_bytes: int) -> Upload:
+def measure(stream: IO[bytes], max_bytes: int) -> Upload:
     """Read ``stream`` once, counting and hashing. A seekable stream at its start (a file on disk,
     werkzeug's spooled upload) is read in place and rewound; any other is copied to a spooled temporary file.
     More than ``max_bytes`` raises UploadTooLargeError, having read at most one chunk past it."""
     seekable = _seekable(stream) and stream.tell() == 0
-    copy: BinaryIO = stream if seekable else cast(BinaryIO, tempfile.SpooledTemporaryFile(IN_MEMORY_BYTES))
+    copy: IO[bytes] = stream if seekable else cast("IO[bytes]", tempfile.SpooledTemporaryFile(IN_MEMORY_BYTES))
     digest, size = hashlib.sha256(), 0
     while True:
         chunk = stream.read(CHUNK)
@@ -51,7 +51,7 @@ def measure(stream: BinaryIO, max_bytes: int) -> Upload:
     return Upload(copy, size, digest.hexdigest())
 
 
-def _seekable(stream: BinaryIO) -> bool:
+def _seekable(stream: IO[bytes]) -> bool:
     try:
         return bool(stream.seekable())
     except (AttributeError, ValueError):

@@ -13,7 +13,7 @@ shorter than the header is filled with empty cells.
 from __future__ import annotations
 
 import zipfile
-from typing import Any, BinaryIO, Iterator
+from typing import IO, Any, Iterator
 
 from voiceplatform.exceptions import ContactFileError
 from voiceplatform.limits import ResourceLimits
@@ -24,7 +24,7 @@ _UNREADABLE: tuple[type[BaseException], ...] = (KeyError, OSError, ValueError, T
                                                 AttributeError, zipfile.BadZipFile)
 
 
-def xlsx_rows(data: BinaryIO, limits: ResourceLimits) -> Iterator[tuple[int, list[str]]]:
+def xlsx_rows(data: IO[bytes], limits: ResourceLimits) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of the first sheet of ``data`` (seekable), the header first (row 1)."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
@@ -35,7 +35,7 @@ def xlsx_rows(data: BinaryIO, limits: ResourceLimits) -> Iterator[tuple[int, lis
         raise ContactFileError(f"the Excel file cannot be read: {exc}") from exc
     try:
         workbook = load_workbook(data, read_only=True, data_only=True)
-    except (InvalidFileException, *_UNREADABLE) as exc:
+    except (InvalidFileException,) + _UNREADABLE as exc:
         raise ContactFileError(f"the Excel file cannot be read: {exc}") from exc
     number, width = 0, 0
     try:

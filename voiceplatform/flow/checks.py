@@ -370,7 +370,8 @@ def _successors(root: Flow, flow: Flow, node: NodeBase, channel: Channel, live: 
             yield child_name, root.library[child_name].start, channel, live
     if isinstance(node, BranchNode):
         for target in channel_branch_targets(node, channel):
-            yield flow.name, target, channel, live
+            if target is not None:  # a case without a next leads nowhere
+                yield flow.name, target, channel, live
         return
     for _name, target, _path in node.exit_targets():
         if target is not None:

@@ -4,17 +4,21 @@ of every registered node type, keyed by ``type``."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.nodes import NODE_TYPES
+from voiceplatform.flow.nodes.base import NodeBase
 from voiceplatform.flow.template_functions import is_zone
 
 SPEC_VERSION = 1
 
-NodeDefinition = Annotated[Union[tuple(NODE_TYPES.values())], Field(discriminator="type")]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # the type checker sees what every node type shares; pydantic, the real union
+    NodeDefinition = NodeBase
+else:
+    NodeDefinition = Annotated[Union[tuple(NODE_TYPES.values())], Field(discriminator="type")]
 
 
 class Handlers(BaseModel):
@@ -68,7 +72,7 @@ class FlowDefinition(BaseModel):
     params: dict[str, Param] = Field(default_factory=dict)  # the interface, as a subflow
     returns: tuple[str, ...] = ()  # results this flow sets for its parent
     on: Handlers = Field(default_factory=Handlers)
-    nodes: tuple[NodeDefinition, ...] = Field(min_length=1)  # type: ignore[valid-type]
+    nodes: tuple[NodeDefinition, ...] = Field(min_length=1)
 
     @field_validator("channels", mode="before")
     @classmethod

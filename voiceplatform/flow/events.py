@@ -16,7 +16,8 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        names: tuple[str, ...] = self.__slots__
+        for name in names:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

@@ -168,11 +168,15 @@ def _check_format_method(fmt: str, limits: ResourceLimits) -> None:
 
 
 def _estimate_replace(text: Any, old: Any, new: Any, count: Any, limits: ResourceLimits) -> None:
-    if isinstance(text, (str, bytes)) and isinstance(old, type(text)) and isinstance(new, type(text)):
+    if isinstance(text, str) and isinstance(old, str) and isinstance(new, str):
         found = text.count(old) if old else len(text) + 1
-        if isinstance(count, int) and 0 <= count < found:
-            found = count
-        _check_length(len(text) + found * max(0, len(new) - len(old)), limits, "a replacement")
+    elif isinstance(text, bytes) and isinstance(old, bytes) and isinstance(new, bytes):
+        found = text.count(old) if old else len(text) + 1
+    else:
+        return
+    if isinstance(count, int) and 0 <= count < found:
+        found = count
+    _check_length(len(text) + found * max(0, len(new) - len(old)), limits, "a replacement")
 
 
 def _joined_length(items: list[Any], separator: Any) -> int:

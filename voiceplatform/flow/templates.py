@@ -143,7 +143,8 @@ _FAILURES = (TemplateError, SecurityError, ArithmeticError, TypeError, ValueErro
 
 def render(source: str, context: dict[str, Any]) -> tuple[str, list[str]]:
     """Render a text template. Returns the text and the names that were undefined."""
-    _sink.names = missed = []
+    missed: list[str] = []
+    _sink.names = missed
     try:
         return compile_text(source)(context), missed
     except _FAILURES as exc:
@@ -187,7 +188,7 @@ def _check_condition_syntax(source: str) -> None:
     try:
         parser.parse_expression()
     except TemplateSyntaxError as exc:
-        if "end of template" in exc.message:
+        if "end of template" in (exc.message or ""):
             words = text.split()
             last = words[-1] if words else ""
             if last in _OPERATOR_WORDS or last.endswith(("(", "|")):
@@ -218,17 +219,23 @@ def semantic_errors(source: str, *, expression: bool = False) -> Iterator[tuple[
         close = difflib.get_close_matches(node.name, public, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         yield f"unknown {kind} {node.name!r}{hint}", node.name
-    for node in tree.find_all((nodes.Call, nodes.Test)):
-        name = node.name if isinstance(node, nodes.Test) else getattr(node.node, "name", None)
+    for call in tree.find_all((nodes.Call, nodes.Test)):
+        name: str | None
+        if isinstance(call, nodes.Test):
+            name, args = call.name, call.args
+        elif isinstance(call, nodes.Call):
+            name, args = getattr(call.node, "name", None), call.args
+        else:
+            continue
         check = template_functions.CONSTANT_CHECKS.get(name or "")
-        if check is None or not node.args or not isinstance(node.args[0], nodes.Const):
+        if check is None or not args or not isinstance(args[0], nodes.Const):
             continue
         try:
-            check(node.args[0].value)
+            check(args[0].value)
         except re.error as exc:
-            yield f"{name}: not a valid regular expression ({exc})", str(node.args[0].value)[:40] or name or ""
+            yield f"{name}: not a valid regular expression ({exc})", str(args[0].value)[:40] or name or ""
         except (ValueError, TypeError) as exc:
-            yield f"{name}: {exc}", str(node.args[0].value)[:40] or name or ""
+            yield f"{name}: {exc}", str(args[0].value)[:40] or name or ""
 
 
 def error_line(lines: list[str], *, expression: bool = False) -> int:

@@ -218,7 +218,7 @@ def _construct(
         ]
     if isinstance(node, yaml.ScalarNode) and node.end_mark.line > node.start_mark.line:
         locations.spans[path] = (node.start_mark.line + 1, node.end_mark.line + 1)
-    if node.tag == _BOOL_TAG and not node.style and node.value.lower() not in ("true", "false"):
+    if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL_TAG and not node.style and node.value.lower() not in ("true", "false"):
         return node.value  # YAML 1.1 reads yes/no/on/off as booleans; flows mean the words
     return loader.construct_object(node, deep=True)
 

@@ -56,6 +56,8 @@ def install(base: type[DeclarativeBase]) -> None:
             continue
         _INSTALLED.add(cls)
         table = mapper.local_table
+        if not isinstance(table, Table):  # a mapped join or subquery: no table of its own
+            continue
         for prop in mapper.column_attrs:
             column = prop.columns[0]
             kind = column.type

@@ -19,7 +19,7 @@ from gevent.pywsgi import WSGIServer
 log = logging.getLogger(__name__)
 
 
-class NoDelayWSGIServer(WSGIServer):  # type: ignore[misc]
+class NoDelayWSGIServer(WSGIServer):
     """pywsgi writes a response's headers and body separately; with Nagle's algorithm on, the body
     waits for the client's delayed ACK (about 40 ms on a keep-alive connection)."""
 
@@ -73,5 +73,5 @@ def start_server(host: str = "127.0.0.1", port: int = 8080, *, database_url: str
     app = create_app({"DATABASE_URL": url, "MIGRATE_ON_START": False, "JOBS": jobs})
     server = NoDelayWSGIServer((host, port), app, log=None, error_log=log)
     server.start()
-    bound_host, bound_port = server.address[:2]
+    bound_host, bound_port = server.server_host, server.server_port
     return RunningServer(f"http://{bound_host}:{bound_port}", server, dialer, token, sessions)

@@ -46,6 +46,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from voiceplatform.db import rows_changed
 from voiceplatform.models import Recording
 from voiceplatform.models.base import utcnow
 from voiceplatform.review.analysis import Analyser, analyse, analyse_isolated
@@ -161,13 +162,13 @@ def _attempt(row: _Row, clock: Callable[[], datetime], analyser: Analyser) -> di
 
 def _write(session: Session, row: _Row, values: dict[str, Any]) -> bool:
     """Write ``values`` if the row is still as read (pending, same attempt count)."""
-    written = session.execute(
+    written = rows_changed(session,
         update(Recording)
         .where(Recording.id == row.id, Recording.transcription_status == PENDING,
                Recording.transcription_attempts == row.attempts)
         .values(**values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return bool(written)
 
 

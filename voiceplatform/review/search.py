@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal_column, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, String, and_, exists, false, func, literal_column, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
@@ -108,17 +108,17 @@ def _number_clause(number: str) -> ColumnElement[bool]:
 def _number_in(column: Any, number: str) -> ColumnElement[bool]:
     raw = number.strip()
     if any(character.isalpha() for character in raw):
-        return column.like(f"%{_escape_like(raw)}%", escape="\\")  # type: ignore[no-any-return]
+        return column.like(f"%{_escape_like(raw)}%", escape="\\")
     try:
-        return column == to_e164(raw)  # type: ignore[no-any-return]
+        return column == to_e164(raw)
     except InvalidPhoneNumber:
         digits = re.sub(r"\D", "", raw)
-        return column.like(f"%{digits}%") if digits else false()  # type: ignore[no-any-return]
+        return column.like(f"%{digits}%") if digits else false()
 
 
 def _text_clause(dialect: str, text: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        simple = literal_column("'simple'")  # a literal, not a parameter: the GIN index's expression
+        simple = literal_column("'simple'", String)  # a literal, not a parameter: the GIN index's expression
         vector = func.to_tsvector(simple, Recording.transcript)
         return vector.bool_op("@@")(func.plainto_tsquery(simple, text))
     return and_(*(Recording.transcript.ilike(f"%{_escape_like(word)}%", escape="\\") for word in search_words(text)))

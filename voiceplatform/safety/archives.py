@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from voiceplatform.exceptions import ArchiveTooLargeError
 
@@ -42,7 +42,7 @@ class ArchiveSize:
     inflated_bytes: int
 
 
-def check_zip(stream: BinaryIO, max_inflated_bytes: int, max_ratio: int, max_members: int) -> ArchiveSize:
+def check_zip(stream: IO[bytes], max_inflated_bytes: int, max_ratio: int, max_members: int) -> ArchiveSize:
     """Measure ``stream`` (a seekable zip; left at offset 0) or raise ArchiveTooLargeError.
     A file that is not a zip raises zipfile.BadZipFile, for the caller to translate."""
     try:
@@ -65,7 +65,7 @@ def check_zip(stream: BinaryIO, max_inflated_bytes: int, max_ratio: int, max_mem
     return ArchiveSize(len(members), sum(m.compress_size for m in members), inflated)
 
 
-def _check_directory(stream: BinaryIO, max_members: int) -> None:
+def _check_directory(stream: IO[bytes], max_members: int) -> None:
     """Read the end record (the last 22 bytes, or further back past a comment) for the member
     count and the directory's size, before zipfile parses the directory. No end record: left
     to zipfile, which refuses the file."""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from voiceplatform.channels.contract import Delivery, InboundMessage
 from voiceplatform.contacts.opt_out import apply_opt_outs
-from voiceplatform.flow.outputs import Send
+from voiceplatform.flow.outputs import HttpRequest, Send
 from voiceplatform.inbound.router import DatabaseInboundRouter, contact_view
 from voiceplatform.models import Contact, Number
 from voiceplatform.models.base import utcnow
@@ -74,7 +74,7 @@ class MessageRouter:
         return routed
 
     def _route(self, db: Session, number: Number, contact: Contact | None,
-               message: InboundMessage) -> tuple[Routed, list, RunResult | None]:  # type: ignore[type-arg]
+               message: InboundMessage) -> tuple[Routed, list[HttpRequest], RunResult | None]:
         account_id = number.account_id
         words, confirmation = opt_out_words.settings_for(db, account_id)
         if message.input.value and opt_out_words.is_opt_out(message.input.value, words):
@@ -99,17 +99,17 @@ class MessageRouter:
                     contact=contact_view(contact) if contact else {"phone": message.address},
                     language=contact.language if contact else None, trigger=message.input)
                 return Routed("started", account_id, result.session_id), requests, result
-        row = UnsolicitedMessage(account_id=account_id, number_id=number.id, contact_id=contact.id if contact else None,
-                                 channel=message.channel, address=message.address, our_address=message.our_address,
-                                 input=message.input.to_dict(), provider_message_id=message.message_id,
-                                 received_at=utcnow())
-        db.add(row)
+        kept = UnsolicitedMessage(account_id=account_id, number_id=number.id, contact_id=contact.id if contact else None,
+                                  channel=message.channel, address=message.address, our_address=message.our_address,
+                                  input=message.input.to_dict(), provider_message_id=message.message_id,
+                                  received_at=utcnow())
+        db.add(kept)
         db.flush()
         emit(db, account_id, MESSAGE_RECEIVED, {
-            "message_id": row.id, "channel": message.channel, "from": message.address, "to": message.our_address,
-            "number_id": number.id, "contact_id": row.contact_id, "text": message.input.value,
-            "provider_message_id": message.message_id, "received_at": row.received_at.isoformat()})
-        return Routed("unsolicited", account_id, unsolicited_id=row.id), [], None
+            "message_id": kept.id, "channel": message.channel, "from": message.address, "to": message.our_address,
+            "number_id": number.id, "contact_id": kept.contact_id, "text": message.input.value,
+            "provider_message_id": message.message_id, "received_at": kept.received_at.isoformat()})
+        return Routed("unsolicited", account_id, unsolicited_id=kept.id), [], None
 
     def _opt_out(self, db: Session, number: Number, contact: Contact | None, message: InboundMessage,
                  confirmation: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from voiceplatform.flow import Input
 from voiceplatform.flow.outputs import HttpRequest
@@ -60,5 +60,5 @@ def sweep(runner: SessionRunner, *, now: datetime | None = None, batch: int = BA
     return total
 
 
-def _expired(*conditions: object) -> tuple[object, ...]:
+def _expired(*conditions: ColumnElement[bool]) -> tuple[ColumnElement[bool], ...]:
     return (FlowSession.status.in_(OPEN), FlowSession.wait_expires_at.is_not(None), *conditions)

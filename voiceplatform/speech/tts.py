@@ -117,7 +117,7 @@ def _quiet_espeak_driver() -> None:
         from pyttsx3.drivers import espeak
     except ImportError:  # another driver: nothing to silence
         return
-    espeak.print = lambda *_args, **_kwargs: None  # type: ignore[attr-defined]
+    espeak.print = lambda *_args, **_kwargs: None
 
 
 def _voice_for(engine: object, language: str) -> str | None:

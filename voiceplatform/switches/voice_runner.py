@@ -11,6 +11,7 @@ from typing import Any, Callable
 from voiceplatform.exceptions import UnsafeValueError
 from voiceplatform.flow import Flow, Input, Step, resume, start
 from voiceplatform.flow import outputs as out
+from voiceplatform.flow.events import ErrorEvent, FailureEvent
 from voiceplatform.flow.transcript import input_line, output_lines
 from voiceplatform.speech.stt import Recognizer
 from voiceplatform.speech.tts import TextToSpeech
@@ -218,5 +219,5 @@ class VoiceRunner:
         record.path.extend(step.path)
         record.results = {name: entry.get("value") for name, entry in step.state["results"].items()}
         for event in step.events:
-            if event.kind in ("error", "failure"):
+            if isinstance(event, (ErrorEvent, FailureEvent)):
                 record.errors.append(f"{event.kind} {event.code}: {event.message}")

@@ -69,7 +69,9 @@ def parse_channel_vars(dial: str) -> tuple[dict[str, str], str]:
 
 
 def _split_commas(body: str) -> list[str]:
-    items, cur, quote = [], [], None
+    items: list[str] = []
+    cur: list[str] = []
+    quote: str | None = None
     for ch in body:
         if quote:
             cur.append(ch)
@@ -182,7 +184,8 @@ class ApiCommands:
             channel.variables["sound_prefix"] = self.emulator.sound_prefix
         callee = self.emulator.callees.resolve(dial)
         call = self.emulator.start_call(channel, callee, application, timeout)
-        return call.result.get()  # blocks like switch_ivr_originate() does
+        reply: str = call.result.get()  # type: ignore[assignment]  # blocks like switch_ivr_originate(); types-gevent: get() may return None, not with block=True
+        return reply
 
     def uuid_kill(self, arg: str, listener: Optional["Listener"]) -> str:
         if not arg:

@@ -114,7 +114,7 @@ class Call:
             raise ChannelHangup()
         if item is _BREAK:
             raise AppBreak()
-        return item  # type: ignore[no-any-return]
+        return item
 
     def flush_dtmf(self) -> None:
         while True:

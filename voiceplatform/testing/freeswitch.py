@@ -130,7 +130,10 @@ class FreeSwitchEmulator:
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("the emulator is not started")
-        return int(self._server.server_port)
+        port = self._server.server_port
+        if port is None:
+            raise RuntimeError("the emulator is not listening")
+        return port
 
     @property
     def address(self) -> tuple[str, int]:

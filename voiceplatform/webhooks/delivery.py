@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from voiceplatform.db import rows_changed
 from voiceplatform.exceptions import OutboundHttpError, VoicePlatformError
 from voiceplatform.models import WebhookDelivery, WebhookSubscription
 from voiceplatform.models.base import utcnow
@@ -155,13 +156,13 @@ def _claim(sessions: sessionmaker[Session], now: datetime, size: int) -> list[_C
         for row in session.execute(query).all():
             # Conditional, so that on SQLite (no row locks; the SELECT above is not in the write
             # transaction) a row another worker claimed in between is not claimed twice.
-            taken = session.execute(
+            taken = rows_changed(session,
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id == row.id, WebhookDelivery.status == PENDING,
                        WebhookDelivery.next_attempt_at <= now)
                 .values(next_attempt_at=lease)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
             if taken:
                 claims.append(_Claim(row.id, row.event, row.payload, row.created_at, row.attempts, row.url,
                                      row.secret, lease))
@@ -204,9 +205,9 @@ def _record(sessions: sessionmaker[Session], claim: _Claim, status: int | None, 
         outcome = "retrying"
         values.update(next_attempt_at=now + backoff(attempts))
     with sessions.begin() as session:
-        written = session.execute(
+        written = rows_changed(session,
             update(WebhookDelivery).where(*_mine(claim)).values(**values).execution_options(synchronize_session=False)
-        ).rowcount
+        )
     return outcome if written else "lost"
 
 
@@ -221,12 +222,12 @@ def redeliver(session: Session, delivery: WebhookDelivery) -> WebhookDelivery:
     ``attempts`` keeps counting, so a delivery that had given up gets one more attempt and is
     ``failed`` again if that fails too. Raises ``AlreadyPending`` for a pending delivery: it is
     retried anyway, and may be in flight."""
-    changed = session.execute(
+    changed = rows_changed(session,
         update(WebhookDelivery)
         .where(WebhookDelivery.id == delivery.id, WebhookDelivery.status.in_((DELIVERED, FAILED)))
         .values(status=PENDING, next_attempt_at=utcnow(), delivered_at=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.refresh(delivery)
     if not changed:
         raise AlreadyPending(f"delivery {delivery.id} is already pending")

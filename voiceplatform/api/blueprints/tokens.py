@@ -49,6 +49,8 @@ def create():  # type: ignore[no-untyped-def]
     if target not in visible_accounts():  # only this account or one of its sub-accounts
         raise not_found(f"account {target}")
     account = db().get(Account, target)
+    if account is None:
+        raise not_found(f"account {target}")
     row, secret = ApiToken.issue(account, role, name=name, expires_at=expires_at)
     db().add(row)
     db().flush()

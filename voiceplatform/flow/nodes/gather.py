@@ -19,7 +19,7 @@ from voiceplatform.flow.matching import ascii_digits
 from voiceplatform.flow.menu import MORE_ID, Menu, MenuItem, dynamic_items, page_of
 from voiceplatform.flow.nodes.base import WAIT, Outcome, Path, Text, check_text, register, text_paths
 from voiceplatform.flow.nodes.utterance import UtteranceNode
-from voiceplatform.flow.outputs import Button, ChoiceOption, Gather, Say, Send
+from voiceplatform.flow.outputs import Button, ChoiceOption, Gather, Play, Say, Send
 from voiceplatform.flow.phrases import phrase
 from voiceplatform.flow.templates import is_template
 
@@ -286,7 +286,7 @@ class GatherNode(UtteranceNode):
             else:
                 phrase_id = "system.say_for"
             menu = " ".join(phrase(run, phrase_id, key=c.key, label=c.label) for c in choices.items)
-        prompts = []
+        prompts: list[Say | Play] = []
         if before:
             prompts.append(Say(before, run.language, self.barge_in))
         spoken = self.spoken(run, self.barge_in, suffix=menu)
@@ -324,8 +324,8 @@ class GatherNode(UtteranceNode):
                 run.emit(Send(channel, question, list_button=phrase(run, "system.list_button"), list_rows=rows))
             return
         if choices and self.announce_choices:
-            menu = "\n".join(phrase(run, "system.reply_or", key=c.key, label=c.label) for c in choices)
-            question = f"{question}\n{menu}" if question else menu
+            listed = "\n".join(phrase(run, "system.reply_or", key=c.key, label=c.label) for c in choices)
+            question = f"{question}\n{listed}" if question else listed
         media = audio if run.channel is Channel.WHATSAPP else None
         run.emit(Send(channel, question, media=media))
 

@@ -4,7 +4,7 @@ the file path, with ``duration`` and ``transcript`` details."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from pydantic import Field
 
@@ -48,7 +48,7 @@ class RecordNode(UtteranceNode):
         duration = float(given.data.get("duration") or 0.0)
         if given.kind is not InputKind.RECORDING or not given.value or duration <= 0:
             return "no_input" if self.target("no_input") is not None else "next"
-        details = {"duration": duration}
+        details: dict[str, Any] = {"duration": duration}
         if "transcript" in given.data:
             details["transcript"] = given.data["transcript"]
         run.save_result(self.store or self.id, given.value, **details)

@@ -47,7 +47,7 @@ class AmiLink:
                 self.manager.reconnect_timeout = min(MAX_RETRY, max(FIRST_RETRY, self.manager.reconnect_timeout * 2))
             return connect(*args, **kwargs)
 
-        self.manager.connect = connect_with_backoff  # type: ignore[method-assign]
+        self.manager.connect = connect_with_backoff
 
     @property
     def connected(self) -> bool:

@@ -145,7 +145,7 @@ class FreeSwitchCallControl:
         if not wait:
             return None
         try:
-            result: EslFrame = waiting.get(timeout=timeout)
+            result: EslFrame = waiting.get(timeout=timeout)  # type: ignore[assignment]  # types-gevent: get() may return None; with block=True it returns the value or raises
         except Timeout as exc:
             self._pending.pop(app_uuid, None)
             raise SwitchCommandError(f"{app} did not complete within {timeout:.0f}s") from exc

@@ -162,7 +162,7 @@ class FramedConnection:
 
     # ---- commands ---------------------------------------------------------------------------
 
-    def send(self, data: str, timeout: Optional[float] = 10.0) -> EslFrame:  # type: ignore[override]
+    def send(self, data: str, timeout: Optional[float] = 10.0) -> EslFrame:
         """Send one command and wait for its reply (command/reply or api/response).
 
         A command that would not be exactly one command on the wire (a CR, an empty line, a
@@ -183,7 +183,7 @@ class FramedConnection:
                 raise SwitchConnectionError(f"ESL write failed: {exc}") from exc
         self.commands_out += 1
         try:
-            reply: EslFrame = waiting.get(timeout=timeout)
+            reply: EslFrame = waiting.get(timeout=timeout)  # type: ignore[assignment]  # types-gevent: get() may return None; with block=True it returns the value or raises
         except Timeout as exc:
             raise SwitchCommandError(f"no ESL reply to {data.split(chr(10), 1)[0][:60]!r} in {timeout}s") from exc
         self.round_trips.append(time.perf_counter() - began)

@@ -59,7 +59,7 @@ class EslFrame:
         return f"EslFrame({self.content_type or '?'} {self.name})"
 
 
-class EventHeaders(dict):  # type: ignore[type-arg]
+class EventHeaders(dict[str, str]):
     """An event's headers, URL-decoded when read rather than when parsed.
 
     A channel event has ~90 headers and the driver reads four or five of them, so decoding
@@ -80,10 +80,10 @@ class EventHeaders(dict):  # type: ignore[type-arg]
             return default
         return unquote(value) if "%" in value else value
 
-    def items(self):  # type: ignore[no-untyped-def, override]
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]  # a list, not a view: decoded values
         return [(name, unquote(value) if "%" in value else value) for name, value in dict.items(self)]
 
-    def values(self):  # type: ignore[no-untyped-def, override]
+    def values(self) -> list[str]:  # type: ignore[override]  # a list, not a view: decoded values
         return [unquote(value) if "%" in value else value for value in dict.values(self)]
 
     def decoded(self) -> dict[str, str]:

@@ -38,7 +38,7 @@ class EslConnection(FramedConnection, InboundESL):
         self._framed_init()
         super().__init__(host, port, password, timeout=timeout)
 
-    def connect(self) -> None:  # type: ignore[override]
+    def connect(self) -> None:
         try:
             self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
@@ -141,7 +141,7 @@ class InboundLink:
         return self._down.wait(timeout)
 
     def wait_for_logins(self, count: int, timeout: float) -> bool:
-        with gevent.Timeout(timeout, False):
+        with gevent.Timeout(timeout, False):  # type: ignore[arg-type]  # False makes the timeout silent (gevent's docs); types-gevent omits it
             while self.logins < count:
                 self._login_seen.clear()
                 self._login_seen.wait()

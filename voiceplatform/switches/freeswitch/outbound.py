@@ -41,7 +41,7 @@ class CallSession(FramedConnection, OutboundSession):
     def channel_uuid(self) -> str:
         return (self.session_data or {}).get("Unique-ID", "")
 
-    def connect(self) -> None:  # type: ignore[override]
+    def connect(self) -> None:
         """``connect``: the reply is the channel's data (greenswitch keeps it as session_data)."""
         reply = self.send("connect")
         self.session_data = reply.headers

@@ -22,7 +22,7 @@ branch_labels = None
 depends_on = None
 
 
-def _when(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
+def _when(name: str, nullable: bool = False) -> sa.Column[sa.DateTime]:
     return sa.Column(name, voiceplatform.models.base.UtcDateTime(timezone=True), nullable=nullable)
 
 
