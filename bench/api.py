@@ -7,7 +7,7 @@ PostgreSQL with ``--database postgresql`` (``voiceplatform.testing.postgres.fres
 default in a throwaway cluster of its own, so that its CPU can be measured and other databases'
 work is not in it; ``--postgres shared`` uses the server on 127.0.0.1:5432), or both in turn.
 The server's own first-start bootstrap writes its admin token to a file in the benchmark's
-temporary directory, never to the checkout's shared ``.state/api-token`` (see ``SERVE_SHIM``);
+temporary directory, never to the shared ``.state/api-token`` (voiceplatform.testing.server_process);
 the load uses a token seeded here for a ``bench-api`` account.
 
 The seed: one running campaign of --contacts contacts (10,000) in mixed states (45 % done,
@@ -66,7 +66,6 @@ import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
-import re  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
@@ -80,10 +79,12 @@ from collections import Counter  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from decimal import Decimal  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import IO, Any, Iterator  # noqa: E402
+from typing import Any, Iterator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from voiceplatform.testing.server_process import ServerProcess  # noqa: E402
 
 FLOW = ROOT / "ivr_flows" / "payment_reminder.yaml"
 TARGET_P95_MS = 20.0
@@ -96,18 +97,6 @@ ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_A
 HISTORY_CAMPAIGNS = 3  # completed campaigns over the same contacts: the tables hold more than the one measured
 POST_NUMBERS_FROM = 1_000_000  # seeded contacts use numbers 0..contacts-1; each run's POSTs its own block
 POST_NUMBERS_PER_RUN = 1_000_000
-
-# `voiceplatform serve`, exactly as its console script runs it, except that the embedded bootstrap
-# writes its admin token to the file named by argv[1] rather than the checkout's .state/api-token
-# (shared with everyone using this checkout, and bound to the shared .state database).
-SERVE_SHIM = """\
-import functools, sys
-from pathlib import Path
-from voiceplatform.processes import bootstrap
-bootstrap.ensure_admin_token = functools.partial(bootstrap.ensure_admin_token, path=Path(sys.argv[1]))
-from voiceplatform.cli import main
-main(sys.argv[2:], prog_name="voiceplatform")
-"""
 
 
 def phone_number(index: int) -> str:
@@ -479,46 +468,13 @@ def seed(url: str, contacts: int) -> dict[str, Any]:
             "seconds": time.perf_counter() - began}
 
 
-class Server:
-    """``voiceplatform serve --no-dialer`` in a subprocess, on a free port."""
+class Server(ServerProcess):
+    """``voiceplatform serve --no-dialer`` in a subprocess, on a free port (the tests' and
+    benchmarks' one ServerProcess), with the calls this benchmark makes."""
 
     def __init__(self, url: str, work: Path) -> None:
-        self.work, self.database_url = work, url
-        self.out_path, self.err_path = work / "serve.out", work / "serve.err"
-        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        env.update(DATABASE_URL=url, PYTHONUNBUFFERED="1")
-        self.out: IO[bytes] = self.out_path.open("wb")
-        self.err: IO[bytes] = self.err_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", SERVE_SHIM, str(work / "api-token"), "serve", "--host", "127.0.0.1", "--port", "0",
-             "--no-dialer"], cwd=ROOT, env=env, stdout=self.out, stderr=self.err)
-        self.pid = self.process.pid
-        self.url = self._wait_for_url(90)
-        self._wait_for_health(30)
+        super().__init__(work, database_url=url)
         self.port = int(self.url.rsplit(":", 1)[1])
-
-    def _wait_for_url(self, seconds: float) -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            found = re.search(r"serving (http://[\d.]+:\d+)", self.out_path.read_text(errors="replace"))
-            if found:
-                return found.group(1)
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError(f"the server did not start:\n{self.err_path.read_text(errors='replace')[-3000:]}")
-
-    def _wait_for_health(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-            time.sleep(0.05)
 
     def call(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         request = urllib.request.Request(f"{self.url}{path}", method=method, data=json.dumps(body).encode() if body else None,
@@ -530,18 +486,10 @@ class Server:
             return exc.code, exc.read().decode(errors="replace")
 
     def errors_logged(self) -> int:
-        return self.err_path.read_text(errors="replace").count("Traceback")
+        return self.tracebacks()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.out.close()
-        self.err.close()
+        self.close()
 
 
 @contextlib.contextmanager

@@ -39,6 +39,15 @@ def json_body() -> dict[str, Any]:
     return body
 
 
+def patch_body(changeable: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON body of a PATCH, refused (400 naming the fields) when it touches anything else."""
+    body = json_body()
+    unexpected = sorted(set(body) - set(changeable))
+    if unexpected:
+        raise bad_request(f"only {list(changeable)} can be changed, not {unexpected}", {"fields": unexpected})
+    return body
+
+
 def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = True, default: Any = None,
           minimum: int | float | None = None, maximum: int | float | None = None, label: str | None = None) -> Any:
     """``body[name]`` checked against ``kind`` (and, for numbers, ``minimum`` and ``maximum``).

@@ -18,7 +18,7 @@ from voiceplatform.db.request_session import db
 from voiceplatform.api.errors import ApiError, bad_request, not_found
 from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
-from voiceplatform.api.requests import field, json_body
+from voiceplatform.api.requests import field, json_body, patch_body
 from voiceplatform.exceptions import UnsafeValueError
 from voiceplatform.inbound.addresses import DEFAULT_REGION, normalise
 from voiceplatform.models import Number, NumberChannel, Role
@@ -148,10 +148,7 @@ def detail(number_id: int):  # type: ignore[no-untyped-def]
 @requires(Role.OPERATOR)
 def change(number_id: int):  # type: ignore[no-untyped-def]
     row = _owned(number_id)
-    body = json_body()
-    unexpected = sorted(set(body) - set(PATCHABLE))
-    if unexpected:
-        raise bad_request(f"only {list(PATCHABLE)} can be changed, not {unexpected}", {"fields": unexpected})
+    body = patch_body(PATCHABLE)
     channels = _channels(body) if "channels" in body else [c.channel for c in row.channels]
     flows = _channel_flows(body, channels)
     if "flow" in body:

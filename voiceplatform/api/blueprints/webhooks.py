@@ -16,7 +16,7 @@ from voiceplatform.db.request_session import db
 from voiceplatform.api.errors import ApiError, bad_request, not_found
 from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
-from voiceplatform.api.requests import field, json_body
+from voiceplatform.api.requests import field, json_body, patch_body
 from voiceplatform.models import Role, WebhookDelivery, WebhookSubscription
 from voiceplatform.safety import outbound_http
 from voiceplatform.webhooks.delivery import STATUSES, AlreadyPending, redeliver
@@ -119,10 +119,7 @@ def detail(webhook_id: int):  # type: ignore[no-untyped-def]
 @requires(Role.OPERATOR)
 def change(webhook_id: int):  # type: ignore[no-untyped-def]
     row = _owned(webhook_id)
-    body = json_body()
-    unexpected = sorted(set(body) - set(PATCHABLE))
-    if unexpected:
-        raise bad_request(f"only {list(PATCHABLE)} can be changed, not {unexpected}", {"fields": unexpected})
+    body = patch_body(PATCHABLE)
     if "url" in body:
         row.url = _url(body)
     if "events" in body:
