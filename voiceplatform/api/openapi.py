@@ -53,6 +53,7 @@ def _path_param(name: str, kind: str = "string") -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": ID if kind == "integer" else {"type": kind}}
 
 
+SESSION_STATUSES = ["active", "waiting", "completed", "failed", "expired"]  # voiceplatform.models.sessions.SessionStatus
 CAMPAIGN_STATUSES = ["draft", "scheduled", "running", "paused", "completed", "cancelled", "failed"]
 CAMPAIGN_ID = _path_param("campaign_id", "integer")
 FLOW_REF = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 200}, "version": ID}}
@@ -216,6 +217,17 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object", "properties": {key: NUMBER_BODY["properties"][key] for key in ("channels", "flow", "channel_flows")}}),
             "delete": _op("Delete (its calls keep their records)", "204", params=[_path_param("number_id", "integer")]),
         },
+        "/sessions": {"get": _op("List stored sessions (journeys on any channel), newest first", schema=PAGE, params=[
+            *PAGING, {"name": "status", "in": "query", "schema": {"enum": SESSION_STATUSES}},
+            {"name": "channel", "in": "query", "schema": {"type": "string", "maxLength": 20}},
+            {"name": "address", "in": "query", "schema": {"type": "string", "maxLength": 64}},
+            {"name": "contact_id", "in": "query", "schema": ID},
+            {"name": "campaign_id", "in": "query", "schema": ID},
+            {"name": "flow", "in": "query", "schema": {"type": "string", "maxLength": 200}, "description": "the flow's name"},
+            {"name": "started_after", "in": "query", "schema": TIME},
+            {"name": "started_before", "in": "query", "schema": TIME}])},
+        "/sessions/{session_id}": {"get": _op("One session, with its history (ordered events: kind, type, channel, time, "
+                                              "payload) and the transcript rendered from it", params=[_path_param("session_id")])},
         # The dev channel (voiceplatform.channels.dev): absent when VOICEPLATFORM_DEV_CHANNEL=0.
         "/dev/inbound": {
             "post": _op("Inject a reply on the dev channel: resumes the contact's waiting session, else starts the number's flow, "
