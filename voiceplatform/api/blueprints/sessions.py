@@ -47,7 +47,8 @@ def _session(row: FlowSession, flow_name: str | None, flow_version: int | None,
 
 
 def _listed(found: Row[Any]) -> dict[str, Any]:
-    return _session(*found)
+    row, flow_name, flow_version, campaign_id = found
+    return _session(row, flow_name, flow_version, campaign_id)
 
 
 def _event(row: SessionEvent) -> dict[str, Any]:
