@@ -22,6 +22,8 @@ from voiceplatform.campaigns.pricing import Rates
 from voiceplatform.dialer.dispatcher import DialerContext
 from voiceplatform.dialer.leases import DEFAULT_LOCK_TTL, LocalCampaignLock, LocalSwitchSlots, RedisCampaignLock, RedisSwitchSlots
 from voiceplatform.dialer.settle import DialerCallSink
+from voiceplatform.sessions import runtime as messaging
+from voiceplatform.sessions.calls import CallSessions
 from voiceplatform.dialer.supervisor import BackgroundTask, DialerRuntime
 from voiceplatform.inbound.router import DatabaseInboundRouter
 from voiceplatform.dialer.switch import make_driver, switch_name
@@ -64,9 +66,13 @@ def start_dialer(sessions: sessionmaker[Session], *, redis_client: Any = None, s
     capacity = capacity or int(os.environ.get("VOICEPLATFORM_SWITCH_CAPACITY", DEFAULT_CAPACITY))
     rates = rates or Rates.from_env()
     worker = worker or worker_name()
-    sink = DialerCallSink(sessions, rates)
+    # a call is the voice part of its session: its sends go out through the channel registry, and
+    # an unanswered call or a switch_channel continues as a stored session (sessions/calls.py)
+    call_sessions = CallSessions(sessions, messaging.build(sessions).runner)
+    sink = DialerCallSink(sessions, rates, call_sessions)
     # calls coming in on the accounts' numbers: routed against this database (docs/inbound-calls.md)
-    driver = driver or make_driver(kind, sink, inbound=DatabaseInboundRouter(sessions))
+    driver = driver or make_driver(kind, sink, inbound=DatabaseInboundRouter(sessions),
+                                   send_message=call_sessions.send_during_call)
     driver.start()
     lock_ttl = float(os.environ.get("VOICEPLATFORM_LOCK_TTL_SECONDS", DEFAULT_LOCK_TTL))
     claim_lease = timedelta(seconds=float(os.environ.get("VOICEPLATFORM_CLAIM_LEASE_SECONDS", 20)))

@@ -19,10 +19,13 @@ from voiceplatform.campaigns.decisions import after_call
 from voiceplatform.campaigns.pricing import Rates
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.dialer.events import call_event, emit
+from voiceplatform.exceptions import VoicePlatformError
+from voiceplatform.flow.outputs import HttpRequest
 from voiceplatform.models import Account, Call, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact
 from voiceplatform.models.base import utcnow
 from voiceplatform.switches.call_record import CallRecord
 from voiceplatform.calls.store import copy_record
+from voiceplatform.sessions.calls import CallSessions
 
 log = logging.getLogger(__name__)
 FINAL_WHEN_STOPPED = {CampaignStatus.CANCELLED}
@@ -63,11 +66,16 @@ def settle(session: Session, call: Call, outcome: str, rates: Rates, now: dateti
 
 
 class DialerCallSink:
-    """The CallSink a dialling worker gives its switch driver: every finished call is settled."""
+    """The CallSink a dialling worker gives its switch driver: every finished call is settled.
+    With ``call_sessions``, the call is also stored as the voice part of its session and the
+    journey continues (an unanswered call's ``on.no_answer``, a ``switch_channel``'s handoff:
+    voiceplatform.sessions.calls), in the same transaction as the settlement."""
 
-    def __init__(self, sessions: sessionmaker[Session], rates: Rates) -> None:
+    def __init__(self, sessions: sessionmaker[Session], rates: Rates,
+                 call_sessions: CallSessions | None = None) -> None:
         self.sessions = sessions
         self.rates = rates
+        self.call_sessions = call_sessions
 
     def call_ended(self, record: CallRecord) -> None:
         """Settle, retrying while the database is unreachable (a restart): a call's result is never
@@ -75,7 +83,7 @@ class DialerCallSink:
         delay = 0.2
         for attempt in range(SAVE_ATTEMPTS):
             try:
-                self._settle(record)
+                self._settle_with_session(record)
                 return
             except OperationalError:
                 if attempt == SAVE_ATTEMPTS - 1:
@@ -84,15 +92,35 @@ class DialerCallSink:
                 gevent.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _settle(self, record: CallRecord) -> None:
+    def _settle_with_session(self, record: CallRecord) -> None:
+        """Settle, continuing the session; a session that cannot continue (a flow version that
+        no longer parses, say) never costs the call its settlement: it is settled without."""
+        if self.call_sessions is None:
+            self._settle(record, None)
+            return
+        try:
+            requests = self._settle(record, self.call_sessions)
+        except VoicePlatformError as exc:
+            log.exception("call %s: its session could not continue; settling the call alone", record.call_id)
+            record.errors.append(f"session not continued: {exc}")
+            self._settle(record, None)
+            return
+        if requests:  # webhooks of the continuation: after the commit, never inside it
+            self.call_sessions.follow_http(record.call_id, requests)
+
+    def _settle(self, record: CallRecord, call_sessions: CallSessions | None) -> list[HttpRequest]:
+        requests: list[HttpRequest] = []
         with self.sessions.begin() as session:
             call = session.get(Call, record.call_id)
             if call is None:
-                return  # not a campaign call (placed outside the dialer)
+                return requests  # not a campaign call (placed outside the dialer)
             first_report = call.ended_at is None
             copy_record(call, record)
+            if call_sessions is not None:
+                requests = call_sessions.settle_in(session, call, record)
             if call.direction == "inbound":  # no campaign to settle; the account hears of it once
                 if first_report:
                     emit(session, call.account_id, "call.ended", call_event(call, None, final=True))
-                return
+                return requests
             settle(session, call, call.outcome or "failed", self.rates, utcnow())
+        return requests

@@ -5,9 +5,10 @@ composition, so it lives with the dialler, not in ``switches`` (which know nothi
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
-from voiceplatform.switches.call_record import CallSink
+from voiceplatform.flow.outputs import Send
+from voiceplatform.switches.call_record import CallRecord, CallSink
 from voiceplatform.switches.inbound import InboundRouter
 from voiceplatform.switches.services import default_services
 
@@ -21,14 +22,18 @@ def switch_name(name: str | None = None) -> str:
     return chosen
 
 
-def make_driver(name: str | None = None, sink: CallSink | None = None, inbound: InboundRouter | None = None) -> Any:
+def make_driver(name: str | None = None, sink: CallSink | None = None, inbound: InboundRouter | None = None,
+                send_message: Callable[[CallRecord, Send], None] | None = None) -> Any:
     """An unstarted driver (use it as a context manager, or call ``start()``). ``inbound``
-    answers calls coming in (voiceplatform.switches.inbound); without it they are refused."""
+    answers calls coming in (voiceplatform.switches.inbound); without it they are refused.
+    ``send_message`` delivers a live call's ``send`` outputs (voiceplatform.sessions.calls)."""
     if switch_name(name) == "freeswitch":
         from voiceplatform.switches.freeswitch import FreeSwitchConfig, FreeSwitchDriver
 
         fs_config = FreeSwitchConfig.from_env()
-        return FreeSwitchDriver(fs_config, default_services(fs_config.media_dir), sink, inbound=inbound)
+        fs_services = default_services(fs_config.media_dir)
+        fs_services.send_message = send_message
+        return FreeSwitchDriver(fs_config, fs_services, sink, inbound=inbound)
     from voiceplatform.switches.asterisk import AsteriskConfig, AsteriskDriver
 
     from voiceplatform.lab.switch_config import lab_asterisk_config, lab_generated_ami_secret
@@ -37,4 +42,6 @@ def make_driver(name: str | None = None, sink: CallSink | None = None, inbound: 
         config = AsteriskConfig.from_env(ami_secret_fallback=lab_generated_ami_secret)
     else:
         config = lab_asterisk_config()
-    return AsteriskDriver(config, default_services(config.media_dir), sink, inbound=inbound)
+    services = default_services(config.media_dir)
+    services.send_message = send_message
+    return AsteriskDriver(config, services, sink, inbound=inbound)

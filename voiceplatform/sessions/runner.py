@@ -151,6 +151,18 @@ class SessionRunner:
         """Perform the webhooks a committed step asked for, resuming with each answer."""
         return self._follow_http(result, requests)
 
+    def apply_in(self, db: Session, row: FlowSession, step: Step, driver: ChannelDriver,
+                 now: datetime) -> list[out.HttpRequest]:
+        """Apply a step the caller ran itself (a finished call's ``on.no_answer``, started by
+        voiceplatform.sessions.calls) to ``row`` as any step: history, deliveries, switches,
+        opt-outs, the row saved; gives the webhooks to :meth:`follow_http` after the commit."""
+        return self._apply(db, row, step, driver, now)
+
+    def driver_for(self, channel: str, db: Session, row: FlowSession, now: datetime) -> ChannelDriver | None:
+        """The driver for engine channel ``channel``; None (and an ``undeliverable`` history row)
+        when no driver delivers it."""
+        return self._driver_for(channel, db, row, now)
+
     # ---- what every channel does alike --------------------------------------------------------
 
     def _apply(self, db: Session, row: FlowSession, step: Step, driver: ChannelDriver,

@@ -48,6 +48,9 @@ class CallRecord:
     errors: list[str] = field(default_factory=list)
     final_state: dict[str, Any] | None = None
     handoff_state: dict[str, Any] | None = None  # the journey moved to another channel
+    # The call's part of its session's history, structured, in order: {"kind": input|output|event|
+    # runtime, "type", "payload"} (the session store writes them as session_events rows).
+    history: list[dict[str, Any]] = field(default_factory=list)
     direction: str = "outbound"  # "inbound" for a call the platform answered (switches/inbound.py)
     caller: str | None = None  # an inbound call's caller number (``to`` is then the number dialled)
 

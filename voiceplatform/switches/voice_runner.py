@@ -32,6 +32,8 @@ class VoiceServices:
     recordings: RecordingLayout
     audio_root: Path  # relative `audio:` paths in flows resolve against this
     perform_http: Callable[[out.HttpRequest], tuple[Input, str | None]] = http_client.perform
+    # Delivers a call's ``send`` through the target channel (composed by the dialler:
+    # voiceplatform.sessions.calls); None keeps them in ``record.messages`` only.
     send_message: Callable[[CallRecord, out.Send], None] | None = None
     # The recogniser of a call in a language (speech.stt.recognizer_for); None for a language with
     # no model, whose gathers then hear keys only. Unset: ``stt`` serves every language.
@@ -214,6 +216,10 @@ class VoiceRunner:
     def _note(record: CallRecord, given: Input | None, step: Step) -> None:
         if given is not None:
             record.transcript.append(input_line(given))
+            record.history.append({"kind": "input", "type": given.kind.value, "payload": given.to_dict()})
+        record.history.extend({"kind": "event", "type": event.kind, "payload": event.to_dict()} for event in step.events)
+        record.history.extend({"kind": "output", "type": output.kind, "payload": output.to_dict()}
+                              for output in step.outputs)
         for output in step.outputs:
             record.transcript.extend(output_lines(output))
         record.path.extend(step.path)

@@ -27,7 +27,9 @@ class Seeded:
 
 def seed_campaign(sessions: sessionmaker[Session], phones: list[str], *, settings: dict[str, Any] | None = None,
                   balance: str = "100", status: CampaignStatus = CampaignStatus.RUNNING, name: str = "dialer",
-                  timezone: str = "UTC") -> Seeded:
+                  timezone: str = "UTC", attributes: dict[str, Any] | None = None) -> Seeded:
+    """An account, its published payment-reminder flow, a contact per phone (``attributes``
+    as every contact's fields, else a name) and a campaign calling them."""
     definition = FLOW.read_text()
     with sessions.begin() as session:
         account = Account(name=name, balance=Decimal(balance))
@@ -35,7 +37,7 @@ def seed_campaign(sessions: sessionmaker[Session], phones: list[str], *, setting
         session.flush()
         flow = FlowVersion(account_id=account.id, name="payment_reminder", version=1, definition=definition,
                            checksum=FlowVersion.checksum_of(definition), status=FlowStatus.PUBLISHED, published_at=utcnow())
-        people = [Contact(account_id=account.id, phone=phone, timezone=timezone, attributes={"name": f"Contact {i}"})
+        people = [Contact(account_id=account.id, phone=phone, timezone=timezone, attributes=dict(attributes) if attributes else {"name": f"Contact {i}"})
                   for i, phone in enumerate(phones)]
         contact_list = ContactList(account_id=account.id, name="list")
         session.add_all([flow, *people, contact_list])
