@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from contextlib import contextmanager
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from flask import Flask
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from voiceplatform.app import create_app
 from voiceplatform.dialer.process import start_dialer
 from voiceplatform.lab.numbers import CALLEE_NUMBERS
-from voiceplatform.models import Account, ApiToken, Call, CampaignContact, FlowSession, Role
+from voiceplatform.models import Account, ApiToken, Call, Campaign, CampaignContact, FlowSession, FlowVersion, Role
 from voiceplatform.sessions import store
 from voiceplatform.testing.campaign_seed import seed_campaign
 
@@ -39,11 +40,19 @@ def app(database_url: str) -> Iterator[Flask]:
     application.extensions["vp_engine"].dispose()
 
 
-def _campaign(app: Flask, client: FlaskClient, name: str) -> tuple[int, dict[str, str], str]:
+def _campaign(app: Flask, client: FlaskClient, name: str, phone: str = NO_ANSWER,
+              definition: Callable[[str], str] | None = None) -> tuple[int, dict[str, str], str]:
     sessions: sessionmaker[Session] = app.extensions["vp_sessions"]
-    seeded = seed_campaign(sessions, [NO_ANSWER], name=name, attributes=CONTACT,
+    seeded = seed_campaign(sessions, [phone], name=name, attributes=CONTACT,
                            settings={"ring_seconds": 5, "retries": NO_RETRIES})
     with sessions.begin() as db:
+        if definition is not None:  # a variant of the payment reminder
+            campaign = db.get(Campaign, seeded.campaign_id)
+            assert campaign is not None
+            version = db.get(FlowVersion, campaign.flow_version_id)
+            assert version is not None
+            version.definition = definition(version.definition)
+            version.checksum = FlowVersion.checksum_of(version.definition)
         account = db.get(Account, seeded.account_id)
         assert account is not None
         token, secret = ApiToken.issue(account, Role.ADMIN, name=f"{name}-admin")
@@ -55,11 +64,12 @@ def _campaign(app: Flask, client: FlaskClient, name: str) -> tuple[int, dict[str
     return seeded.campaign_id, auth, ours
 
 
-def _outbox(client: FlaskClient, auth: dict[str, str], count: int, timeout: float = 90) -> list[dict[str, Any]]:
+def _outbox(client: FlaskClient, auth: dict[str, str], count: int, timeout: float = 90,
+            to: str = NO_ANSWER) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     messages: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        response = client.get(f"/dev/outbox?to={NO_ANSWER.replace('+', '%2B')}", headers=auth)
+        response = client.get(f"/dev/outbox?to={to.replace('+', '%2B')}", headers=auth)
         assert response.status_code == 200, response.get_json()
         messages = response.get_json()["items"]
         if len(messages) >= count:
@@ -123,15 +133,92 @@ def test_no_answer_on_asterisk_continues_on_the_dev_channel(asterisk_lab: Any, a
     _journey(app, "cross-asterisk")
 
 
-def test_no_answer_on_freeswitch_continues_on_the_dev_channel(app: Flask, monkeypatch: pytest.MonkeyPatch,
-                                                              tmp_path: Any) -> None:
+@contextmanager
+def _emulator(monkeypatch: pytest.MonkeyPatch, media: Any, name: str) -> Iterator[None]:
+    """The FreeSWITCH emulator, with the lab's callees also dialled by their E.164 numbers (as
+    a campaign dials them), as the switch start_dialer drives."""
     from voiceplatform.testing.freeswitch import FreeSwitchEmulator
 
     with FreeSwitchEmulator(time_scale=0.05) as fs:
-        # the lab's no-answer callee, dialled by its E.164 number as a campaign does
-        fs.callees.register(dataclasses.replace(fs.callees.resolve("no-answer"), name=NO_ANSWER))
+        for callee in ("no-answer", "answer-press-1"):
+            fs.callees.register(dataclasses.replace(fs.callees.resolve(callee), name=CALLEE_NUMBERS[callee]))
         monkeypatch.setenv("VOICEPLATFORM_SWITCH", "freeswitch")
-        monkeypatch.setenv("VOICEPLATFORM_SWITCH_NAME", f"cross-freeswitch-{id(app)}")
+        monkeypatch.setenv("VOICEPLATFORM_SWITCH_NAME", f"{name}-{id(media)}")
         monkeypatch.setenv("VOICEPLATFORM_ESL_PORT", str(fs.port))
-        monkeypatch.setenv("VOICEPLATFORM_MEDIA_DIR", str(tmp_path))
+        monkeypatch.setenv("VOICEPLATFORM_MEDIA_DIR", str(media))
+        yield
+
+
+def test_no_answer_on_freeswitch_continues_on_the_dev_channel(app: Flask, monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Any) -> None:
+    with _emulator(monkeypatch, tmp_path, "cross-freeswitch"):
         _journey(app, "cross-freeswitch")
+
+
+def _call_and_session(app: Flask, campaign_id: int) -> tuple[Call, FlowSession, list[Any]]:
+    sessions: sessionmaker[Session] = app.extensions["vp_sessions"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with sessions() as db:
+            call = db.scalars(select(Call).where(Call.campaign_id == campaign_id)).first()
+            row = db.get(FlowSession, call.id) if call is not None and call.session_id else None
+            if call is not None and row is not None and row.state:
+                return call, row, store.history(db, call.id)
+        time.sleep(0.3)
+    raise AssertionError("the call was never stored as a session")
+
+
+def test_a_send_on_a_live_call_goes_through_the_dev_channel_in_the_calls_session(
+        app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    client = app.test_client()
+    press_1 = CALLEE_NUMBERS["answer-press-1"]
+    with _emulator(monkeypatch, tmp_path, "live-send"):
+        campaign_id, auth, _ = _campaign(app, client, "live-send", phone=press_1)
+        dialer = start_dialer(app.extensions["vp_sessions"], capacity=5)
+        try:
+            dialer.runtime.wake()
+            call, row, history = _call_and_session(app, campaign_id)
+        finally:
+            dialer.stop(timeout=30)
+    assert call.outcome == "answered" and call.session_id == call.id
+    assert [m["channel"] for m in call.messages] == ["sms"]
+    sent = _outbox(client, auth, 1, timeout=5, to=press_1)
+    assert [(m["session_id"], m["text"]) for m in sent] == [
+        (call.id, "Acme Bank: pay $120.50 securely at https://pay.example.com/p/AC-1042")]
+    assert row.status == "completed" and row.channel == "voice"  # the journey ended on the call
+    kinds = [(event.kind, event.type) for event in history]
+    assert kinds.index(("output", "send")) < kinds.index(("runtime", "delivered"))
+    assert {event.channel for event in history} == {"voice"}
+    assert [e.payload["value"] for e in history if e.kind == "input" and e.type == "digits"] == ["1"]
+
+
+def test_a_switch_channel_on_a_live_call_continues_as_the_same_session(
+        app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    client = app.test_client()
+    press_1 = CALLEE_NUMBERS["answer-press-1"]
+
+    def sms_after_the_link(definition: str) -> str:  # once the link is sent, the call hands over to SMS
+        return definition.replace("    prompt: payment_link_sent\n    next: goodbye",
+                                  "    prompt: payment_link_sent\n    next: missed_call")
+
+    with _emulator(monkeypatch, tmp_path, "live-switch"):
+        campaign_id, auth, ours = _campaign(app, client, "live-switch", phone=press_1, definition=sms_after_the_link)
+        dialer = start_dialer(app.extensions["vp_sessions"], capacity=5)
+        try:
+            dialer.runtime.wake()
+            call, row, _ = _call_and_session(app, campaign_id)
+        finally:
+            dialer.stop(timeout=30)
+    assert call.outcome == "answered" and row.channel == "dev" and row.status == "waiting"
+    sent = _outbox(client, auth, 3, timeout=5, to=press_1)  # the link (live), then the SMS menu
+    assert {m["session_id"] for m in sent} == {call.id} and "Reply 1" in sent[2]["text"]
+    reply = client.post("/dev/inbound", json={"from": press_1, "to": ours, "text": "Pay now"}, headers=auth)
+    assert reply.status_code == 200 and reply.get_json()["session_id"] == call.id, reply.get_json()
+    with app.extensions["vp_sessions"]() as db:
+        ended = db.get(FlowSession, call.id)
+        assert ended is not None and ended.status == "completed"
+        history = store.history(db, call.id)
+    channels = [event.channel for event in history]
+    assert channels[0] == "voice" and channels[-1] == "dev"
+    assert _outbox(client, auth, 5, timeout=5, to=press_1)[3]["text"].startswith("Pay $120.50 securely")
+    assert ("runtime", "channel_switched") in [(event.kind, event.type) for event in history]
