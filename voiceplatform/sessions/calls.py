@@ -107,10 +107,12 @@ class CallSessions:
         row = db.get(FlowSession, call.id)
         if row is None:
             assert call.flow_version_id is not None
+            inbound = call.direction == "inbound"  # the contact called us: ``to`` is our number
             row = store.create(db, session_id=call.id, account_id=call.account_id,
-                               flow_version_id=call.flow_version_id, channel=VOICE, address=call.to,
+                               flow_version_id=call.flow_version_id, channel=VOICE,
+                               address=(call.caller or call.to) if inbound else call.to,
                                state={}, contact_id=call.contact_id, campaign_contact_id=call.campaign_contact_id,
-                               our_address=call.caller if call.direction == "inbound" else None, now=now)
+                               our_address=call.to if inbound else None, now=now)
         call.session_id = row.id
         return row
 
