@@ -47,7 +47,7 @@ def _session(row: FlowSession, flow_name: str | None, flow_version: int | None,
 
 
 def _listed(found: Row[Any]) -> dict[str, Any]:
-    row, flow_name, flow_version, campaign_id = found
+    row, flow_name, flow_version, campaign_id = tuple(found)
     return _session(row, flow_name, flow_version, campaign_id)
 
 
