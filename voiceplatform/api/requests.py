@@ -39,6 +39,28 @@ def json_body() -> dict[str, Any]:
     return body
 
 
+def query_id(raw: str, name: str) -> int:
+    """An id from a query string (1 to INT_MAX), else a 400 naming the parameter."""
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise bad_request(f"{name} must be a whole number", {"field": name}) from exc
+    if not 0 < value <= INT_MAX:
+        raise bad_request(f"{name} must be between 1 and {INT_MAX}", {"field": name})
+    return value
+
+
+def query_time(raw: str, name: str) -> datetime:
+    """An ISO 8601 time with a zone from a query string, else a 400 naming the parameter."""
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise bad_request(f"{name} must be an ISO 8601 time", {"field": name}) from exc
+    if when.tzinfo is None:
+        raise bad_request(f"{name} needs a time zone", {"field": name})
+    return when
+
+
 def patch_body(changeable: tuple[str, ...]) -> dict[str, Any]:
     """The JSON body of a PATCH, refused (400 naming the fields) when it touches anything else."""
     body = json_body()

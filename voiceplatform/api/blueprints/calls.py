@@ -21,7 +21,7 @@ from voiceplatform.api.errors import ApiError, bad_request
 from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
 from voiceplatform.api.published_flows import published_flow
-from voiceplatform.api.requests import field, json_body
+from voiceplatform.api.requests import field, json_body, query_id, query_time
 from voiceplatform.campaigns import lifecycle
 from voiceplatform.exceptions import UnsafeValueError
 from voiceplatform.models import (
@@ -32,7 +32,6 @@ from voiceplatform.phone import InvalidPhoneNumber, to_e164
 from voiceplatform.safety import switch_values
 
 blueprint = Blueprint("calls", __name__, url_prefix="/calls")
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
 DIRECTIONS = ("outbound", "inbound")
 OUTCOMES = ("answered", "busy", "no-answer", "rejected", "congestion", "failed", "machine")
 
@@ -64,7 +63,7 @@ def list_calls():  # type: ignore[no-untyped-def]
             raise bad_request(f"outcome must be one of {list(OUTCOMES)}", {"field": "outcome"})
         query = query.where(Call.outcome == args["outcome"])
     if "campaign_id" in args:
-        query = query.where(Call.campaign_id == _int(args["campaign_id"], "campaign_id"))
+        query = query.where(Call.campaign_id == query_id(args["campaign_id"], "campaign_id"))
     if "to" in args:
         query = query.where(Call.to == args["to"])
     if "direction" in args:
@@ -72,9 +71,9 @@ def list_calls():  # type: ignore[no-untyped-def]
             raise bad_request(f"direction must be one of {list(DIRECTIONS)}", {"field": "direction"})
         query = query.where(Call.direction == args["direction"])
     if "since" in args:
-        query = query.where(Call.queued_at >= _time(args["since"], "since"))
+        query = query.where(Call.queued_at >= query_time(args["since"], "since"))
     if "until" in args:
-        query = query.where(Call.queued_at < _time(args["until"], "until"))
+        query = query.where(Call.queued_at < query_time(args["until"], "until"))
     return page_of(query.order_by(Call.queued_at.desc(), Call.id), _call)
 
 
@@ -143,23 +142,3 @@ def _switch_value(check: Callable[[object, str], str], value: str, name: str) ->
         return check(value, name)
     except UnsafeValueError as exc:
         raise bad_request(str(exc), {"field": name}, code="unsafe_value") from exc
-
-
-def _int(raw: str, name: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise bad_request(f"{name} must be a whole number", {"field": name}) from exc
-    if not 0 < value <= MAX_ID:
-        raise bad_request(f"{name} must be between 1 and {MAX_ID}", {"field": name})
-    return value
-
-
-def _time(raw: str, name: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise bad_request(f"{name} must be an ISO 8601 time", {"field": name}) from exc
-    if when.tzinfo is None:
-        raise bad_request(f"{name} needs a time zone", {"field": name})
-    return when

@@ -18,13 +18,13 @@ from sqlalchemy import Row, select
 from voiceplatform.api.auth import owned, requires, visible_accounts
 from voiceplatform.api.errors import bad_request
 from voiceplatform.api.pagination import page_of
+from voiceplatform.api.requests import query_id, query_time
 from voiceplatform.db.request_session import db
 from voiceplatform.models import CampaignContact, FlowVersion, Role
 from voiceplatform.models.sessions import FlowSession, SessionEvent, SessionStatus
 from voiceplatform.sessions import transcript
 
 blueprint = Blueprint("sessions", __name__, url_prefix="/sessions")
-MAX_ID = 2**31 - 1
 STATUSES = tuple(status.value for status in SessionStatus)
 MAX_HISTORY = 5000  # rows in one detail answer; a longer history says history_truncated
 TEXT_FILTER_LENGTH = 64  # the widest filtered column (address); longer values match nothing anyway
@@ -77,15 +77,15 @@ def list_sessions():  # type: ignore[no-untyped-def]
     if "address" in args:
         query = query.where(FlowSession.address == args["address"][:TEXT_FILTER_LENGTH])
     if "contact_id" in args:
-        query = query.where(FlowSession.contact_id == _int(args["contact_id"], "contact_id"))
+        query = query.where(FlowSession.contact_id == query_id(args["contact_id"], "contact_id"))
     if "campaign_id" in args:
-        query = query.where(CampaignContact.campaign_id == _int(args["campaign_id"], "campaign_id"))
+        query = query.where(CampaignContact.campaign_id == query_id(args["campaign_id"], "campaign_id"))
     if "flow" in args:
         query = query.where(FlowVersion.name == args["flow"][:200])
     if "started_after" in args:
-        query = query.where(FlowSession.started_at >= _time(args["started_after"], "started_after"))
+        query = query.where(FlowSession.started_at >= query_time(args["started_after"], "started_after"))
     if "started_before" in args:
-        query = query.where(FlowSession.started_at < _time(args["started_before"], "started_before"))
+        query = query.where(FlowSession.started_at < query_time(args["started_before"], "started_before"))
     return page_of(query.order_by(FlowSession.started_at.desc(), FlowSession.id), _listed, rows=True)
 
 
@@ -104,23 +104,3 @@ def session_detail(session_id: str):  # type: ignore[no-untyped-def]
             "row_version": row.row_version, "history": [_event(event) for event in events],
             "history_truncated": truncated,
             "transcript": [line.to_dict() for line in transcript.lines(events)]}
-
-
-def _int(raw: str, name: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise bad_request(f"{name} must be a whole number", {"field": name}) from exc
-    if not 0 < value <= MAX_ID:
-        raise bad_request(f"{name} must be between 1 and {MAX_ID}", {"field": name})
-    return value
-
-
-def _time(raw: str, name: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise bad_request(f"{name} must be an ISO 8601 time", {"field": name}) from exc
-    if when.tzinfo is None:
-        raise bad_request(f"{name} needs a time zone", {"field": name})
-    return when
