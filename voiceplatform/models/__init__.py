@@ -5,7 +5,7 @@ PostgreSQL the production database; the schema is created by Alembic migrations
 from voiceplatform.models.accounts import Account, ApiToken, Role, User
 from voiceplatform.models.base import Base
 from voiceplatform.models.calls import Call, Recording
-from voiceplatform.models.campaigns import Campaign, CampaignContact, CampaignContactStatus, CampaignStatus
+from voiceplatform.models.campaigns import Campaign, CampaignContact, CampaignContactStatus, CampaignMessage, CampaignStatus
 from voiceplatform.models.contacts import Contact, ContactImport, ContactList, ContactListMember, DoNotCall
 from voiceplatform.models.flows import FlowStatus, FlowVersion
 from voiceplatform.models.idempotency import IdempotencyKey
@@ -21,7 +21,7 @@ _install_length_checks(Base)  # every String(n) column refuses longer strings (m
 
 __all__ = [
     "Account", "ApiToken", "AuditEvent", "Base", "Call", "Campaign", "CampaignContact", "CampaignContactStatus",
-    "CampaignStatus", "Contact", "ContactImport", "ContactList", "ContactListMember", "DoNotCall", "FlowStatus",
+    "CampaignMessage", "CampaignStatus", "Contact", "ContactImport", "ContactList", "ContactListMember", "DoNotCall", "FlowStatus",
     "FlowVersion", "IdempotencyKey", "Number", "NumberChannel", "QaReview", "QaRubricItem", "Recording", "Role", "SigninFailure", "SigninLockout", "User", "WebSession",
     "WebhookDelivery", "WebhookSubscription",
     "DevMessage", "FlowSession", "InboundReceipt", "OptOutSettings", "SessionEvent", "UnsolicitedMessage",
