@@ -14,8 +14,10 @@
   dies mid-request leaves it to the sweeper, which resumes it with a timeout (the node's
   ``failure`` exit).
 
-The voice drivers run live sessions in their own greenlets today (switches/voice_runner.py);
-they move onto this runner's shared handling in a later step (docs/sessions.md).
+What a step's outputs become (history, sends, switches, opt-outs, webhooks) is the handling every
+channel shares, voiceplatform.channels.handling; this runner gives it a stored session's side
+(sessions/stored_runtime.py) and keeps the transactions, the locking and the saving. The voice
+drivers run live sessions in their own greenlets with the same handling (switches/voice_runner.py).
 """
 
 from __future__ import annotations
@@ -27,17 +29,16 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from voiceplatform.channels.contract import ChannelDriver, Delivery
+from voiceplatform.channels.contract import ChannelDriver
+from voiceplatform.channels.handling import PerformHttp, handle_step, perform_webhook
 from voiceplatform.channels.registry import ChannelRegistry
-from voiceplatform.contacts.opt_out import accepts, apply_opt_outs
 from voiceplatform.exceptions import (ChannelUnavailableError, InvalidInputError, SessionConflictError,
                                       SessionEndedError, StateError)
 from voiceplatform.flow import Input, Step, resume, start
 from voiceplatform.flow import outputs as out
-from voiceplatform.models import Contact
 from voiceplatform.models.base import utcnow
 from voiceplatform.models.sessions import EventKind, FlowSession, SessionStatus
-from voiceplatform.sessions import store
+from voiceplatform.sessions import store, stored_runtime
 from voiceplatform.sessions.flows import FlowCache
 from voiceplatform.switches import http_client
 
@@ -46,8 +47,6 @@ log = logging.getLogger(__name__)
 HTTP_GRACE = timedelta(seconds=30)  # past a request's own timeout, the sweeper takes over
 MAX_HTTP_HOPS = 20  # webhook after webhook without a wait for the contact: stop there
 CONFLICT_RETRIES = 5
-
-PerformHttp = Callable[[out.HttpRequest], tuple[Input, str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,50 +160,15 @@ class SessionRunner:
     def driver_for(self, channel: str, db: Session, row: FlowSession, now: datetime) -> ChannelDriver | None:
         """The driver for engine channel ``channel``; None (and an ``undeliverable`` history row)
         when no driver delivers it."""
-        return self._driver_for(channel, db, row, now)
+        return stored_runtime.driver_for(self.channels, db, row, channel, now)
 
-    # ---- what every channel does alike --------------------------------------------------------
+    # ---- what every channel does alike: voiceplatform.channels.handling ------------------------
 
     def _apply(self, db: Session, row: FlowSession, step: Step, driver: ChannelDriver,
                now: datetime) -> list[out.HttpRequest]:
-        store.append(db, row, store.step_entries(step), now=now)
-        contact = db.get(Contact, row.contact_id) if row.contact_id is not None else None
-        current = driver
-        batch: list[out.Output] = []
-        requests: list[out.HttpRequest] = []
-
-        def flush() -> None:
-            if batch:
-                self._deliver(db, row, current, tuple(batch), current.capabilities.renders_as.value, row.address, now)
-                batch.clear()
-
-        for output in step.outputs:
-            if isinstance(output, out.SwitchChannel):
-                flush()
-                current = self._switch(db, row, output, current, now)
-            elif isinstance(output, out.Send):
-                if output.to is None and contact is not None and not accepts(contact.channels, contact.opted_out_at,
-                                                                             output.channel):
-                    store.append(db, row, [(EventKind.RUNTIME, "suppressed",
-                                            {"channel": output.channel, "reason": "opted_out"})], now=now)
-                    continue
-                target = self._driver_for(output.channel, db, row, now)
-                if target is None:
-                    continue
-                if target is current:
-                    batch.append(output)
-                else:
-                    flush()
-                    self._deliver(db, row, target, (output,), output.channel, output.to or row.address, now)
-            elif isinstance(output, out.OptOut):
-                if apply_opt_outs(db, row.contact_id, output.channels, now):
-                    store.append(db, row, [(EventKind.RUNTIME, "opted_out", {"channels": list(output.channels)})],
-                                 now=now)
-            elif isinstance(output, out.HttpRequest):
-                requests.append(output)
-            else:
-                batch.append(output)
-        flush()
+        runtime = stored_runtime.StoredSessionRuntime(db, row, driver, self.channels, now)
+        requests = list(handle_step(step, runtime).requests)
+        runtime.flush()
         if requests and step.wait and step.wait.get("kind") == "http":
             timeout = max(request.timeout for request in requests)
             store.save(db, row, step, now=now, status=SessionStatus.ACTIVE,
@@ -213,42 +177,13 @@ class SessionRunner:
             store.save(db, row, step, now=now)
         return requests
 
-    def _switch(self, db: Session, row: FlowSession, output: out.SwitchChannel, current: ChannelDriver,
-                now: datetime) -> ChannelDriver:
-        target = self._driver_for(output.channel, db, row, now)
-        if target is None:
-            return current
-        previous = row.channel
-        row.channel = target.capabilities.name
-        store.append(db, row, [(EventKind.RUNTIME, "channel_switched",
-                                {"from": previous, "to": row.channel, "renders_as": output.channel})], now=now)
-        return target
-
-    def _driver_for(self, channel: str, db: Session, row: FlowSession, now: datetime) -> ChannelDriver | None:
-        try:
-            return self.channels.for_engine_channel(channel)
-        except ChannelUnavailableError as exc:
-            store.append(db, row, [(EventKind.RUNTIME, "undeliverable", {"channel": channel, "error": str(exc)})],
-                         now=now)
-            return None
-
-    @staticmethod
-    def _deliver(db: Session, row: FlowSession, driver: ChannelDriver, outputs: tuple[out.Output, ...],
-                 rendered_as: str, address: str, now: datetime) -> None:
-        queued = driver.deliver(db, Delivery(row.id, row.account_id, address, row.our_address, rendered_as, outputs))
-        if queued:
-            store.append(db, row, [(EventKind.RUNTIME, "delivered",
-                                    {"channel": driver.capabilities.name, "messages": queued})],
-                         channel=driver.capabilities.name, now=now)
-
     def _follow_http(self, result: RunResult, requests: list[out.HttpRequest]) -> RunResult:
         hops = 0
         while requests and hops < MAX_HTTP_HOPS:
             hops += 1
-            given, error = self.perform_http(requests[-1])  # the engine waits after each webhook
+            given, error = perform_webhook(requests[-1], self.perform_http)  # the engine waits after each webhook
             if error:
                 log.info("session %s: %s", result.session_id, error)
-                given = Input(given.kind, given.value, given.confidence, {**given.data, "error": error})
             with self.sessions.begin() as db:
                 row = store.lock(db, result.session_id)
                 if row.wait_kind != "http":
