@@ -99,7 +99,7 @@ def test_whatsapp_list_of_eleven_and_long_list_button(tmp_path: Path) -> None:
         '9 rows and a "More" row; split it so that every choice shows at once (an 11-point 0-10 scale as 0-5 then '
         "6-10, or a first question that narrows it down)",
         "f.yaml:10:14: warning: node 'five': the list button text 'Choose the option that suits you best' (en, "
-        "system.list_button) is longer than WhatsApp's 20 characters",
+        "system.list_button) is longer than WhatsApp's 20 characters and will be shortened",
     ]
 
 

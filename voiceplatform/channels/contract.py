@@ -6,8 +6,9 @@ A channel driver:
 
 * **declares** its :class:`Capabilities`: which engine channel it renders for, whether it is
   live (a call: the driver runs the session in its own greenlet) or store-and-resume (messaging:
-  the session waits in the database between messages), and its limits (buttons, list rows, title
-  lengths, segment sizes, media) that its renderer reads;
+  the session waits in the database between messages), and its limits
+  (:class:`~voiceplatform.flow.render.ChannelLimits`: buttons, list rows, title lengths, segment
+  sizes, media), the same object the engine's renderer for that channel reads;
 * **delivers** a step's outputs for a session (:meth:`ChannelDriver.deliver`). For a
   store-and-resume channel this runs *inside* the session's transaction and must only write
   (enqueue) to the database: a bridge's own sender sends later, so a message is queued if and
@@ -29,26 +30,30 @@ from sqlalchemy.orm import Session
 
 from voiceplatform.flow import Channel, Input
 from voiceplatform.flow.outputs import Output
+from voiceplatform.flow.render import ChannelLimits, standard_limits
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Capabilities:
     """What a channel can carry. ``name`` is the transport (``dev``, ``sms``, ``whatsapp``,
     ``voice``: the value of ``sessions.channel``); ``renders_as`` is the engine channel its
-    sessions run on (the dev channel renders as SMS unless told otherwise)."""
+    sessions run on (the dev channel renders as SMS unless told otherwise); ``limits`` what its
+    messages can hold, by default the standard limits of ``renders_as`` (what the engine renders
+    with unless it is given the driver's own: ``start(..., channel_limits=...)``)."""
 
     name: str
     renders_as: Channel
     live: bool  # True: a call, run by the driver; False: store-and-resume between messages
-    buttons: int = 0  # quick-reply buttons per message (WhatsApp: 3)
-    list_rows: int = 0  # rows in one list message (WhatsApp: 10)
-    button_title_chars: int = 0  # WhatsApp: 20
-    row_title_chars: int = 0  # WhatsApp: 24
-    segment_chars_gsm7: int = 0  # one SMS segment: 160 GSM-7 characters (153 in a multi-part message)
-    segment_chars_ucs2: int = 0  # 70 UCS-2 characters (67 in a multi-part message)
-    max_segments: int = 0  # parts a long message may use; 0 means no limit on this channel
-    media: bool = False  # images, audio, documents
-    stands_in_for: frozenset[Channel] = frozenset()  # engine channels it serves when no bridge is there
+    limits: ChannelLimits
+    stands_in_for: frozenset[Channel]  # engine channels it serves when no bridge is there
+
+    def __init__(self, *, name: str, renders_as: Channel, live: bool, limits: ChannelLimits | None = None,
+                 stands_in_for: frozenset[Channel] = frozenset()) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "renders_as", renders_as)
+        object.__setattr__(self, "live", live)
+        object.__setattr__(self, "limits", limits if limits is not None else standard_limits(renders_as))
+        object.__setattr__(self, "stands_in_for", stands_in_for)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Iterator
 from voiceplatform.exceptions import Problem
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.matching import normalise
-from voiceplatform.flow.menu import WHATSAPP_PAGE
-from voiceplatform.flow.nodes.gather import WHATSAPP_LIST_ROWS, GatherNode
+from voiceplatform.flow.nodes.gather import GatherNode
 from voiceplatform.flow.nodes.send import SendNode
 from voiceplatform.flow.nodes.switch_channel import SwitchChannelNode
 from voiceplatform.flow.nodes.utterance import UtteranceNode
 from voiceplatform.flow.nodes.wait import WaitNode
 from voiceplatform.flow.phrases import builtin_phrase
+from voiceplatform.flow.render import WHATSAPP_LIMITS
 from voiceplatform.flow.results import Fields
 from voiceplatform.flow.templates import TemplateFailure, expand_shorthand, is_template, render
 from voiceplatform.text.sms_segments import Encoding, measure
@@ -43,8 +43,6 @@ if TYPE_CHECKING:
     from voiceplatform.flow.flow import Flow
     from voiceplatform.flow.nodes.base import NodeBase, Path
 
-WHATSAPP_LIST_BUTTON = 20
-WHATSAPP_INTERACTIVE_BODY = 1024
 _SPACES = re.compile(r"[ \t]+")
 _TEMPLATE_PART = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 
@@ -158,35 +156,36 @@ def _sms_size(flow: Flow, root: Flow, node: NodeBase) -> Iterator[Problem]:
 
 
 def _whatsapp_gather(flow: Flow, root: Flow, node: GatherNode) -> Iterator[Problem]:
+    limits = WHATSAPP_LIMITS  # what the WhatsApp renderer reads (voiceplatform.flow.render)
     count = len(node.choices)
-    if count > WHATSAPP_LIST_ROWS:
+    if count > limits.list_rows:
         yield flow.locations.problem(
             _where(flow, node, "choices"),
-            f"node {node.id!r}: {count} choices, but a WhatsApp list holds {WHATSAPP_LIST_ROWS} rows, so it is sent "
-            f"in pages of {WHATSAPP_PAGE} rows and a \"More\" row; split it so that every choice shows at once "
+            f"node {node.id!r}: {count} choices, but a WhatsApp list holds {limits.list_rows} rows, so it is sent "
+            f"in pages of {limits.list_page_rows} rows and a \"More\" row; split it so that every choice shows at once "
             "(an 11-point 0-10 scale as 0-5 then 6-10, or a first question that narrows it down)",
             severity="warning",
         )
         return
-    if count > 3:
+    if count > limits.buttons:
         for language in _languages(flow, root):
             button = _phrase(flow, language, "system.list_button")
-            if len(button) > WHATSAPP_LIST_BUTTON:
+            if len(button) > limits.list_button_chars:
                 yield flow.locations.problem(
                     _where(flow, node, "choices"),
                     f"node {node.id!r}: the list button text {button!r} ({language}, system.list_button) is longer "
-                    f"than WhatsApp's {WHATSAPP_LIST_BUTTON} characters",
+                    f"than WhatsApp's {limits.list_button_chars} characters and will be shortened",
                     severity="warning",
                 )
     if count:
         source = node.text.get("whatsapp", node.text.get("default")) if isinstance(node.text, dict) else node.text
         if source:
             text, variable = literal_text(source)
-            if len(text) > WHATSAPP_INTERACTIVE_BODY:
+            if len(text) > limits.body_chars:
                 yield flow.locations.problem(
                     _where(flow, node, "text"),
                     f"node {node.id!r}: the question is {'at least ' if variable else ''}{len(text)} characters; "
-                    f"a WhatsApp interactive message body holds {WHATSAPP_INTERACTIVE_BODY}",
+                    f"a WhatsApp interactive message body holds {limits.body_chars}",
                     severity="warning",
                 )
 

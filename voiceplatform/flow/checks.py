@@ -23,13 +23,14 @@ from voiceplatform.flow.interface_checks import check_interfaces
 from voiceplatform.flow.loop_bounds import loop_is_bounded
 from voiceplatform.flow.nodes.branch import BranchNode, channel_branch_targets
 from voiceplatform.flow.nodes.base import NodeBase
-from voiceplatform.flow.nodes.gather import DTMF_KEY, WHATSAPP_BUTTON_TITLE, WHATSAPP_ROW_TITLE, GatherNode
+from voiceplatform.flow.nodes.gather import DTMF_KEY, GatherNode
 from voiceplatform.flow.nodes.record import RecordNode
 from voiceplatform.flow.nodes.say import SayNode
 from voiceplatform.flow.nodes.set_language import SetLanguageNode, pick_language
 from voiceplatform.flow.nodes.wait import WaitNode
 from voiceplatform.flow.nodes.subflow import SubflowNode
 from voiceplatform.flow.nodes.switch_channel import SwitchChannelNode
+from voiceplatform.flow.render import WHATSAPP_LIMITS
 from voiceplatform.flow.templates import (
     GLOBAL_NAMES,
     KNOWN_ROOTS,
@@ -387,8 +388,9 @@ def _channel_specific(flow: Flow, node: NodeBase, channel: Channel) -> Iterator[
                         _where(flow, node, "choices", position, "key"),
                         f"node {node.id!r}: key {choice.key!r} cannot be pressed on a phone keypad",
                     )
-        if channel is Channel.WHATSAPP and len(node.choices) <= 10:
-            limit = WHATSAPP_BUTTON_TITLE if len(node.choices) <= 3 else WHATSAPP_ROW_TITLE
+        whatsapp = WHATSAPP_LIMITS
+        if channel is Channel.WHATSAPP and len(node.choices) <= whatsapp.list_rows:
+            limit = whatsapp.button_title_chars if len(node.choices) <= whatsapp.buttons else whatsapp.row_title_chars
             for position, choice in enumerate(node.choices):
                 # A templated label is measured by its literal text (a lower bound), never its source.
                 if len(literal_text(choice.label)[0]) > limit:

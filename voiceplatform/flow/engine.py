@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
 from voiceplatform.exceptions import ChannelNotSupportedError, InvalidInputError, SessionEndedError, StateError
 from voiceplatform.flow.channels import Channel
@@ -22,6 +22,7 @@ from voiceplatform.flow.limits import DEFAULT_LIMITS, Limits
 from voiceplatform.flow.nodes.set_language import pick_language
 from voiceplatform.flow.nodes.base import Finish, Halt, Jump, NodeBase, Outcome, Wait
 from voiceplatform.flow.outputs import Hangup
+from voiceplatform.flow.render import ChannelLimits
 from voiceplatform.flow.run import Run
 from voiceplatform.flow.state import ENDED, SessionStatus, load_state, new_state
 from voiceplatform.flow.step import Step
@@ -39,12 +40,17 @@ def start(
     session_id: str | None = None,
     language: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    channel_limits: Mapping[Channel, ChannelLimits] | None = None,
 ) -> Step:
     """Start a session of ``flow`` with ``contact`` on ``channel``.
 
     ``facts`` are channel facts known at the start (``answered``, ``amd``...). A voice session
     whose call was not answered (``answered=False``) starts at ``on.no_answer``, or ends at once;
     one answered by a machine (``amd="machine"``) starts at ``on.machine`` when the flow has it.
+
+    ``channel_limits`` gives a channel's limits where a driver's differ from the standard ones
+    (``voiceplatform.flow.render``); they are not stored in the state, so give them to every
+    ``resume`` as well.
     """
     try:
         channel = Channel(channel)
@@ -66,7 +72,7 @@ def start(
     )
     defaults = {name: param.default for name, param in flow.definition.params.items() if param.default is not None}
     state["vars"] = {**defaults, **flow.definition.vars}
-    run = Run(flow, state, now, limits)
+    run = Run(flow, state, now, limits, channel_limits)
     entry: str | None = flow.start
     if facts:
         state["call"].update(facts)
@@ -84,17 +90,18 @@ def resume(
     *,
     now: datetime | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    channel_limits: Mapping[Channel, ChannelLimits] | None = None,
 ) -> Step:
     """Resume a waiting session with one input. Raises SessionEndedError for a session that has
     ended, InvalidInputError for an input the session is not waiting for, and StateError for a
-    state that does not belong to ``flow``."""
+    state that does not belong to ``flow``. ``channel_limits``: as for :func:`start`."""
     state = load_state(state)
     if state["flow"] != flow.name:
         raise StateError(f"state belongs to flow {state['flow']!r}, not {flow.name!r}")
     if SessionStatus(state["status"]) in ENDED:
         raise SessionEndedError(f"session {state['session']} has ended ({state['status']})")
     now = now or datetime.now(timezone.utc)
-    run = Run(flow, state, now, limits)
+    run = Run(flow, state, now, limits, channel_limits)
     node_id = state.get("node")
     node = run.flow.node(node_id) if node_id else None
     kind = given.kind

@@ -5,6 +5,9 @@ A menu whose choices hold no template is built once per process. A templated or 
 is rendered when the question is asked and kept in the session's wait (``wait.menu``), so the
 reply is matched against exactly what the contact heard or read, even when the data or the
 clock has moved on by the time the answer comes.
+
+How a menu is shown (read out, listed, buttons, a paged list) is its channel's renderer's concern:
+``voiceplatform.flow.render``.
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ if TYPE_CHECKING:
     from voiceplatform.flow.run import Run
 
 MAX_DYNAMIC_CHOICES = 100  # items a choices_from offers; the rest are dropped with an error event
-WHATSAPP_PAGE = 9  # list rows per page when a WhatsApp menu has more than 10 items (+ "More")
-MORE_ID = "__more"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +78,6 @@ class Menu:
     @classmethod
     def from_json(cls, raw: list[dict[str, Any]]) -> Menu:
         return cls.of([MenuItem.from_json(item) for item in raw if isinstance(item, dict)])
-
-
-def page_of(items: Sequence[MenuItem], page: int) -> tuple[Sequence[MenuItem], bool]:
-    """The items of WhatsApp list page ``page`` (0-based) and whether a "More" row follows.
-    Ten items or fewer fit one list; beyond, pages hold nine items and a "More" row, and the last
-    page holds what is left (up to ten)."""
-    start = page * WHATSAPP_PAGE
-    rest = items[start:]
-    if len(rest) <= WHATSAPP_PAGE + 1:
-        return rest, False
-    return rest[:WHATSAPP_PAGE], True
 
 
 def dynamic_items(run: Run, items_expression: str, key: str | None, label: str | None,

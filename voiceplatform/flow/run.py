@@ -8,12 +8,13 @@ every call, so it holds nothing between resumes.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from voiceplatform.flow import events as ev
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.limits import Limits
 from voiceplatform.flow.outputs import Output, Send
+from voiceplatform.flow.render import ChannelLimits, Renderer, renderer_for
 from voiceplatform.flow.results import Fields, ResultsView, plain
 from voiceplatform.flow.state import SessionStatus
 from voiceplatform.flow.template_functions import local_now
@@ -26,15 +27,17 @@ if TYPE_CHECKING:
 
 class Run:
     __slots__ = (
-        "root", "flow", "state", "now", "limits", "channel", "live", "outputs", "events",
+        "root", "flow", "state", "now", "limits", "channel_limits", "channel", "live", "outputs", "events",
         "steps", "node_id", "_context", "_now_iso",
     )
 
-    def __init__(self, root: Flow, state: dict[str, Any], now: datetime, limits: Limits) -> None:
+    def __init__(self, root: Flow, state: dict[str, Any], now: datetime, limits: Limits,
+                 channel_limits: Mapping[Channel, ChannelLimits] | None = None) -> None:
         self.root = root
         self.state = state
         self.now = now
         self.limits = limits
+        self.channel_limits: Mapping[Channel, ChannelLimits] = channel_limits or {}
         self.flow = root.resolve(state["current_flow"])
         self.channel = Channel(state["channel"])
         self.live: bool = state.get("live", True)
@@ -56,6 +59,12 @@ class Run:
     @property
     def language(self) -> str:
         return self.state["language"]
+
+    @property
+    def renderer(self) -> Renderer:
+        """The renderer of the session's current channel, with the limits the driver gave for it
+        (else the channel's standard ones)."""
+        return renderer_for(self.channel, self.channel_limits.get(self.channel))
 
     @property
     def context(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from voiceplatform.channels.contract import Capabilities, Delivery, InboundMessa
 from voiceplatform.exceptions import InputRejectedError, UnsafeValueError
 from voiceplatform.flow import Channel, Input
 from voiceplatform.flow.outputs import Send
+from voiceplatform.flow.render import standard_limits
 from voiceplatform.inbound.addresses import DEFAULT_REGION, normalise
 from voiceplatform.models.sessions import DevMessage
 from voiceplatform.phone import InvalidPhoneNumber
@@ -37,15 +38,16 @@ def _renders_as(environ: Mapping[str, str] | None = None) -> Channel:
 
 
 class DevChannel:
-    """Store-and-resume, no provider: limits are WhatsApp's and SMS's together, so what a
-    designer sees in the outbox is what either bridge could send."""
+    """Store-and-resume, no provider: its limits are the standard ones of the channel it renders
+    as (``voiceplatform.flow.render``), the very ones the engine renders with, so what a designer
+    sees in the outbox is what that channel's bridge would send."""
 
     def __init__(self, renders_as: Channel | None = None, region: str = DEFAULT_REGION) -> None:
         self.region = region
+        channel = renders_as or _renders_as()
         self._capabilities = Capabilities(
-            name=NAME, renders_as=renders_as or _renders_as(), live=False, buttons=3, list_rows=10,
-            button_title_chars=20, row_title_chars=24, segment_chars_gsm7=160, segment_chars_ucs2=70,
-            max_segments=0, media=True, stands_in_for=frozenset({Channel.SMS, Channel.WHATSAPP}))
+            name=NAME, renders_as=channel, live=False, limits=standard_limits(channel),
+            stands_in_for=frozenset({Channel.SMS, Channel.WHATSAPP}))
 
     @property
     def capabilities(self) -> Capabilities:

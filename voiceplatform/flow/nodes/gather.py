@@ -7,30 +7,25 @@ no-match or no-input; then the ``no_match`` / ``no_input`` exits are taken.
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.inputs import Input, InputKind
 from voiceplatform.flow.limits import DEFAULT_REPLY_TIMEOUT, DEFAULT_VOICE_TIMEOUT
 from voiceplatform.flow.matching import ascii_digits
-from voiceplatform.flow.menu import MORE_ID, Menu, MenuItem, dynamic_items, page_of
+from voiceplatform.flow.menu import Menu, MenuItem, dynamic_items
 from voiceplatform.flow.nodes.base import WAIT, Outcome, Path, Text, check_text, register, text_paths
 from voiceplatform.flow.nodes.utterance import UtteranceNode
-from voiceplatform.flow.outputs import Button, ChoiceOption, Gather, Play, Say, Send
 from voiceplatform.flow.phrases import phrase
+from voiceplatform.flow.render import Listening, Question
 from voiceplatform.flow.templates import is_template
 
 if TYPE_CHECKING:
     from voiceplatform.flow.run import Run
 
 DTMF_KEY = re.compile(r"^[0-9*#]+$")
-WHATSAPP_BUTTONS = 3
-WHATSAPP_LIST_ROWS = 10
-WHATSAPP_BUTTON_TITLE = 20
-WHATSAPP_ROW_TITLE = 24
 
 
 class Choice(BaseModel):
@@ -179,11 +174,6 @@ class GatherNode(UtteranceNode):
             items.append(_item(choice, run.text(choice.label) or choice.key, tuple(run.text(s) for s in choice.synonyms)))
         return Menu.of(items)
 
-    def digit_limit(self, menu: Menu) -> int | None:
-        if self.max_digits is not None:
-            return self.max_digits
-        return menu.digit_limit
-
     # ---- behaviour ----------------------------------------------------------------------
 
     def enter(self, run: Run) -> Outcome:
@@ -198,7 +188,8 @@ class GatherNode(UtteranceNode):
         kind = given.kind
         if kind in (InputKind.NO_INPUT, InputKind.TIMEOUT) or not given.value.strip():
             return self._retry(run, "no_input")
-        if run.channel is Channel.VOICE and not self._mode_allowed(kind):
+        renderer = run.renderer
+        if renderer.speaks and not self._mode_allowed(kind):
             return self._retry(run, "no_match")  # speech at a keypad-only menu (or keys at a spoken one)
         answer = ascii_digits(given.value.strip())  # "٠٥٥" is 055: validate, max_digits, the stored answer
         if kind is InputKind.DIGITS and self.finish_on_key and answer.endswith(self.finish_on_key):
@@ -206,7 +197,7 @@ class GatherNode(UtteranceNode):
         if self.has_menu:
             menu = self.menu(run, fresh=False)
             page = (run.state.get("wait") or {}).get("page", 0)
-            if run.channel is Channel.WHATSAPP and answer == MORE_ID and page_of(menu.items, page)[1]:
+            if renderer.turns_page(answer, menu, page):
                 self._ask(run, None, menu, page + 1)  # the next page: not an attempt
                 return WAIT
             position = menu.index.match(answer)
@@ -258,81 +249,23 @@ class GatherNode(UtteranceNode):
         elif self.no_input_text:
             before = run.text(self.no_input_text)
         else:
-            suffix = "voice" if run.channel is Channel.VOICE else "messaging"
-            before = phrase(run, f"system.no_input_{suffix}")
+            before = phrase(run, run.renderer.no_input_phrase)
         self._ask(run, before, menu)
         return WAIT
 
     def _ask(self, run: Run, before: str | None, menu: Menu, page: int = 0) -> None:
-        if run.channel is Channel.VOICE:
-            self._ask_voice(run, before, menu)
-            run.wait("gather", self.timeout)
-        else:
-            self._ask_messaging(run, before, menu, page)
-            run.wait("gather", self.reply_timeout)
+        """Ask through the channel's renderer (it shows the menu as the channel can), then wait."""
+        renderer = run.renderer
+        listening = Listening(self.input, self.max_digits, self.min_digits, self.finish_on_key, self.timeout,
+                              run.state["attempt"] + 1)
+        question = Question(self.utterance(run, self.barge_in), menu, listening, before, self.announce_choices, page)
+        run.emit(renderer.ask(question, partial(phrase, run)))
+        run.wait("gather", self.timeout if renderer.speaks else self.reply_timeout)
         if self.rendered_per_session:
             run.state["wait"]["menu"] = menu.to_json()  # the reply is matched against what was shown
         if page:
             run.state["wait"]["page"] = page
 
-    def _ask_voice(self, run: Run, before: str | None, choices: Menu) -> None:
-        modes = self.input
-        menu = ""
-        if choices.items and self.announce_choices:
-            if "dtmf" in modes and "speech" in modes:
-                phrase_id = "system.press_or_say"
-            elif "dtmf" in modes:
-                phrase_id = "system.press_for"
-            else:
-                phrase_id = "system.say_for"
-            menu = " ".join(phrase(run, phrase_id, key=c.key, label=c.label) for c in choices.items)
-        prompts: list[Say | Play] = []
-        if before:
-            prompts.append(Say(before, run.language, self.barge_in))
-        spoken = self.spoken(run, self.barge_in, suffix=menu)
-        if spoken is not None:
-            prompts.append(spoken)
-        options = tuple(ChoiceOption(c.key, c.label, c.synonyms) for c in choices.items)
-        run.emit(Gather(
-            modes=modes,
-            prompts=tuple(prompts),
-            choices=options,
-            speech_phrases=choices.speech_phrases if "speech" in modes else (),
-            max_digits=self.digit_limit(choices) if "dtmf" in modes else None,
-            min_digits=self.min_digits,
-            finish_on_key=self.finish_on_key,
-            timeout=self.timeout,
-            barge_in=self.barge_in,
-            attempt=run.state["attempt"] + 1,
-        ))
-
-    def _ask_messaging(self, run: Run, before: str | None, menu: Menu, page: int = 0) -> None:
-        question, audio = self.content(run)
-        if before:
-            question = f"{before}\n{question}" if question else before
-        choices = menu.items
-        channel = run.channel.value
-        if choices and run.channel is Channel.WHATSAPP:
-            shown, more = page_of(choices, page)
-            rows = tuple(Button(c.key, _fit(c.label, WHATSAPP_ROW_TITLE)) for c in shown)
-            if more:
-                rows += (Button(MORE_ID, _fit(phrase(run, "system.more_choices"), WHATSAPP_ROW_TITLE)),)
-            if len(choices) <= WHATSAPP_BUTTONS:
-                buttons = tuple(Button(c.key, _fit(c.label, WHATSAPP_BUTTON_TITLE)) for c in choices)
-                run.emit(Send(channel, question, buttons=buttons))
-            else:
-                run.emit(Send(channel, question, list_button=phrase(run, "system.list_button"), list_rows=rows))
-            return
-        if choices and self.announce_choices:
-            listed = "\n".join(phrase(run, "system.reply_or", key=c.key, label=c.label) for c in choices)
-            question = f"{question}\n{listed}" if question else listed
-        media = audio if run.channel is Channel.WHATSAPP else None
-        run.emit(Send(channel, question, media=media))
-
 
 def _item(choice: Choice, label: str, synonyms: tuple[str, ...]) -> MenuItem:
     return MenuItem(choice.key, label, synonyms, f"choice {choice.key}" if choice.next is not None else "next")
-
-
-def _fit(title: str, limit: int) -> str:
-    return title if len(title) <= limit else title[: limit - 1] + "…"

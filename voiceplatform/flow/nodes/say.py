@@ -10,6 +10,7 @@ from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.nodes.base import Outcome, register
 from voiceplatform.flow.nodes.set_language import pick_language
 from voiceplatform.flow.nodes.utterance import UtteranceNode
+from voiceplatform.flow.render import standard_limits
 
 if TYPE_CHECKING:
     from voiceplatform.flow.run import Run
@@ -34,8 +35,8 @@ class SayNode(UtteranceNode):
     def runs_on(self, channel: Channel, live: bool) -> bool:
         if not live:
             return False
-        if channel is Channel.SMS:
-            return self.can_write(channel)
+        if not standard_limits(channel).media:
+            return self.can_write(channel)  # an audio file alone cannot be sent by SMS
         return True
 
     def enter(self, run: Run) -> Outcome:

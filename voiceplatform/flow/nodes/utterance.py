@@ -9,7 +9,7 @@ from pydantic import field_validator
 
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.nodes.base import NodeBase, Path, Text, check_text, text_paths
-from voiceplatform.flow.outputs import Play, Say, Send
+from voiceplatform.flow.render import Utterance
 
 if TYPE_CHECKING:
     from voiceplatform.flow.run import Run
@@ -54,29 +54,13 @@ class UtteranceNode(NodeBase):
             audio = audio or prompt_audio
         return text, audio
 
-    def spoken(self, run: Run, barge_in: bool, suffix: str = "", language: str | None = None) -> Say | Play | None:
-        """The voice output for this utterance (``suffix`` is appended to spoken text)."""
+    def utterance(self, run: Run, barge_in: bool = False, language: str | None = None) -> Utterance:
+        """This utterance rendered for the session (a prompt in ``language``, by default the
+        session's), for the channel's renderer to say or send."""
         text, audio = self.content(run, language)
-        if audio:
-            return Play(audio, barge_in, text or None)
-        text = " ".join(part for part in (text, suffix) if part)
-        if not text:
-            return None
-        return Say(text, language or run.language, barge_in, self.prompt)
-
-    def message(self, run: Run, suffix: str = "", language: str | None = None) -> Send | None:
-        """The message for this utterance on the session's messaging channel."""
-        text, audio = self.content(run, language)
-        text = "\n".join(part for part in (text, suffix) if part)
-        media = audio if run.channel is Channel.WHATSAPP else None
-        if not text and not media:
-            return None
-        return Send(run.channel.value, text, media=media, language=language)
+        return Utterance(text, audio, language or run.language, self.prompt, barge_in)
 
     def speak_or_send(self, run: Run, barge_in: bool = False, language: str | None = None) -> None:
-        if run.channel is Channel.VOICE:
-            output: Say | Play | Send | None = self.spoken(run, barge_in, language=language)
-        else:
-            output = self.message(run, language=language)
+        output = run.renderer.say(self.utterance(run, barge_in, language))
         if output is not None:
             run.emit(output)

@@ -1,0 +1,53 @@
+"""What a node asks or says, before any channel has rendered it: plain data a renderer turns
+into outputs (a spoken ``Gather``, a numbered SMS menu, WhatsApp buttons or a list)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from voiceplatform.flow.menu import Menu
+
+
+class Phrases(Protocol):
+    """The engine's own words in the session's language (``system.reply_or`` ...), a prompts
+    catalogue's override first: ``voiceplatform.flow.phrases.phrase`` bound to a run."""
+
+    def __call__(self, phrase_id: str, /, **fields: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """A text (or catalogue prompt) and an audio file to say or send. On a call the audio is
+    played (the text is its transcript); in a message it goes as media where the channel has it."""
+
+    text: str
+    audio: str | None
+    language: str
+    prompt: str | None = None  # the catalogue prompt's id, carried by the spoken Say
+    barge_in: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    """How a call takes the answer (messaging channels take a reply as it comes)."""
+
+    modes: tuple[str, ...]  # "dtmf", "speech"
+    max_digits: int | None  # None: the longest key of the menu
+    min_digits: int
+    finish_on_key: str | None
+    timeout: float
+    attempt: int  # 1 for the first ask, 2 for the first retry ...
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A gather's question: what is said, the menu (possibly empty: free input), the retry's
+    apology said ``before`` it, whether the choices are announced, and the page of a long menu."""
+
+    utterance: Utterance
+    menu: Menu
+    listening: Listening
+    before: str | None = None
+    announce: bool = True
+    page: int = 0
