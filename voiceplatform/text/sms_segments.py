@@ -1,14 +1,20 @@
-"""How an SMS text is encoded and how many segments it takes (3GPP TS 23.038 / 23.040).
+"""How an SMS text is encoded, how many parts it takes and which characters go in each part
+(3GPP TS 23.038 / 23.040). The one counting implementation: the flow validator's warnings, the
+campaign composer's character count and parts preview, pricing and the SMPP encoder
+(``sms_bridge.submit_encoding``) all read :func:`measure`.
 
 A text is sent in GSM-7 when every character is in the GSM 03.38 default alphabet or its
-extension table (an extension character such as ``€`` or ``[`` costs two septets); otherwise the
-whole message is sent in UCS-2 (Arabic text always is). One segment holds 160 GSM-7 septets or 70
-UCS-2 code units; a longer message is split into concatenated parts whose user-data header leaves
-153 septets or 67 code units each. UCS-2 counts UTF-16 code units, so a character outside the
-Basic Multilingual Plane (most emoji) counts two.
+extension table (an extension character such as ``€`` or ``[`` costs two septets: the escape 0x1B
+and its code); otherwise the whole message is sent in UCS-2 (Arabic text always is). One segment
+holds 160 GSM-7 septets or 70 UCS-2 code units; a longer message is split into concatenated parts
+whose user-data header leaves 153 septets or 67 code units each. UCS-2 counts UTF-16 code units, so
+a character outside the Basic Multilingual Plane (most emoji) counts two.
 
-Pure and dependency-free, so the flow validator uses it for its warnings and the SMPP encoder of a
-later issue can use the same counts.
+The split works on characters, never on units: an escape pair and a surrogate pair always stay in
+one part. So a part may hold one unit less than its size (152 septets before a ``€``, 66 code units
+before an emoji), and the part count is that of the real split, not ``ceil(units / 153)``.
+
+Pure and dependency-free.
 """
 
 from __future__ import annotations
@@ -16,14 +22,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+#: The GSM 03.38 default alphabet in septet order, 0x00 to 0x7F. Position 0x1B is the escape to
+#: the extension table, not a character (:data:`ESCAPE`). 0x09 is the capital Ç, as in the
+#: Unicode consortium's mapping; 0x5F is § and 0x60 is ¿ (the backtick is not in the alphabet).
+GSM7_BASIC_TABLE = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+#: The septet that announces an extension-table character.
+ESCAPE = 0x1B
+#: The extension table: the septet after :data:`ESCAPE`, and the character it stands for.
+GSM7_EXTENSION_TABLE = {
+    0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\",
+    0x3C: "[", 0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€",
+}
+
+GSM7_BASIC = frozenset(GSM7_BASIC_TABLE) - {chr(ESCAPE)}
+GSM7_EXTENSION = frozenset(GSM7_EXTENSION_TABLE.values())
+GSM7_ALPHABET = GSM7_BASIC | GSM7_EXTENSION
 
 SINGLE = {"gsm7": 160, "ucs2": 70}
 PART = {"gsm7": 153, "ucs2": 67}
+#: A concatenated message numbers its parts in one octet.
+MAX_PARTS = 255
 
 
 class Encoding(str, Enum):
@@ -33,13 +54,18 @@ class Encoding(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class SmsSize:
-    """The encoding, the length in its units (septets or UTF-16 code units), the segment count,
-    the units one segment holds at that count, and the characters that forced UCS-2."""
+    """What the composer shows and the encoder sends: the encoding; the length in its units
+    (septets or UTF-16 code units) and in characters; the part count and the units one part holds
+    at that count; the units still free in the last part before the message needs another one;
+    the characters that forced UCS-2; and the text of each part."""
 
     encoding: Encoding
     units: int
+    characters: int
     segments: int
     per_segment: int
+    remaining: int
+    parts: tuple[str, ...]
     non_gsm: tuple[str, ...] = ()
 
     @property
@@ -48,26 +74,52 @@ class SmsSize:
 
 
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+    return GSM7_ALPHABET.issuperset(text)
 
 
 def gsm7_septets(text: str) -> int:
     """Septets of a GSM-7 text (extension characters count two). Assumes ``is_gsm7(text)``."""
-    return sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+    return len(text) + sum(map(GSM7_EXTENSION.__contains__, text))
 
 
 def ucs2_units(text: str) -> int:
-    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+    """UTF-16 code units of ``text`` (a lone surrogate counts one)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def unit_cost(ch: str, encoding: Encoding) -> int:
+    """Units one character takes in ``encoding``: 2 for a GSM-7 extension character or a UCS-2
+    character outside the BMP, else 1."""
+    if encoding is Encoding.GSM7:
+        return 2 if ch in GSM7_EXTENSION else 1
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def split_parts(text: str, encoding: Encoding, part_units: int) -> tuple[str, ...]:
+    """``text`` cut greedily into parts of at most ``part_units`` units, only between characters."""
+    parts: list[str] = []
+    start = used = 0
+    for index, ch in enumerate(text):
+        cost = unit_cost(ch, encoding)
+        if used + cost > part_units:
+            parts.append(text[start:index])
+            start, used = index, 0
+        used += cost
+    parts.append(text[start:])
+    return tuple(parts)
 
 
 def measure(text: str) -> SmsSize:
-    """The encoding and segment count of ``text`` as one SMS (an empty text is one segment)."""
-    non_gsm = tuple(dict.fromkeys(ch for ch in text if ch not in GSM7_BASIC and ch not in GSM7_EXTENSION))
-    if non_gsm:
-        encoding, units = Encoding.UCS2, ucs2_units(text)
-    else:
+    """The encoding, size and parts of ``text`` as one SMS (an empty text is one empty part)."""
+    non_gsm: tuple[str, ...] = ()
+    if is_gsm7(text):
         encoding, units = Encoding.GSM7, gsm7_septets(text)
+    else:
+        encoding, units = Encoding.UCS2, ucs2_units(text)
+        non_gsm = tuple(dict.fromkeys(ch for ch in text if ch not in GSM7_ALPHABET))
     single, part = SINGLE[encoding.value], PART[encoding.value]
     if units <= single:
-        return SmsSize(encoding, units, 1, single, non_gsm)
-    return SmsSize(encoding, units, -(-units // part), part, non_gsm)
+        return SmsSize(encoding, units, len(text), 1, single, single - units, (text,), non_gsm)
+    parts = split_parts(text, encoding, part)
+    last = sum(unit_cost(ch, encoding) for ch in parts[-1])
+    return SmsSize(encoding, units, len(text), len(parts), part, part - last, parts, non_gsm)
