@@ -2,7 +2,8 @@
 message id it is about and a platform status. Pure.
 
 The text is the SMPP 3.4 appendix B format, read leniently (keys in any case, ``submit_date`` or
-``submit date``, fields in any order, a missing field left out)::
+``submit date``, fields in any order, a missing or empty field left out; a value starts right
+after its colon, so ``id: stat:DELIVRD`` has no id)::
 
     id:IIIIIIIIII sub:SSS dlvrd:DDD submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:DDDDDDD err:E text:...
 
@@ -51,7 +52,7 @@ MESSAGE_STATES = {
 #: An SMPP message_id is a C-octet string of at most 65 octets, its NUL included.
 MAX_MESSAGE_ID = 64
 
-_FIELD = re.compile(r"\b(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err)\s*:\s*(\S*)", re.IGNORECASE)
+_FIELD = re.compile(r"\b(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err):(\S*)", re.IGNORECASE)
 _TEXT = re.compile(r"\btext\s*:", re.IGNORECASE)
 
 
