@@ -7,7 +7,7 @@ from datetime import datetime, time, timezone
 import pytest
 from pydantic import ValidationError
 
-from voiceplatform.campaigns.decisions import after_call
+from voiceplatform.campaigns.decisions import after_attempt
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.campaigns.windows import CallingWindow, next_opening
 
@@ -42,12 +42,12 @@ def test_windows_must_be_within_a_day() -> None:
 def test_retry_rules_per_outcome() -> None:
     settings = CampaignSettings.model_validate({"retries": {"busy": {"retries": 3, "minutes": 10}}})
     now = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # 10:00 in New York
-    first = after_call(settings, "busy", 1, now, "America/New_York")
+    first = after_attempt(settings, "busy", 1, now, "America/New_York")
     assert (first.final, first.next_attempt_at) == (False, datetime(2026, 11, 26, 15, 10, tzinfo=UTC))
-    assert after_call(settings, "busy", 4, now, "America/New_York").final  # 1 call + 3 retries
-    assert after_call(settings, "answered", 1, now, "UTC").final
-    assert after_call(settings, "machine", 1, now, "UTC").final  # default: no retry
-    late = after_call(settings, "no-answer", 1, datetime(2026, 11, 27, 0, 30, tzinfo=UTC), "America/New_York")
+    assert after_attempt(settings, "busy", 4, now, "America/New_York").final  # 1 call + 3 retries
+    assert after_attempt(settings, "answered", 1, now, "UTC").final
+    assert after_attempt(settings, "machine", 1, now, "UTC").final  # default: no retry
+    late = after_attempt(settings, "no-answer", 1, datetime(2026, 11, 27, 0, 30, tzinfo=UTC), "America/New_York")
     assert late.next_attempt_at == datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # an hour later is 20:30: waits for 09:00
 
 

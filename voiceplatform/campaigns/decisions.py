@@ -1,8 +1,10 @@
-"""What happens to a campaign contact after a call: final, or another attempt and when.
+"""What happens to a campaign contact after an attempt (a call, or a message and its delivery
+report): final, or another attempt and when.
 
-Pure: the dialer calls ``after_call`` with the outcome and the attempts made so far, and stores
-the decision. An answered call is final. Other outcomes follow the campaign's retry rules; the
-next attempt waits for the contact's calling window."""
+Pure: the dialer calls ``after_attempt`` with the outcome and the attempts made so far, and
+stores the decision. A contact reached is final: an answered call, a call whose journey went on
+by message (``continued``), a message sent or delivered. Other outcomes follow the campaign's
+retry rules; the next attempt waits for the contact's calling (or sending) window."""
 
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ from datetime import datetime, timedelta
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.campaigns.windows import next_opening
 
+#: Outcomes that reach the contact: final whatever the retry rules say, and not sent again by
+#: ``resend`` (voiceplatform.campaigns.lifecycle.resend_failed).
+REACHED = ("answered", "continued", "sent", "delivered")
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -20,10 +26,10 @@ class Decision:
     reason: str
 
 
-def after_call(settings: CampaignSettings, outcome: str, attempts: int, now: datetime, zone_name: str) -> Decision:
-    """``attempts`` counts the call that just ended."""
-    if outcome == "answered":
-        return Decision(True, None, "answered")
+def after_attempt(settings: CampaignSettings, outcome: str, attempts: int, now: datetime, zone_name: str) -> Decision:
+    """``attempts`` counts the attempt that just ended."""
+    if outcome in REACHED:
+        return Decision(True, None, outcome)
     rule = settings.retries.get(outcome)
     if rule is None or attempts > rule.retries:
         return Decision(True, None, f"{outcome}: no retry left" if rule else f"{outcome}: not retried")

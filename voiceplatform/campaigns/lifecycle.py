@@ -4,7 +4,7 @@ dialer.
     draft ──start──▶ running ◀──resume── paused
       │                │  ▲                 ▲
    schedule          pause └──resend──┐     │
-      ▼                ▼              │     │
+      ▼                ▼              │     │   (and reopen: a delivery report asks a retry)
     scheduled ─(time)─▶ running ──▶ completed (every contact final)
                        │
                        └──▶ failed (out of credit; pending contacts keep waiting: resend)
@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from voiceplatform.campaigns.decisions import REACHED
 from voiceplatform.campaigns.pricing import Rates
 from voiceplatform.db import rows_changed
 from voiceplatform.models import Account, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus
@@ -28,6 +29,7 @@ from voiceplatform.webhooks.events import emit
 
 S, C = CampaignStatus, CampaignContactStatus
 INSUFFICIENT_CREDIT = "insufficient_credit"
+NO_CREDIT = "the balance does not cover the next call or message; add credit first"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -61,7 +63,7 @@ def _move(session: Session, campaign: Campaign, status: CampaignStatus, event: s
 
 def has_credit(session: Session, campaign: Campaign, rates: Rates) -> bool:
     account = session.get(Account, campaign.account_id)
-    return account is not None and (account.balance or 0) >= rates.minimum_call_charge
+    return account is not None and (account.balance or 0) >= rates.minimum_charge(campaign.channel)
 
 
 def schedule(session: Session, campaign: Campaign, at: datetime) -> None:
@@ -73,7 +75,7 @@ def schedule(session: Session, campaign: Campaign, at: datetime) -> None:
 def start(session: Session, campaign: Campaign, rates: Rates, now: datetime) -> None:
     _require(campaign, "start", S.DRAFT, S.SCHEDULED)
     if not has_credit(session, campaign, rates):
-        raise TransitionRefused(INSUFFICIENT_CREDIT, "the balance does not cover a call; add credit first", 402)
+        raise TransitionRefused(INSUFFICIENT_CREDIT, NO_CREDIT, 402)
     campaign.started_at = campaign.started_at or now
     _move(session, campaign, S.RUNNING, "campaign.started")
 
@@ -97,7 +99,7 @@ def pause(session: Session, campaign: Campaign) -> None:
 def resume(session: Session, campaign: Campaign, rates: Rates) -> None:
     _require(campaign, "resume", S.PAUSED)
     if not has_credit(session, campaign, rates):
-        raise TransitionRefused(INSUFFICIENT_CREDIT, "the balance does not cover a call; add credit first", 402)
+        raise TransitionRefused(INSUFFICIENT_CREDIT, NO_CREDIT, 402)
     _move(session, campaign, S.RUNNING, "campaign.resumed")
 
 
@@ -124,17 +126,25 @@ def resend_failed(session: Session, campaign: Campaign, rates: Rates, now: datet
     were still waiting). Returns how many contacts will be dialled."""
     _require(campaign, "resend", S.COMPLETED, S.FAILED)
     if not has_credit(session, campaign, rates):
-        raise TransitionRefused(INSUFFICIENT_CREDIT, "the balance does not cover a call; add credit first", 402)
+        raise TransitionRefused(INSUFFICIENT_CREDIT, NO_CREDIT, 402)
     reset = rows_changed(session,
         update(CampaignContact)
         .where(CampaignContact.campaign_id == campaign.id, CampaignContact.status == C.DONE,
-               CampaignContact.last_outcome != "answered")
+               CampaignContact.last_outcome.not_in(REACHED))
         .values(status=C.PENDING, attempts=0, next_attempt_at=now, final_at=None)
     )
     waiting = remaining(session, campaign.id)
     campaign.finished_at = None
     _move(session, campaign, S.RUNNING, "campaign.resumed", resent_contacts=reset)
     return waiting
+
+
+def reopen(session: Session, campaign: Campaign, reason: str) -> None:
+    """A completed campaign runs again because one of its contacts is due another attempt (a
+    messaging attempt's delivery report asked for a retry: campaigns.message_outcomes)."""
+    _require(campaign, "reopen", S.COMPLETED)
+    campaign.finished_at = None
+    _move(session, campaign, S.RUNNING, "campaign.resumed", reason)
 
 
 def remaining(session: Session, campaign_id: int) -> int:

@@ -1,15 +1,28 @@
-"""A campaign's settings, validated: pacing, the calling window, and retry rules per outcome."""
+"""A campaign's settings, validated: pacing, the cap, the calling (or sending) window, and retry
+rules per outcome. The same settings serve every channel: ``calls_per_second`` paces the
+campaign's interactions (calls on voice, sessions started on messaging), ``max_concurrent`` caps
+the calls in progress on voice and ``max_sessions_per_second`` the sessions started in any one
+second on messaging; ``caller_id``, ``ring_seconds`` and ``expected_minutes`` are voice's,
+``sender`` is messaging's (one of the account's numbers: the address replies come back to).
+
+Validated with ``context={"channel": ...}`` (the API does, at creation), retry rules must name
+outcomes of that channel; without it, any known outcome is accepted (a stored campaign)."""
 
 from __future__ import annotations
 
 from datetime import time
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from voiceplatform.campaigns.windows import DAY_NAMES, CallingWindow
 from voiceplatform.safety import switch_values
 
-OUTCOMES = ("busy", "no-answer", "rejected", "congestion", "failed", "machine")
+VOICE_OUTCOMES = ("busy", "no-answer", "rejected", "congestion", "failed", "machine")
+#: A message's outcomes that may be retried: what a delivery report (or the send itself) says
+#: went wrong. ``sent`` and ``delivered`` are final (voiceplatform.campaigns.message_outcomes).
+MESSAGE_OUTCOMES = ("undelivered", "expired", "rejected", "failed")
+OUTCOMES = tuple(dict.fromkeys(VOICE_OUTCOMES + MESSAGE_OUTCOMES))
+RETRY_OUTCOMES = {"voice": VOICE_OUTCOMES, "sms": MESSAGE_OUTCOMES, "whatsapp": MESSAGE_OUTCOMES}
 
 
 class RetryRule(BaseModel):
@@ -26,6 +39,8 @@ DEFAULT_RETRIES = {
     "failed": RetryRule(retries=1, minutes=30),
     "rejected": RetryRule(retries=0),
     "machine": RetryRule(retries=0),  # the flow's on.machine leaves the voicemail
+    "undelivered": RetryRule(retries=1, minutes=60),  # the handset was off: once more, an hour later
+    "expired": RetryRule(retries=0),  # the network gave up after its own retries
 }
 
 
@@ -64,6 +79,8 @@ class CampaignSettings(BaseModel):
     caller_id: str | None = None
     ring_seconds: float = Field(default=30, ge=5, le=120)
     expected_minutes: float = Field(default=1, gt=0, le=120)  # per answered call, for the cost estimate
+    max_sessions_per_second: float = Field(default=200, gt=0, le=1000)  # messaging: the cap, across workers
+    sender: str | None = Field(default=None, min_length=1, max_length=64)  # messaging: our number (default: the first)
 
     @field_validator("caller_id")
     @classmethod
@@ -75,8 +92,11 @@ class CampaignSettings(BaseModel):
 
     @field_validator("retries")
     @classmethod
-    def _outcomes(cls, value: dict[str, RetryRule]) -> dict[str, RetryRule]:
-        unknown = set(value) - set(OUTCOMES)
+    def _outcomes(cls, value: dict[str, RetryRule], info: ValidationInfo) -> dict[str, RetryRule]:
+        channel = str((info.context or {}).get("channel") or "")
+        known = RETRY_OUTCOMES.get(channel, OUTCOMES)
+        unknown = set(value) - set(known)
         if unknown:
-            raise ValueError(f"retry rules are for outcomes {list(OUTCOMES)}; not {sorted(unknown)}")
+            which = f"a {channel} campaign's " if channel in RETRY_OUTCOMES else ""
+            raise ValueError(f"{which}retry rules are for outcomes {list(known)}; not {sorted(unknown)}")
         return {**DEFAULT_RETRIES, **value}

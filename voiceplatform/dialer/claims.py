@@ -1,16 +1,22 @@
-"""Claiming the next contact to dial, in one transaction that makes a duplicate call impossible.
+"""Claiming the next contact to dial or to message, in one transaction that makes a duplicate
+attempt impossible.
 
 The transaction starts by locking the campaign's row (a no-op UPDATE: a row lock on PostgreSQL,
 the write lock on SQLite), so claims for one campaign are serialised across every worker. Inside
-it, the contact is re-checked at the moment of dialling:
+it, the contact is re-checked at the moment of dialling or sending, on the campaign's channel:
 
-- on the do-not-call list, or opted out → ``skipped`` (final), no call;
-- outside its calling window → it waits for the next opening (still ``pending``), no call;
-- the campaign already has ``max_concurrent`` contacts being dialled → nothing is claimed.
+- on the do-not-call list (every channel), or opted out of everything or of the campaign's
+  channel → ``skipped`` (final), nothing sent;
+- outside its calling (sending) window → it waits for the next opening (still ``pending``);
+- at the cap → nothing is claimed: on voice, ``max_concurrent`` contacts being dialled; on
+  messaging, ``max_sessions_per_second`` sessions started in the last second.
 
-Otherwise the contact becomes ``dialling`` with the worker's name and a lease, its attempt is
-counted and its ``calls`` row is written (queued) before any call is placed: if the worker dies
-from here on, recovery finds the claim and settles it; nothing dials the contact meanwhile.
+A call (:func:`claim_next`): the contact becomes ``dialling`` with the worker's name and a lease,
+its attempt is counted and its ``calls`` row is written (queued) before any call is placed: if
+the worker dies from here on, recovery finds the claim and settles it; nothing dials the contact
+meanwhile. A message (:func:`next_to_message`): the caller starts the session and records the
+attempt in this same transaction (voiceplatform.dialer.messaging), so there is no in-between
+state to recover: a worker that dies before the commit leaves the contact ``pending``.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from sqlalchemy.orm import Session
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.campaigns.windows import next_opening
 from voiceplatform.contacts.opt_out import accepts
-from voiceplatform.models import Call, Campaign, CampaignContact, CampaignContactStatus, Contact, DoNotCall
+from voiceplatform.models import (Call, Campaign, CampaignContact, CampaignContactStatus, CampaignMessage, Contact,
+                                  DoNotCall)
 
 PENDING, DIALLING = CampaignContactStatus.PENDING, CampaignContactStatus.DIALLING
 
@@ -59,12 +66,47 @@ def dialling_count(session: Session, campaign_id: int) -> int:
         CampaignContact.campaign_id == campaign_id, CampaignContact.status == DIALLING)) or 0)
 
 
+@dataclass(frozen=True)
+class Due:
+    """The next contact that may be reached now (None: see the counts), re-checked and unclaimed."""
+
+    entry: CampaignContact | None
+    contact: Contact | None
+    skipped: int = 0
+    deferred: int = 0
+    at_capacity: bool = False
+    nothing_due: bool = False
+
+
+def sessions_started_since(session: Session, campaign_id: int, since: datetime) -> int:
+    return int(session.scalar(select(func.count()).select_from(CampaignMessage).where(
+        CampaignMessage.campaign_id == campaign_id, CampaignMessage.sent_at > since)) or 0)
+
+
 def claim_next(session: Session, campaign: Campaign, settings: CampaignSettings, *, now: datetime,
                worker: str, lease: timedelta, call_id: str | None = None, scan: int = 50) -> ClaimResult:
-    """Claim one due contact of ``campaign`` (the caller commits). ``call_id`` names the call."""
+    """Claim one due contact of ``campaign`` for a call (the caller commits). ``call_id`` names the call."""
     lock_campaign(session, campaign.id)
     if dialling_count(session, campaign.id) >= settings.max_concurrent:
         return ClaimResult(None, at_capacity=True)
+    due = _next_due(session, campaign, settings, now, scan)
+    if due.entry is None or due.contact is None:
+        return ClaimResult(None, due.skipped, due.deferred, nothing_due=due.nothing_due)
+    return ClaimResult(_claim(session, campaign, due.entry, due.contact, now, worker, lease, call_id),
+                       due.skipped, due.deferred)
+
+
+def next_to_message(session: Session, campaign: Campaign, settings: CampaignSettings, *, now: datetime,
+                    scan: int = 50) -> Due:
+    """The next due contact of messaging ``campaign``, in the caller's transaction (which then
+    starts its session and records the attempt, and commits)."""
+    lock_campaign(session, campaign.id)
+    if sessions_started_since(session, campaign.id, now - timedelta(seconds=1)) >= settings.max_sessions_per_second:
+        return Due(None, None, at_capacity=True)
+    return _next_due(session, campaign, settings, now, scan)
+
+
+def _next_due(session: Session, campaign: Campaign, settings: CampaignSettings, now: datetime, scan: int) -> Due:
     window = settings.window.calling_window()
     skipped = deferred = 0
     due = session.scalars(
@@ -79,9 +121,10 @@ def claim_next(session: Session, campaign: Campaign, settings: CampaignSettings,
         assert contact is not None
         blocked = session.scalar(select(DoNotCall.id).where(DoNotCall.account_id == campaign.account_id,
                                                               DoNotCall.phone == contact.phone))
-        # Opted out entirely (opted_out_at), or of calls (voice left the contact's channels by a
-        # flow's opt_out or an import): skipped at dialling time, whenever the opt-out happened.
-        if blocked is not None or not accepts(contact.channels, contact.opted_out_at, "voice"):
+        # Opted out entirely (opted_out_at), or of the campaign's channel (it left the contact's
+        # channels by a flow's opt_out, an opt-out word or an import): skipped at dialling or
+        # sending time, whenever the opt-out happened. Opted out of calls, a contact still gets SMS.
+        if blocked is not None or not accepts(contact.channels, contact.opted_out_at, campaign.channel):
             entry.status = CampaignContactStatus.SKIPPED
             entry.last_outcome = "do-not-call" if blocked is not None else "opted-out"
             entry.final_at, entry.next_attempt_at = now, None
@@ -92,8 +135,8 @@ def claim_next(session: Session, campaign: Campaign, settings: CampaignSettings,
             entry.next_attempt_at = opening
             deferred += 1
             continue
-        return ClaimResult(_claim(session, campaign, entry, contact, now, worker, lease, call_id), skipped, deferred)
-    return ClaimResult(None, skipped, deferred, nothing_due=not due)
+        return Due(entry, contact, skipped, deferred)
+    return Due(None, None, skipped, deferred, nothing_due=not due)
 
 
 def _claim(session: Session, campaign: Campaign, entry: CampaignContact, contact: Contact, now: datetime,

@@ -1,11 +1,17 @@
-"""One running campaign's dialling loop: pacing, concurrency, switch slots, and completion.
+"""One running campaign's loop of interactions, on any channel: pacing, the cap, switch slots
+(voice), and completion.
 
-Exactly one dispatcher drives a campaign at a time (it holds the campaign's lock). It places
-calls no faster than ``calls_per_second`` (a schedule of evenly spaced dial times, which may catch
-up at most one interval after a delay, so it never bursts) and never more than ``max_concurrent``
-at once (counted by the claim, in the database, across workers). Each call needs a slot on the
-switch (a lease shared by every worker). While calls run, it renews their slots and their claims;
-it re-reads the campaign every second, so pause, resume and cancel take effect within a second.
+Exactly one dispatcher drives a campaign at a time (it holds the campaign's lock). It makes its
+interactions no faster than ``calls_per_second`` (a schedule of evenly spaced times, which may
+catch up at most one interval after a delay, so it never bursts). It re-reads the campaign every
+second, so pause, resume and cancel take effect within a second.
+
+- **voice**: an interaction is a call. Never more than ``max_concurrent`` at once (counted by the
+  claim, in the database, across workers); each call needs a slot on the switch (a lease shared
+  by every worker). While calls run, it renews their slots and their claims.
+- **sms, whatsapp**: an interaction is a stored session started through the shared runner, in
+  the transaction that claims the contact and records the attempt (dialer.messaging); the cap is
+  ``max_sessions_per_second``. No switch, no slot: a worker with no switch runs these.
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.campaigns import lifecycle
 from voiceplatform.dialer.claims import Claim, claim_next, unclaim
 from voiceplatform.dialer.leases import CampaignLock, SwitchSlots
+from voiceplatform.dialer.messaging import MessageSender, can_send
 from voiceplatform.exceptions import QueueBackendError
 from voiceplatform.flow import Flow, load_flow_text
 from voiceplatform.models import Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, FlowVersion
 from voiceplatform.models.base import utcnow
+from voiceplatform.sessions.runner import SessionRunner
 from voiceplatform.switches.placed_call import PlacedCall
 
 log = logging.getLogger(__name__)
@@ -50,15 +58,28 @@ class CallPlacer(Protocol):
 
 @dataclass
 class DialerContext:
-    """What a worker shares with all its dispatchers."""
+    """What a worker shares with all its dispatchers. ``placer`` and ``slots`` are the switch's
+    (None: a worker with no switch, which runs messaging campaigns only); ``runner`` is the
+    messaging runtime's shared runner (None: voice campaigns only)."""
 
     sessions: sessionmaker[Session]
-    placer: CallPlacer
-    slots: SwitchSlots
+    placer: CallPlacer | None
+    slots: SwitchSlots | None
     worker: str
     rates: Rates = field(default_factory=Rates)
     claim_lease: timedelta = timedelta(seconds=20)
     clock: Callable[[], datetime] = utcnow
+    runner: SessionRunner | None = None
+
+    def serves(self, channel: str) -> bool:
+        """Whether this worker can run a ``channel`` campaign (and so may adopt it)."""
+        if channel == "voice":
+            return self.placer is not None and self.slots is not None
+        return can_send(self.runner, channel)
+
+    def sender(self) -> MessageSender:
+        assert self.runner is not None, "a messaging campaign needs the messaging runtime"
+        return MessageSender(self.sessions, self.runner, self.rates, self.clock)
 
 
 @dataclass
@@ -85,6 +106,8 @@ class CampaignDispatcher:
         self._status = CampaignStatus.RUNNING
         self._settings = CampaignSettings()
         self._campaign: Campaign | None = None
+        self._channel = "voice"
+        self._sender: MessageSender | None = None
 
     # ---- control --------------------------------------------------------------------------------
 
@@ -124,14 +147,14 @@ class CampaignDispatcher:
             if self._status != CampaignStatus.RUNNING:
                 gevent.sleep(0.2)
                 continue
-            if len(self.in_flight) >= self._settings.max_concurrent:
+            if self._channel == "voice" and len(self.in_flight) >= self._settings.max_concurrent:
                 self._call_ended.clear()
                 self._call_ended.wait(0.2)
                 continue
             if now < next_dial:
                 gevent.sleep(min(next_dial - now, 0.2))
                 continue
-            outcome = self._dial_one()
+            outcome = self._dial_one() if self._channel == "voice" else self._send_one()
             if outcome == "placed":
                 interval = 1.0 / self._settings.calls_per_second
                 next_dial = max(next_dial, time.monotonic() - interval) + interval
@@ -159,7 +182,9 @@ class CampaignDispatcher:
                 lifecycle.fail(session, campaign, lifecycle.INSUFFICIENT_CREDIT, self.context.clock())
             self._status = campaign.status
             self._settings = CampaignSettings.model_validate(campaign.settings or {})
-            self._load_flow(session, campaign)
+            self._channel = campaign.channel
+            if self._channel == "voice":
+                self._load_flow(session, campaign)
             self._campaign = campaign
         return self._status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED) or bool(self.in_flight)
 
@@ -183,8 +208,21 @@ class CampaignDispatcher:
             campaign = session.get(Campaign, self.campaign_id)
             return campaign is not None and lifecycle.complete_if_done(session, campaign, self.context.clock())
 
+    def _send_one(self) -> str:
+        """One messaging attempt: 'placed', 'wait' (at the cap), 'idle' (nothing due) or 'again'."""
+        if self._sender is None:
+            self._sender = self.context.sender()
+        result = self._sender.send_next(self.campaign_id, self._settings)
+        self.stats.skipped_at_dial += result.skipped
+        self.stats.deferred_at_dial += result.deferred
+        if result.outcome == "placed":
+            self.stats.placed += 1
+            self.stats.dial_times.append(time.monotonic())
+        return result.outcome
+
     def _dial_one(self) -> str:
         """'placed', 'wait' (no slot or at the cap), 'idle' (nothing due) or 'again'."""
+        assert self.context.slots is not None
         call_id = uuid.uuid4().hex
         try:
             if not self.context.slots.acquire(call_id):
@@ -220,13 +258,14 @@ class CampaignDispatcher:
         return self._place(claim)
 
     def _take_slot(self, call_id: str) -> bool:
+        assert self.context.slots is not None
         try:
             return self.context.slots.acquire(call_id)
         except QueueBackendError:
             return False
 
     def _place(self, claim: Claim) -> str:
-        assert self._flow is not None and self._campaign is not None
+        assert self._flow is not None and self._campaign is not None and self.context.placer is not None
         try:
             placed = self.context.placer.place_call(
                 self._flow[1], claim.phone, claim.contact, caller_id=self._settings.caller_id,
@@ -243,6 +282,7 @@ class CampaignDispatcher:
         return "placed"
 
     def _give_back(self, claim: Claim) -> None:
+        assert self.context.slots is not None
         self.context.slots.release(claim.call_id)
         with self.context.sessions.begin() as session:
             unclaim(session, claim.campaign_contact_id, claim.call_id, self.context.clock())
@@ -251,7 +291,8 @@ class CampaignDispatcher:
         placed.done.wait()
         self.in_flight.pop(claim.call_id, None)
         try:
-            self.context.slots.release(claim.call_id)
+            if self.context.slots is not None:
+                self.context.slots.release(claim.call_id)
         except QueueBackendError:
             pass  # the slot's TTL frees it
         self._call_ended.set()
@@ -269,7 +310,7 @@ class CampaignDispatcher:
 
     def _renew_calls(self) -> None:
         live = list(self.in_flight)
-        if live:
+        if live and self.context.slots is not None:
             try:
                 self.context.slots.renew(live)
             except QueueBackendError:

@@ -3,6 +3,12 @@
 
 A contact is settled once: only while it is ``dialling`` this very call. A second report of the
 same call (a retried save, a late switch event) updates the call's row and changes nothing else.
+
+An unanswered call whose journey went on by another channel (its ``on.no_answer`` switched to
+SMS or sent a message: voiceplatform.sessions.calls) reached the contact that way: the contact
+is final with the outcome ``continued`` (the call keeps its own outcome, ``no-answer`` say, and
+the webhook names the channel in ``continued_on``), whatever the retry rules say for the call's
+outcome. Retrying it would place a second call and start a second session.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import gevent
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from voiceplatform.campaigns.decisions import after_call
+from voiceplatform.campaigns.decisions import after_attempt
 from voiceplatform.campaigns.pricing import Rates
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.dialer.events import call_event, emit
@@ -29,6 +35,7 @@ from voiceplatform.sessions.calls import CallSessions
 
 log = logging.getLogger(__name__)
 FINAL_WHEN_STOPPED = {CampaignStatus.CANCELLED}
+CONTINUED = "continued"
 SAVE_ATTEMPTS = 12  # about 40 s of backoff
 
 
@@ -40,8 +47,10 @@ class Settled:
     campaign_id: int | None
 
 
-def settle(session: Session, call: Call, outcome: str, rates: Rates, now: datetime) -> Settled:
-    """Apply a finished call (its row already written) to its campaign contact and account."""
+def settle(session: Session, call: Call, outcome: str, rates: Rates, now: datetime,
+           continued_on: str | None = None) -> Settled:
+    """Apply a finished call (its row already written) to its campaign contact and account.
+    ``continued_on``: the channel the unanswered call's journey went on by (see the docstring)."""
     entry = session.get(CampaignContact, call.campaign_contact_id) if call.campaign_contact_id else None
     if entry is None or entry.status != CampaignContactStatus.DIALLING or entry.last_call_id != call.id:
         return Settled(call.id, outcome, True, call.campaign_id)  # already settled: nothing more
@@ -49,8 +58,9 @@ def settle(session: Session, call: Call, outcome: str, rates: Rates, now: dateti
     contact = session.get(Contact, entry.contact_id)
     assert campaign is not None and contact is not None
     settings = CampaignSettings.model_validate(campaign.settings or {})
-    decision = after_call(settings, outcome, entry.attempts, now, contact.timezone)
-    entry.last_outcome = outcome
+    reached = CONTINUED if continued_on is not None and outcome != "answered" else outcome
+    decision = after_attempt(settings, reached, entry.attempts, now, contact.timezone)
+    entry.last_outcome = reached
     entry.claimed_by = entry.claimed_until = None
     if decision.final or campaign.status in FINAL_WHEN_STOPPED:
         entry.status, entry.final_at, entry.next_attempt_at = CampaignContactStatus.DONE, now, None
@@ -61,7 +71,10 @@ def settle(session: Session, call: Call, outcome: str, rates: Rates, now: dateti
         account = session.get(Account, call.account_id)
         assert account is not None
         account.balance = (account.balance or 0) - cost
-    emit(session, call.account_id, "call.ended", call_event(call, entry, final=entry.status == CampaignContactStatus.DONE))
+    event = call_event(call, entry, final=entry.status == CampaignContactStatus.DONE)
+    if reached == CONTINUED:
+        event["continued_on"] = continued_on
+    emit(session, call.account_id, "call.ended", event)
     return Settled(call.id, outcome, entry.status == CampaignContactStatus.DONE, campaign.id)
 
 
@@ -122,5 +135,6 @@ class DialerCallSink:
                 if first_report:
                     emit(session, call.account_id, "call.ended", call_event(call, None, final=True))
                 return requests
-            settle(session, call, call.outcome or "failed", self.rates, utcnow())
+            continued_on = call_sessions.continued_on(session, call) if call_sessions is not None else None
+            settle(session, call, call.outcome or "failed", self.rates, utcnow(), continued_on)
         return requests

@@ -6,7 +6,8 @@ Every second it looks at the database, which is the only source of truth:
   Redis that lost its jobs cannot lose a start);
 - a running campaign that no dispatcher drives is adopted: the worker that takes its lock runs
   its dispatcher in a greenlet (so a dead worker's campaigns move to a live one within the
-  lock's TTL);
+  lock's TTL). A worker adopts only the campaigns it can run: voice needs a switch, sms and
+  whatsapp a driver for the channel (a worker with no switch runs messaging campaigns only);
 - claims left by a dead worker are settled (``recovery``);
 - background tasks run on their own interval: webhook deliveries that are due are sent, stored
   sessions whose wait expired are resumed with a timeout (voiceplatform.sessions.sweeper), and
@@ -98,7 +99,9 @@ class DialerRuntime:
             for campaign in session.scalars(select(Campaign).where(
                     Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at <= now)):
                 lifecycle.start_scheduled(session, campaign, self.context.rates, now)
-            running = list(session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.RUNNING)))
+            running = [campaign_id for campaign_id, channel in session.execute(
+                select(Campaign.id, Campaign.channel).where(Campaign.status == CampaignStatus.RUNNING))
+                if self.context.serves(channel)]
         for campaign_id, (dispatcher, greenlet) in list(self.dispatchers.items()):
             if greenlet.dead:
                 del self.dispatchers[campaign_id]
@@ -138,6 +141,9 @@ class DialerRuntime:
     def _sweep_sessions(self) -> None:
         from voiceplatform.sessions import runtime, sweeper
 
+        if self.context.runner is not None:  # the worker's own messaging runtime
+            sweeper.sweep(self.context.runner)
+            return
         if self._messaging is None:
             self._messaging = runtime.build(self.context.sessions)
         sweeper.sweep(self._messaging.runner)

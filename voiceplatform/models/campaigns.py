@@ -113,3 +113,4 @@ class CampaignMessage(Base):
     outcome: Mapped[str] = mapped_column(String(20), default="sent")
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
     outcome_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the delivery report that moved it
+    error: Mapped[str | None] = mapped_column(String(200))  # why an attempt sent nothing

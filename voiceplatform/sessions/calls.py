@@ -153,6 +153,25 @@ class CallSessions:
         store.save(db, row, step, now=now)
         return []
 
+    def continued_on(self, db: Session, call: Call) -> str | None:
+        """The engine channel an **unanswered** call's journey went on by, once :meth:`settle_in`
+        ran: its ``on.no_answer`` switched to it or delivered a message on it (history rows
+        written on another channel than voice); None if it did not. The campaign contact of such
+        a call is final, not called again (voiceplatform.dialer.settle)."""
+        if call.outcome not in {outcome.value for outcome in UNANSWERED} or call.session_id is None:
+            return None
+        for event in store.history(db, call.session_id):
+            if event.kind != EventKind.RUNTIME.value or event.channel == VOICE:
+                continue
+            if event.type == "channel_switched":
+                return str(event.payload.get("renders_as") or event.channel)
+            if event.type == "delivered":
+                try:
+                    return self.runner.channels.get(event.channel).capabilities.renders_as.value
+                except ChannelUnavailableError:
+                    return event.channel
+        return None
+
     def follow_http(self, session_id: str, requests: list[out.HttpRequest]) -> None:
         """Perform a committed continuation's webhooks (the runner resumes with each answer)."""
         self.runner.follow_http(RunResult(session_id, "started", SessionStatus.ACTIVE.value), requests)

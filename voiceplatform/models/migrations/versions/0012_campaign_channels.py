@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("sent_at", UtcDateTime(timezone=True), nullable=False),
         sa.Column("outcome_at", UtcDateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], name=op.f("fk_campaign_messages_campaign_id_campaigns"),
                                 ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["campaign_contact_id"], ["campaign_contacts.id"],

@@ -1,0 +1,141 @@
+"""What becomes of a messaging attempt: recorded when its session starts, moved by the delivery
+reports that follow. The one place the campaign's retry rules meet a message.
+
+- :func:`record_sent`: the attempt's session started and its first step's messages were queued
+  (in the dispatcher's transaction, with the session itself). The attempt is ``sent`` and the
+  contact final (``done``); the account is charged per part (SMS) or per message (WhatsApp).
+- :func:`record_failed`: the session could not start (no driver, a flow that fails at once):
+  the ``failed`` outcome and its retry rule.
+- :func:`settle_message_outcome`: **what a bridge calls when a delivery report arrives** (the
+  dev channel's ``POST /dev/receipts`` too), in its own transaction. ``delivered`` keeps the
+  contact final; ``undelivered``, ``expired``, ``rejected`` and ``failed`` apply the campaign's
+  retry rule for that outcome (for example ``undelivered``: once more after an hour): the contact
+  is ``pending`` again, due at the rule's delay within its sending window, and a completed
+  campaign runs again for it. ``sent``, ``queued`` and ``accepted`` change nothing.
+
+Reports only move an attempt forward, once: the first final report of an attempt decides (a
+second report, a late one for an attempt already retried, or one for a session of no campaign
+is recorded nowhere and changes nothing). The attempt's row is locked first (a no-op UPDATE: the
+row lock on PostgreSQL, the write lock on SQLite), so two reports of one attempt that arrive
+together are applied one after the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from voiceplatform.campaigns import lifecycle
+from voiceplatform.campaigns.decisions import after_attempt
+from voiceplatform.campaigns.pricing import Rates, parts_of
+from voiceplatform.campaigns.settings import CampaignSettings
+from voiceplatform.models import (Account, Campaign, CampaignContact, CampaignContactStatus, CampaignMessage,
+                                  CampaignStatus, Contact)
+from voiceplatform.models.base import utcnow
+
+SENT = "sent"
+DELIVERED = "delivered"
+#: Reports that say the message is on its way: they change nothing.
+IN_PROGRESS_REPORTS = ("sent", "queued", "accepted")
+#: Reports that decide an attempt.
+FINAL_REPORTS = ("delivered", "undelivered", "expired", "rejected", "failed")
+REPORTS = IN_PROGRESS_REPORTS + FINAL_REPORTS
+RETRY_REASON = "retry_after_delivery_report"
+
+
+@dataclass(frozen=True)
+class MessageSettled:
+    """What a report did. ``applied``: it moved the attempt; ``final``: the contact is final
+    after it (``next_attempt_at`` says when it is tried again otherwise); ``reason`` in words."""
+
+    applied: bool
+    reason: str
+    outcome: str | None = None
+    campaign_contact_id: int | None = None
+    final: bool | None = None
+    next_attempt_at: datetime | None = None
+
+
+def record_sent(db: Session, campaign: Campaign, entry: CampaignContact, *, session_id: str, transport: str,
+                texts: list[str], rates: Rates, now: datetime) -> CampaignMessage:
+    """The attempt whose session ``session_id`` just started and queued ``texts`` (its first
+    step's messages on the campaign's channel), in the caller's transaction."""
+    parts = parts_of(campaign.channel, texts)
+    cost = rates.message_cost(campaign.channel, len(texts), parts)
+    entry.attempts += 1
+    attempt = CampaignMessage(campaign_id=campaign.id, campaign_contact_id=entry.id, session_id=session_id,
+                              channel=campaign.channel, transport=transport, attempt=entry.attempts,
+                              messages=len(texts), parts=parts, cost=cost, outcome=SENT, sent_at=now)
+    db.add(attempt)
+    entry.last_outcome = SENT
+    entry.status, entry.final_at, entry.next_attempt_at = CampaignContactStatus.DONE, now, None
+    entry.claimed_by = entry.claimed_until = None
+    if cost:
+        account = db.get(Account, campaign.account_id)
+        assert account is not None
+        account.balance = (account.balance or 0) - cost
+    db.flush()
+    return attempt
+
+
+def record_failed(db: Session, campaign: Campaign, entry: CampaignContact, *, transport: str, reason: str,
+                  session_id: str | None, now: datetime) -> CampaignMessage:
+    """An attempt that sent nothing: its session could not start, or failed at once."""
+    entry.attempts += 1
+    attempt = CampaignMessage(campaign_id=campaign.id, campaign_contact_id=entry.id, session_id=session_id,
+                              channel=campaign.channel, transport=transport, attempt=entry.attempts,
+                              outcome="failed", sent_at=now, outcome_at=now, error=reason[:200])
+    db.add(attempt)
+    _decide(db, campaign, entry, "failed", now)
+    db.flush()
+    return attempt
+
+
+def settle_message_outcome(db: Session, session_id: str, outcome: str, now: datetime | None = None) -> MessageSettled:
+    """Apply a delivery report for a message of session ``session_id`` (see the module's
+    docstring), in the caller's transaction. ``outcome`` is one of :data:`REPORTS`."""
+    if outcome not in REPORTS:
+        raise ValueError(f"a delivery report's outcome is one of {list(REPORTS)}, not {outcome!r}")
+    now = now or utcnow()
+    db.execute(update(CampaignMessage).where(CampaignMessage.session_id == session_id)
+               .values(outcome=CampaignMessage.outcome).execution_options(synchronize_session=False))
+    attempt = db.scalars(select(CampaignMessage).where(CampaignMessage.session_id == session_id)
+                         .with_for_update().execution_options(populate_existing=True)).first()
+    if attempt is None:
+        return MessageSettled(False, "not a campaign's message")
+    if outcome in IN_PROGRESS_REPORTS:
+        return MessageSettled(False, f"{outcome}: nothing to decide", attempt.outcome, attempt.campaign_contact_id)
+    if attempt.outcome != SENT:
+        return MessageSettled(False, f"the attempt was already {attempt.outcome}", attempt.outcome,
+                              attempt.campaign_contact_id)
+    attempt.outcome, attempt.outcome_at = outcome, now
+    entry = db.get(CampaignContact, attempt.campaign_contact_id)
+    campaign = db.get(Campaign, attempt.campaign_id)
+    assert entry is not None and campaign is not None
+    if entry.attempts != attempt.attempt or entry.status != CampaignContactStatus.DONE:
+        db.flush()
+        return MessageSettled(False, "a later attempt was made since", outcome, entry.id)
+    _decide(db, campaign, entry, outcome, now)
+    db.flush()
+    final = entry.status == CampaignContactStatus.DONE
+    return MessageSettled(True, outcome if final else f"{outcome}: tried again", outcome, entry.id, final,
+                          entry.next_attempt_at)
+
+
+def _decide(db: Session, campaign: Campaign, entry: CampaignContact, outcome: str, now: datetime) -> None:
+    """The contact's next state after ``outcome`` (its attempts already counted)."""
+    contact = db.get(Contact, entry.contact_id)
+    assert contact is not None
+    settings = CampaignSettings.model_validate(campaign.settings or {})
+    decision = after_attempt(settings, outcome, entry.attempts, now, contact.timezone)
+    entry.last_outcome = outcome
+    entry.claimed_by = entry.claimed_until = None
+    if decision.final or campaign.status == CampaignStatus.CANCELLED:
+        entry.status, entry.final_at, entry.next_attempt_at = CampaignContactStatus.DONE, entry.final_at or now, None
+        return
+    entry.status, entry.final_at, entry.next_attempt_at = CampaignContactStatus.PENDING, None, decision.next_attempt_at
+    if campaign.status == CampaignStatus.COMPLETED:
+        lifecycle.reopen(db, campaign, RETRY_REASON)
