@@ -44,7 +44,7 @@ PerformHttp = Callable[[out.HttpRequest], tuple[Input, str | None]]
 class SessionRuntime(Protocol):
     """What the runtime around one session gives the shared handling."""
 
-    def record(self, entries: Sequence[HistoryEntry]) -> None:
+    def write_history(self, entries: Sequence[HistoryEntry]) -> None:
         """Keep these history entries, in order, after the session's others."""
 
     def opted_out(self, channel: str) -> bool:
@@ -84,7 +84,7 @@ def step_history(step: Step, given: Input | None = None) -> list[HistoryEntry]:
 def handle_step(step: Step, runtime: SessionRuntime, given: Input | None = None) -> Handled:
     """Write ``step``'s history (after ``given``, the input that made it, when the runtime has not
     written that itself) and handle its outputs in order (see the module's docstring)."""
-    runtime.record(step_history(step, given))
+    runtime.write_history(step_history(step, given))
     answer: Input | None = None
     requests: list[out.HttpRequest] = []
     for output in step.outputs:
@@ -92,14 +92,14 @@ def handle_step(step: Step, runtime: SessionRuntime, given: Input | None = None)
             requests.append(output)
         elif isinstance(output, out.Send):
             if output.to is None and runtime.opted_out(output.channel):
-                runtime.record([("runtime", "suppressed", {"channel": output.channel, "reason": "opted_out"})])
+                runtime.write_history([("runtime", "suppressed", {"channel": output.channel, "reason": "opted_out"})])
                 continue
             runtime.send(output)
         elif isinstance(output, out.SwitchChannel):
             runtime.switch_channel(output, step)
         elif isinstance(output, out.OptOut):
             if runtime.opt_out(output.channels):
-                runtime.record([("runtime", "opted_out", {"channels": list(output.channels)})])
+                runtime.write_history([("runtime", "opted_out", {"channels": list(output.channels)})])
         else:
             produced = runtime.channel_output(output)
             if produced is not None:

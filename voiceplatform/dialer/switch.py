@@ -5,12 +5,13 @@ composition, so it lives with the dialler, not in ``switches`` (which know nothi
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Callable
 
 from voiceplatform.flow.outputs import Send
 from voiceplatform.switches.call_record import CallRecord, CallSink
 from voiceplatform.switches.inbound import InboundRouter
 from voiceplatform.switches.services import default_services
+from voiceplatform.switches.voice_channel import SwitchDriver
 
 SWITCHES = ("asterisk", "freeswitch")
 
@@ -23,8 +24,9 @@ def switch_name(name: str | None = None) -> str:
 
 
 def make_driver(name: str | None = None, sink: CallSink | None = None, inbound: InboundRouter | None = None,
-                send_message: Callable[[CallRecord, Send], None] | None = None) -> Any:
-    """An unstarted driver (use it as a context manager, or call ``start()``). ``inbound``
+                send_message: Callable[[CallRecord, Send], None] | None = None) -> SwitchDriver:
+    """An unstarted driver (use it as a context manager, or call ``start()``): a live voice
+    channel of the channel contract (switches/voice_channel.py) that places calls. ``inbound``
     answers calls coming in (voiceplatform.switches.inbound); without it they are refused.
     ``send_message`` delivers a live call's ``send`` outputs (voiceplatform.sessions.calls)."""
     if switch_name(name) == "freeswitch":

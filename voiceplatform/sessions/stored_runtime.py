@@ -53,7 +53,7 @@ class StoredSessionRuntime:
 
     # ---- SessionRuntime --------------------------------------------------------------------------
 
-    def record(self, entries: Sequence[HistoryEntry]) -> None:
+    def write_history(self, entries: Sequence[HistoryEntry]) -> None:
         store.append(self.db, self.row, [(EventKind(kind), type_, payload) for kind, type_, payload in entries],
                      now=self.now)
 
@@ -78,8 +78,8 @@ class StoredSessionRuntime:
             return
         previous = self.row.channel
         self.row.channel = target.capabilities.name
-        self.record([("runtime", "channel_switched",
-                      {"from": previous, "to": self.row.channel, "renders_as": switch.channel})])
+        self.write_history([("runtime", "channel_switched",
+                             {"from": previous, "to": self.row.channel, "renders_as": switch.channel})])
         self.current = target
 
     def opt_out(self, channels: tuple[str, ...]) -> bool:

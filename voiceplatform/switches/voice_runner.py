@@ -1,14 +1,27 @@
 """Runs a flow on a live call: engine outputs become call-control actions, and what the caller
 does becomes engine inputs. The same runner serves every switch; it only sees ``CallControl``.
+
+What every channel does alike (the history, a ``send`` to another channel, ``switch_channel``,
+``opt_out``, webhooks) is the shared handling, voiceplatform.channels.handling: a call's side of
+it (:class:`LiveCall`) keeps the call's part of the history in its ``CallRecord`` and performs a
+webhook at once (the caller waits on the line). This module keeps the call control: say, play,
+gather, record, transfer and hangup.
+
+Outputs delivered to a running call from outside it (:meth:`VoiceRunner.deliver`, a switch
+driver's ``ChannelDriver.deliver``: say, play, hangup) wait for the call's next step and are
+performed before that step's own outputs, in the call's greenlet.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from voiceplatform.exceptions import UnsafeValueError
+from voiceplatform.channels.contract import Delivery
+from voiceplatform.channels.handling import HistoryEntry, PerformHttp, handle_step, perform_webhook
+from voiceplatform.exceptions import ChannelUnavailableError, UnsafeValueError
 from voiceplatform.flow import Flow, Input, Step, resume, start
 from voiceplatform.flow import outputs as out
 from voiceplatform.flow.events import ErrorEvent, FailureEvent
@@ -23,6 +36,7 @@ from voiceplatform.switches.recordings import RecordingLayout
 INTER_DIGIT_TIMEOUT = 3.0
 UTTERANCE_SILENCE = 1.5  # seconds of silence that end a spoken answer
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+DELIVERABLE = (out.Say, out.Play, out.Hangup)  # what a running call takes from outside it
 
 
 @dataclass
@@ -31,7 +45,7 @@ class VoiceServices:
     stt: Recognizer
     recordings: RecordingLayout
     audio_root: Path  # relative `audio:` paths in flows resolve against this
-    perform_http: Callable[[out.HttpRequest], tuple[Input, str | None]] = http_client.perform
+    perform_http: PerformHttp = http_client.perform
     # Delivers a call's ``send`` through the target channel (composed by the dialler:
     # voiceplatform.sessions.calls); None keeps them in ``record.messages`` only.
     send_message: Callable[[CallRecord, out.Send], None] | None = None
@@ -52,22 +66,101 @@ class _CallState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class LiveCall:
+    """One call's side of the shared handling (a
+    :class:`~voiceplatform.channels.handling.SessionRuntime`): history into the call's record,
+    sends through ``VoiceServices.send_message``, a ``switch_channel`` as the record's handoff
+    state, opt-outs kept on the record (the contact's row gets them when the call is saved), the
+    call's own outputs through its call control."""
+
+    def __init__(self, runner: VoiceRunner, control: CallControl, record: CallRecord) -> None:
+        self.runner = runner
+        self.control = control
+        self.record = record
+        self.state = _CallState()
+        self.step: Step | None = None
+        self.delivered: deque[out.Output] = deque()  # from outside the call, for its next step
+
+    def perform(self, step: Step, given: Input | None) -> Input | None:
+        """Perform ``step`` (made by ``given``) on the call; the input the call gave back."""
+        self.step = step
+        while self.delivered:
+            output = self.delivered.popleft()
+            self.write_history([("output", output.kind, output.to_dict())])
+            self.record.transcript.extend(output_lines(output))
+            self.channel_output(output)
+        handled = handle_step(step, self, given)
+        if not handled.requests:
+            return handled.given
+        answer, error = perform_webhook(handled.requests[-1], self.runner.services.perform_http)
+        if error:
+            self.record.errors.append(error)
+        return answer
+
+    # ---- SessionRuntime --------------------------------------------------------------------------
+
+    def write_history(self, entries: Sequence[HistoryEntry]) -> None:
+        self.record.history.extend({"kind": kind, "type": type_, "payload": payload} for kind, type_, payload in entries)
+
+    def opted_out(self, channel: str) -> bool:
+        return channel in self.record.opt_outs or "all" in self.record.opt_outs
+
+    def send(self, send: out.Send) -> None:
+        self.record.messages.append(send.to_dict())
+        if self.runner.services.send_message is not None:
+            self.runner.services.send_message(self.record, send)
+
+    def switch_channel(self, switch: out.SwitchChannel, step: Step) -> None:
+        self.record.handoff_state = step.state  # the call ends; the journey goes on on the other channel
+
+    def opt_out(self, channels: tuple[str, ...]) -> bool:
+        new = [channel for channel in channels if channel not in self.record.opt_outs]
+        self.record.opt_outs.extend(new)
+        return bool(new)
+
+    def channel_output(self, output: out.Output) -> Input | None:
+        if self.state.hung_up:
+            return None  # after a hang-up only offline work (a message, a webhook) is done
+        return self.runner.control_call(self, output)
+
+
 class VoiceRunner:
     def __init__(self, services: VoiceServices) -> None:
         self.services = services
+        self._live: dict[str, LiveCall] = {}  # the calls running now, by call id (= session id)
 
     def run(self, flow: Flow, contact: dict[str, Any], control: CallControl, record: CallRecord,
             facts: dict[str, Any] | None = None) -> CallRecord:
         """Run ``flow`` on an answered call until the session ends or the caller hangs up."""
-        call = _CallState()
+        live = LiveCall(self, control, record)
+        self._live[record.call_id] = live
+        try:
+            return self._run(flow, contact, live, facts)
+        finally:
+            self._live.pop(record.call_id, None)
+
+    def deliver(self, delivery: Delivery) -> int:
+        """Hand outputs to the call running ``delivery``'s session: it performs them before its
+        next step. Gives how many it took (say, play, hangup; others are not a call's to take
+        from outside); ChannelUnavailableError when no call runs that session here."""
+        live = self._live.get(delivery.session_id or "")
+        if live is None:
+            raise ChannelUnavailableError(f"no live call runs session {delivery.session_id!r} on this driver")
+        taken = [output for output in delivery.outputs if isinstance(output, DELIVERABLE)]
+        live.delivered.extend(taken)
+        return len(taken)
+
+    def _run(self, flow: Flow, contact: dict[str, Any], live: LiveCall, facts: dict[str, Any] | None) -> CallRecord:
+        control, record, call = live.control, live.record, live.state
         # The contact's language (``ar``, ``ar-SA``) starts the session in it when the flow has it.
         step = start(flow, contact, "voice", facts=facts, session_id=record.call_id,
                      language=contact.get("language") or None)
-        self._note(record, None, step)
+        made_by: Input | None = None  # the input that made ``step``
         while True:
+            self._note(record, step)
             given: Input | None
             try:
-                given = self._perform(step, control, record, call)
+                given = live.perform(step, made_by)
             except CallHungUp as hung:
                 call.hung_up = True  # the driver records the switch's own cause
                 given = Input.hangup(hung.cause)
@@ -77,7 +170,8 @@ class VoiceRunner:
                 record.errors.append(f"session waits for {step.wait} but the call has nothing to give")
                 break
             step = resume(flow, step.state, given)
-            self._note(record, given, step)
+            made_by = given
+            record.transcript.append(input_line(given))
         record.final_state = step.state
         if not call.hung_up and not call.hangup_sent:
             try:
@@ -86,42 +180,25 @@ class VoiceRunner:
                 pass
         return record
 
-    # ---- outputs ---------------------------------------------------------------------------
-
-    def _perform(self, step: Step, control: CallControl, record: CallRecord, call: _CallState) -> Input | None:
-        given: Input | None = None
-        for output in step.outputs:
-            if call.hung_up and not isinstance(output, (out.Send, out.HttpRequest)):
-                continue  # after a hang-up only offline work (an SMS, a webhook) is done
-            if isinstance(output, out.Say):
-                control.play(str(self.services.tts.render(output.text, output.language)))
-            elif isinstance(output, out.Play):
-                control.play(str(self._audio(output.audio)))
-            elif isinstance(output, out.Gather):
-                given = self._gather(output, control, record, call, step.state.get("language", "en"))
-            elif isinstance(output, out.Record):
-                given = self._record(output, control, record, call, step)
-            elif isinstance(output, out.Transfer):
-                given = self._transfer(output, control, record)
-            elif isinstance(output, out.HttpRequest):
-                given, error = self.services.perform_http(output)
-                if error:
-                    record.errors.append(error)
-            elif isinstance(output, out.Send):
-                if output.to is None and (output.channel in record.opt_outs or "all" in record.opt_outs):
-                    continue  # the engine drops these itself; a bridge never sends them either
-                record.messages.append(output.to_dict())
-                if self.services.send_message is not None:
-                    self.services.send_message(record, output)
-            elif isinstance(output, out.OptOut):
-                # Applied to the contact's row when the call is saved (contacts.opt_out).
-                record.opt_outs.extend(c for c in output.channels if c not in record.opt_outs)
-            elif isinstance(output, out.Hangup):
-                call.hangup_sent = True
-                control.hangup(output.reason)
-            elif isinstance(output, out.SwitchChannel):
-                record.handoff_state = step.state
-        return given
+    def control_call(self, live: LiveCall, output: out.Output) -> Input | None:
+        """Perform one of the call's own outputs; the input it produced (a gather's answer)."""
+        control, record, call = live.control, live.record, live.state
+        wait = live.step.wait if live.step is not None else None
+        if isinstance(output, out.Say):
+            control.play(str(self.services.tts.render(output.text, output.language)))
+        elif isinstance(output, out.Play):
+            control.play(str(self._audio(output.audio)))
+        elif isinstance(output, out.Gather):
+            language = live.step.state.get("language", "en") if live.step is not None else "en"
+            return self._gather(output, control, record, call, language)
+        elif isinstance(output, out.Record):
+            return self._record(output, control, record, call, wait)
+        elif isinstance(output, out.Transfer):
+            return self._transfer(output, control, record)
+        elif isinstance(output, out.Hangup):
+            call.hangup_sent = True
+            control.hangup(output.reason)
+        return None
 
     @staticmethod
     def _transfer(output: out.Transfer, control: CallControl, record: CallRecord) -> Input:
@@ -196,11 +273,12 @@ class VoiceRunner:
         finally:
             path.unlink(missing_ok=True)
 
-    def _record(self, request: out.Record, control: CallControl, record: CallRecord, call: _CallState, step: Step) -> Input:
+    def _record(self, request: out.Record, control: CallControl, record: CallRecord, call: _CallState,
+                wait: dict[str, Any] | None) -> Input:
         call.recordings += 1
         path = self.services.recordings.path_for(record.account, record.call_id, utcnow(), call.recordings)
         recorded = control.record(str(path), request.max_seconds, request.beep, request.silence_timeout, request.finish_on_key)
-        node = (step.wait or {}).get("node")
+        node = (wait or {}).get("node")
         transcript = None
         if request.transcribe and recorded.duration > 0:
             transcript = self.services.stt.recognise(path).text or None
@@ -210,16 +288,10 @@ class VoiceRunner:
         record.recordings.append(info)
         return Input.recording(info.path, info.duration, transcript)
 
-    # ---- bookkeeping -----------------------------------------------------------------------
+    # ---- bookkeeping (the history is the shared handling's) ------------------------------------
 
     @staticmethod
-    def _note(record: CallRecord, given: Input | None, step: Step) -> None:
-        if given is not None:
-            record.transcript.append(input_line(given))
-            record.history.append({"kind": "input", "type": given.kind.value, "payload": given.to_dict()})
-        record.history.extend({"kind": "event", "type": event.kind, "payload": event.to_dict()} for event in step.events)
-        record.history.extend({"kind": "output", "type": output.kind, "payload": output.to_dict()}
-                              for output in step.outputs)
+    def _note(record: CallRecord, step: Step) -> None:
         for output in step.outputs:
             record.transcript.extend(output_lines(output))
         record.path.extend(step.path)

@@ -11,11 +11,12 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import gevent
 from panoramisk.fast_agi import Application
 
+from voiceplatform.channels.contract import InboundMessage
 from voiceplatform.exceptions import SwitchCommandError, UnsafeValueError
 from voiceplatform.flow import Flow
 from voiceplatform.safety import switch_values
@@ -26,10 +27,11 @@ from voiceplatform.switches.asterisk.config import AsteriskConfig
 from voiceplatform.switches.call_control import CallHungUp
 from voiceplatform.switches.call_registry import CallRegistry, TrackedCall
 from voiceplatform.switches.call_record import CallRecord, CallSink, MemoryCallSink
-from voiceplatform.switches.inbound import InboundCall, InboundRejection, InboundRouter, RejectCause, route_safely
+from voiceplatform.switches.inbound import InboundRejection, InboundRouter
 from voiceplatform.calls.outcomes import CallOutcome
 from voiceplatform.switches.outcomes import Unanswered, answered_cause, classify_unanswered
 from voiceplatform.switches.placed_call import PlacedCall
+from voiceplatform.switches.voice_channel import VoiceChannel, inbound_call, route_inbound
 from voiceplatform.switches.voice_runner import VoiceRunner, VoiceServices
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,10 @@ def originate_action(config: AsteriskConfig, call_id: str, to: str, agi_address:
     return action
 
 
-class AsteriskDriver:
+class AsteriskDriver(VoiceChannel):
+    """Asterisk as a live voice channel (switches/voice_channel.py): places calls over AMI, runs
+    each answered call's flow over FastAGI, answers calls coming in."""
+
     def __init__(self, config: AsteriskConfig, services: VoiceServices, sink: CallSink | None = None,
                  inbound: InboundRouter | None = None) -> None:
         self.config = config
@@ -205,17 +210,19 @@ class AsteriskDriver:
         assert self.bridge is not None
         await self.bridge.wait_greenlet(self._answer_inbound, request, request.headers)
 
+    def parse_inbound(self, raw: Mapping[str, Any]) -> InboundMessage:
+        """A call coming in, from its FastAGI headers: the caller (``agi_callerid``; Asterisk's
+        ``unknown`` is none), the number dialled (``agi_arg_1``, else ``agi_extension``) and the
+        channel's ``agi_uniqueid``."""
+        return inbound_call(raw, dialled=("agi_arg_1", "agi_extension"), caller=("agi_callerid",),
+                            channel_id=("agi_uniqueid",), withheld=("unknown",))
+
     def _answer_inbound(self, request: Any, headers: dict[str, str]) -> None:
         assert self.bridge is not None
         call_id = uuid.uuid4().hex
-        channel = headers.get("agi_uniqueid", "")
-        dialled = headers.get("agi_arg_1") or headers.get("agi_extension", "")
-        caller = headers.get("agi_callerid", "")
-        caller = "" if caller == "unknown" else caller  # FastAGI's word for "no caller id"
         control = AgiCallControl(self.bridge, request, call_id, self.config.transfer_template)
-        asked = InboundCall(call_id, dialled, caller, "asterisk", channel)
-        answer = route_safely(self.inbound, asked) if self.inbound is not None else InboundRejection(
-            RejectCause.UNKNOWN_NUMBER, "this worker answers no inbound calls (no inbound router)")
+        asked, answer = route_inbound(self.inbound, self.parse_inbound, headers, call_id, "asterisk")
+        dialled, caller, channel = asked.dialled, asked.caller, asked.channel
         try:
             if isinstance(answer, InboundRejection):
                 log.warning("inbound call to %r from %r (channel %s) rejected with cause %d (SIP %d): %s",

@@ -17,11 +17,12 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import gevent
 from gevent.event import Event
 
+from voiceplatform.channels.contract import InboundMessage
 from voiceplatform.exceptions import SwitchCommandError, SwitchConnectionError, UnsafeValueError
 from voiceplatform.flow import Flow
 from voiceplatform.safety import switch_values
@@ -34,10 +35,11 @@ from voiceplatform.switches.freeswitch.esl_frames import EslFrame, EslFramingErr
 from voiceplatform.switches.freeswitch.inbound import InboundLink
 from voiceplatform.switches.freeswitch.originate import originate_command, originate_variables
 from voiceplatform.switches.freeswitch.outbound import CallSession, OutboundServer
-from voiceplatform.switches.inbound import InboundCall, InboundRejection, InboundRouter, RejectCause, route_safely
+from voiceplatform.switches.inbound import InboundRejection, InboundRouter
 from voiceplatform.calls.outcomes import CallOutcome
 from voiceplatform.switches.outcomes import classify_freeswitch_unanswered
 from voiceplatform.switches.placed_call import PlacedCall
+from voiceplatform.switches.voice_channel import VoiceChannel, inbound_call, route_inbound
 from voiceplatform.switches.voice_runner import VoiceRunner, VoiceServices
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,11 @@ class _Call(TrackedCall):
     control: Optional[FreeSwitchCallControl] = None
 
 
-class FreeSwitchDriver:
+class FreeSwitchDriver(VoiceChannel):
+    """FreeSWITCH as a live voice channel (switches/voice_channel.py): places calls over the
+    inbound Event Socket, runs each answered call's flow on its outbound socket, answers calls
+    coming in."""
+
     def __init__(self, config: FreeSwitchConfig, services: VoiceServices, sink: CallSink | None = None,
                  inbound: InboundRouter | None = None) -> None:
         self.config = config
@@ -283,16 +289,20 @@ class FreeSwitchDriver:
             return
         self._run_session(call, session, data)
 
+    def parse_inbound(self, raw: Mapping[str, Any]) -> InboundMessage:
+        """A call coming in, from its outbound socket's channel data: the caller
+        (``Caller-Caller-ID-Number``), the number dialled (``Caller-Destination-Number``) and the
+        channel's ``Unique-ID`` (which is also the call's id)."""
+        return inbound_call(raw, dialled=("Caller-Destination-Number",), caller=("Caller-Caller-ID-Number",),
+                            channel_id=("Unique-ID",))
+
     def _inbound_session(self, session: CallSession, data: dict[str, str]) -> None:
         """A call coming in (the dialplan's ``socket`` application, before any answer): route
         it, then answer and run its flow, or hang it up unanswered with the rejection's cause
         (switches/inbound.py). Its call id is the channel's own Unique-ID."""
         call_id = data.get("Unique-ID", "")
-        dialled = data.get("Caller-Destination-Number", "")
-        caller = data.get("Caller-Caller-ID-Number", "")
-        asked = InboundCall(call_id, dialled, caller, "freeswitch", call_id)
-        answer = route_safely(self.inbound, asked) if self.inbound is not None else InboundRejection(
-            RejectCause.UNKNOWN_NUMBER, "this worker answers no inbound calls (no inbound router)")
+        asked, answer = route_inbound(self.inbound, self.parse_inbound, data, call_id, "freeswitch")
+        dialled, caller = asked.dialled, asked.caller
         if isinstance(answer, InboundRejection):
             log.warning("inbound call to %r from %r (channel %s) rejected with %s (SIP %d): %s",
                         dialled, caller, call_id, answer.cause.freeswitch, answer.cause.sip_status, answer.reason)
