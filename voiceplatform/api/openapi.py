@@ -64,11 +64,17 @@ CAMPAIGN_SETTINGS = {"type": "object", "additionalProperties": False, "propertie
     "max_concurrent": {"type": "integer", "minimum": 1, "maximum": 5000},
     "window": {"type": "object", "properties": {"start": {"type": "string", "example": "09:00"}, "end": {"type": "string", "example": "20:00"},
                                                 "days": {"type": "array", "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}}}},
-    "retries": {"type": "object", "additionalProperties": RETRY, "description": "per outcome: busy, no-answer, rejected, congestion, failed, machine"},
+    "retries": {"type": "object", "additionalProperties": RETRY, "description": "per outcome: voice busy, no-answer, "
+                "rejected, congestion, failed, machine; sms and whatsapp undelivered, expired, rejected, failed"},
     "caller_id": {"type": ["string", "null"]}, "ring_seconds": {"type": "number", "minimum": 5, "maximum": 120},
-    "expected_minutes": {"type": "number", "exclusiveMinimum": 0}}}
+    "expected_minutes": {"type": "number", "exclusiveMinimum": 0},
+    "max_sessions_per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000,
+                                "description": "messaging: sessions started in any one second, at most"},
+    "sender": {"type": ["string", "null"], "maxLength": 64,
+               "description": "messaging: the account's number the sessions speak from (default: its first on the channel)"}}}
 CAMPAIGN_BODY = {"type": "object", "required": ["name", "flow", "contact_list_id"], "properties": {
     "name": {"type": "string", "minLength": 1, "maxLength": 200}, "flow": FLOW_REF, "contact_list_id": ID,
+    "channel": {"enum": ["voice", "sms", "whatsapp"], "description": "default voice; the flow's channels must include it"},
     "settings": CAMPAIGN_SETTINGS, "start": {"type": "boolean"},
     "scheduled_at": {**TIME, "description": "in the future (5 minutes of clock skew allowed); not with start"}}}
 CALL_NOW_BODY = {"type": "object", "required": ["to", "flow"], "properties": {
@@ -88,6 +94,9 @@ DEV_INBOUND_BODY = {"type": "object", "required": ["from", "to", "text"], "prope
 DEV_INBOUND_RESULT = {"type": "object", "required": ["outcome"], "properties": {
     "outcome": {"enum": ["resumed", "started", "unsolicited", "opted_out", "duplicate"]},
     "session_id": {"type": ["string", "null"]}, "unsolicited_id": {"type": ["integer", "null"]}}}
+DEV_RECEIPT_BODY = {"type": "object", "required": ["message_id", "status"], "properties": {
+    "message_id": {**ID, "description": "an outbox message's id (GET /dev/outbox)"},
+    "status": {"enum": ["delivered", "undelivered", "expired", "rejected", "failed", "sent", "queued", "accepted"]}}}
 DEV_SESSION_BODY = {"type": "object", "required": ["flow", "to", "from"], "properties": {
     "flow": FLOW_REF, "to": {"type": "string", "maxLength": 64, "example": "+12025550100", "description": "the contact"},
     "from": {"type": "string", "maxLength": 64, "example": "+12025550199", "description": "the account's dev number"}}}
@@ -165,9 +174,11 @@ DOCUMENT: dict[str, Any] = {
                         errors=("402", "409"), idempotent=True, body=CAMPAIGN_BODY),
         },
         "/campaigns/{campaign_id}": {"get": _op("One campaign, with its progress", params=[CAMPAIGN_ID])},
-        "/campaigns/{campaign_id}/stats": {"get": _op("Progress: contacts by state, outcomes, calls per second, time left",
+        "/campaigns/{campaign_id}/stats": {"get": _op("Progress: contacts by state, outcomes, attempts by outcome on the "
+                                                      "campaign's channel (messages and SMS parts), rate, time left",
                                                       params=[CAMPAIGN_ID])},
-        "/campaigns/{campaign_id}/estimate": {"get": _op("Estimated cost of the remaining contacts against the balance",
+        "/campaigns/{campaign_id}/estimate": {"get": _op("Estimated cost of the remaining contacts against the balance, "
+                                                         "per the campaign's channel (minutes, SMS parts, messages)",
                                                          params=[CAMPAIGN_ID])},
         "/campaigns/{campaign_id}/contacts": {"get": _op("Each contact's state, attempts and last outcome", schema=PAGE, params=[
             CAMPAIGN_ID, *PAGING, {"name": "status", "in": "query", "schema": {"enum": ["pending", "dialling", "done", "skipped", "cancelled"]}}])},
@@ -239,6 +250,10 @@ DOCUMENT: dict[str, Any] = {
                 *PAGING, {"name": "session_id", "in": "query", "schema": {"type": "string"}},
                 {"name": "to", "in": "query", "schema": {"type": "string"}},
                 {"name": "after_id", "in": "query", "schema": ID}]),
+        },
+        "/dev/receipts": {
+            "post": _op("Inject a delivery report for a dev outbox message: applied to the campaign attempt that sent it "
+                        "(retry rules per outcome)", body=DEV_RECEIPT_BODY),
         },
         "/dev/sessions": {
             "post": _op("Start a published flow with a contact on the dev channel", "201", body=DEV_SESSION_BODY),

@@ -1,5 +1,7 @@
-"""A campaign's progress: contacts by state, final outcomes, calls by outcome, the current rate of
-calls per second and the estimated time left. A few indexed GROUP BY queries, no full load."""
+"""A campaign's progress: contacts by state, final outcomes, attempts by outcome on the campaign's
+channel (calls on voice; messaging attempts on sms and whatsapp, with the messages and, for SMS,
+the parts they took), the current rate of interactions per second (``calls_per_second``: calls,
+or sessions started) and the estimated time left. A few indexed GROUP BY queries, no full load."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from voiceplatform.campaigns.settings import CampaignSettings
-from voiceplatform.models import Call, Campaign, CampaignContact, CampaignContactStatus
+from voiceplatform.models import Call, Campaign, CampaignContact, CampaignContactStatus, CampaignMessage
 
 RATE_WINDOW = timedelta(seconds=30)
 
@@ -26,13 +28,11 @@ def progress(session: Session, campaign: Campaign, now: datetime) -> dict[str, A
         .where(CampaignContact.campaign_id == campaign.id, CampaignContact.status != CampaignContactStatus.PENDING,
                CampaignContact.status != CampaignContactStatus.DIALLING)
         .group_by(CampaignContact.last_outcome)).all())
-    calls_by_outcome: dict[str, int] = {}
-    recent = 0  # calls dialled within RATE_WINDOW, counted in the same pass over the campaign's calls
-    for outcome, count, lately in session.execute(
-            select(Call.outcome, func.count(), func.count(case((Call.dialling_at >= now - RATE_WINDOW, 1))))
-            .where(Call.campaign_id == campaign.id).group_by(Call.outcome)):
-        calls_by_outcome[outcome or "in_progress"] = count
-        recent += lately
+    if campaign.channel == "voice":
+        attempts_by_outcome, recent = _calls(session, campaign, now)
+        per_channel: dict[str, Any] = {}
+    else:
+        attempts_by_outcome, recent, per_channel = _messages(session, campaign, now)
     total = sum(by_status.values())
     waiting = by_status["pending"] + by_status["dialling"]
     running_for = (now - campaign.started_at).total_seconds() if campaign.started_at else RATE_WINDOW.total_seconds()
@@ -45,9 +45,44 @@ def progress(session: Session, campaign: Campaign, now: datetime) -> dict[str, A
         "percent": round(100.0 * (total - waiting) / total, 1) if total else (100.0 if campaign.fanned_out_at else 0.0),
         "by_status": by_status,
         "outcomes": {str(key or "none"): value for key, value in final_outcomes.items()},
-        "calls": sum(calls_by_outcome.values()), "calls_by_outcome": calls_by_outcome,
+        "channel": campaign.channel,
+        "calls": sum(attempts_by_outcome.values()) if campaign.channel == "voice" else 0,
+        "calls_by_outcome": attempts_by_outcome if campaign.channel == "voice" else {},
+        "attempts": sum(attempts_by_outcome.values()), "attempts_by_outcome": attempts_by_outcome, **per_channel,
         "calls_per_second": round(rate, 3),
         "eta_seconds": round(waiting / pace) if waiting and pace else (0 if not waiting else None),
         "started_at": campaign.started_at.isoformat() if campaign.started_at else None,
         "finished_at": campaign.finished_at.isoformat() if campaign.finished_at else None,
     }
+
+
+def _calls(session: Session, campaign: Campaign, now: datetime) -> tuple[dict[str, int], int]:
+    """Calls by outcome, and how many were dialled within RATE_WINDOW (one pass)."""
+    by_outcome: dict[str, int] = {}
+    recent = 0
+    for outcome, count, lately in session.execute(
+            select(Call.outcome, func.count(), func.count(case((Call.dialling_at >= now - RATE_WINDOW, 1))))
+            .where(Call.campaign_id == campaign.id).group_by(Call.outcome)):
+        by_outcome[outcome or "in_progress"] = count
+        recent += lately
+    return by_outcome, recent
+
+
+def _messages(session: Session, campaign: Campaign, now: datetime) -> tuple[dict[str, int], int, dict[str, Any]]:
+    """Messaging attempts by outcome, how many started within RATE_WINDOW, and the messages and
+    parts they sent (one pass)."""
+    by_outcome: dict[str, int] = {}
+    recent = messages = parts = 0
+    for outcome, count, lately, sent, segments in session.execute(
+            select(CampaignMessage.outcome, func.count(),
+                   func.count(case((CampaignMessage.sent_at >= now - RATE_WINDOW, 1))),
+                   func.coalesce(func.sum(CampaignMessage.messages), 0), func.coalesce(func.sum(CampaignMessage.parts), 0))
+            .where(CampaignMessage.campaign_id == campaign.id).group_by(CampaignMessage.outcome)):
+        by_outcome[outcome] = count
+        recent += lately
+        messages += int(sent)
+        parts += int(segments)
+    extra: dict[str, Any] = {"messages": messages}
+    if campaign.channel == "sms":
+        extra["parts"] = parts
+    return by_outcome, recent, extra

@@ -1,6 +1,7 @@
-"""Campaigns: create (draft, scheduled, or started at once), start, pause, resume, cancel, resend
-to the contacts not reached, progress and stats, the cost estimate against the balance, and
-each contact's state. The dialling itself happens in the workers."""
+"""Campaigns on any channel (``voice``, ``sms``, ``whatsapp``): create (draft, scheduled, or
+started at once), start, pause, resume, cancel, resend to the contacts not reached, progress and
+stats, the cost estimate against the balance, and each contact's state. The dialling and the
+sending happen in the workers (docs/campaigns.md, docs/messaging-campaigns.md)."""
 
 from __future__ import annotations
 
@@ -18,16 +19,20 @@ from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
 from voiceplatform.api.published_flows import published_flow
 from voiceplatform.api.requests import field, json_body, parse_time
-from voiceplatform.campaigns.pricing import Rates, estimate_voice
+from voiceplatform.campaigns.estimate import SAMPLE, sample_first_step
+from voiceplatform.campaigns.pricing import Rates, estimate_messages, estimate_voice
 from voiceplatform.campaigns.progress import progress
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.campaigns import lifecycle
 from voiceplatform.dialer.jobs import Jobs
+from voiceplatform.flow import Flow, load_flow_text
+from voiceplatform.inbound.router import contact_view
 from voiceplatform.models import (
     Account, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact, ContactList, ContactListMember,
-    FlowVersion, Role,
+    FlowVersion, Number, Role,
 )
 from voiceplatform.models.base import utcnow
+from voiceplatform.models.campaigns import CAMPAIGN_CHANNELS
 
 blueprint = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 WAKE = "voiceplatform.dialer.jobs.wake_dialer"
@@ -51,23 +56,51 @@ def _stamp(value: datetime | None) -> str | None:
 
 def _campaign(row: Campaign) -> dict[str, Any]:
     flow = db().get(FlowVersion, row.flow_version_id)
-    return {"id": row.id, "account_id": row.account_id, "name": row.name, "status": row.status.value,
+    return {"id": row.id, "account_id": row.account_id, "name": row.name, "channel": row.channel, "status": row.status.value,
             "reason": row.status_reason, "flow": {"name": flow.name, "version": flow.version} if flow else None,
             "contact_list_id": row.contact_list_id, "settings": CampaignSettings.model_validate(row.settings or {}).model_dump(mode="json"),
             "scheduled_at": _stamp(row.scheduled_at), "started_at": _stamp(row.started_at),
             "finished_at": _stamp(row.finished_at), "created_at": _stamp(row.created_at)}
 
 
-def _settings(raw: Any) -> dict[str, Any]:
+def _settings(raw: Any, channel: str) -> dict[str, Any]:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise bad_request("'settings' must be an object", {"field": "settings"})
     try:
-        return CampaignSettings.model_validate(raw).model_dump(mode="json")
+        return CampaignSettings.model_validate(raw, context={"channel": channel}).model_dump(mode="json")
     except ValidationError as exc:
         problems = [{"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()]
         raise bad_request("invalid campaign settings", {"settings": problems}, code="invalid_settings") from exc
+
+
+def _channel(body: dict[str, Any]) -> str:
+    channel = body.get("channel", "voice")
+    if channel not in CAMPAIGN_CHANNELS:
+        raise bad_request(f"'channel' must be one of {list(CAMPAIGN_CHANNELS)}", {"field": "channel"})
+    return str(channel)
+
+
+def _flow_of(version: FlowVersion) -> Flow:
+    return load_flow_text(version.definition, f"{version.name} v{version.version}")
+
+
+def _runs_on(version: FlowVersion, channel: str) -> None:
+    """A flow that declares its channels must include the campaign's."""
+    declared = sorted(c.value for c in _flow_of(version).channels)
+    if channel not in declared:
+        raise ApiError(422, "flow_channel", f"flow {version.name} version {version.version} runs on "
+                       f"{', '.join(declared)} (its channels), not on {channel}: a {channel} campaign needs a flow "
+                       f"with {channel} in its channels", {"field": "channel"})
+
+
+def _sender(settings: dict[str, Any]) -> None:
+    """A messaging campaign's ``sender`` is one of the account's own numbers."""
+    sender = settings.get("sender")
+    if sender is not None and db().scalars(select(Number.id).where(
+            Number.account_id == account_id(), Number.number == sender)).first() is None:
+        raise bad_request(f"settings.sender {sender} is not a number of this account", {"field": "settings.sender"})
 
 
 def _mine(campaign_id: int) -> Campaign:
@@ -92,13 +125,17 @@ def create():  # type: ignore[no-untyped-def]
     name = field(body, "name", str).strip()
     if not name or len(name) > 200:
         raise bad_request("'name' must be 1 to 200 characters", {"field": "name"})
+    channel = _channel(body)
     flow = published_flow(body.get("flow"))
     list_id = field(body, "contact_list_id", int)
     contact_list = db().get(ContactList, list_id)
     if contact_list is None or contact_list.account_id != account_id():
         raise ApiError(404, "not_found", f"contact list {list_id} not found")
-    campaign = Campaign(account_id=account_id(), name=name, flow_version_id=flow.id, contact_list_id=list_id,
-                        settings=_settings(body.get("settings")), status=CampaignStatus.DRAFT)
+    settings = _settings(body.get("settings"), channel)
+    _runs_on(flow, channel)
+    _sender(settings)
+    campaign = Campaign(account_id=account_id(), name=name, channel=channel, flow_version_id=flow.id,
+                        contact_list_id=list_id, settings=settings, status=CampaignStatus.DRAFT)
     db().add(campaign)
     db().flush()
     start_now = field(body, "start", bool, required=False, default=False)
@@ -196,21 +233,36 @@ def resend(campaign_id: int):  # type: ignore[no-untyped-def]
 @requires(Role.OPERATOR, Role.SUPERVISOR)
 def estimate(campaign_id: int):  # type: ignore[no-untyped-def]
     campaign = _mine(campaign_id)
+    members = select(Contact).join(ContactListMember, ContactListMember.contact_id == Contact.id).where(
+        ContactListMember.list_id == campaign.contact_list_id, Contact.opted_out_at.is_(None))
     if campaign.fanned_out_at is None and campaign.contact_list_id is not None:
-        contacts = db().scalar(select(func.count()).select_from(ContactListMember).join(
-            Contact, Contact.id == ContactListMember.contact_id).where(
-            ContactListMember.list_id == campaign.contact_list_id, Contact.opted_out_at.is_(None))) or 0
+        contacts = db().scalar(select(func.count()).select_from(members.subquery())) or 0
     else:
         contacts = lifecycle.remaining(db(), campaign.id)
     settings = CampaignSettings.model_validate(campaign.settings or {})
-    cost = estimate_voice(rates(), contacts, settings.expected_minutes)
     account = db().get(Account, campaign.account_id)
     balance = account.balance if account else 0
-    return {"campaign_id": campaign.id, "contacts": contacts, "expected_minutes_per_call": settings.expected_minutes,
-            "rate_per_minute": str(rates().voice_per_minute), "estimated_cost": str(cost), "balance": str(balance),
-            "currency": account.currency if account else "USD", "sufficient": balance >= cost,
-            "note": "an estimate: every remaining contact answering for the expected minutes; the actual cost is "
-                    "billed per started minute of each answered call"}
+    unit, rate = rates().unit(campaign.channel)
+    common = {"campaign_id": campaign.id, "channel": campaign.channel, "contacts": contacts, "unit": unit,
+              "rate_per_unit": str(rate), "minimum_charge": str(rates().minimum_charge(campaign.channel)),
+              "balance": str(balance), "currency": account.currency if account else "USD"}
+    if campaign.channel == "voice":
+        cost = estimate_voice(rates(), contacts, settings.expected_minutes)
+        return {**common, "expected_minutes_per_call": settings.expected_minutes, "rate_per_minute": str(rate),
+                "estimated_cost": str(cost), "sufficient": balance >= cost,
+                "note": "an estimate: every remaining contact answering for the expected minutes; the actual cost is "
+                        "billed per started minute of each answered call"}
+    sampled = db().scalars(members.order_by(Contact.id).limit(SAMPLE)).all() if campaign.contact_list_id else []
+    version = db().get(FlowVersion, campaign.flow_version_id)
+    assert version is not None
+    sample = sample_first_step(_flow_of(version), campaign.channel, [contact_view(c) for c in sampled], utcnow())
+    cost = estimate_messages(rates(), campaign.channel, contacts, sample.messages_per_contact, sample.parts_per_contact)
+    per = "part" if campaign.channel == "sms" else "message"
+    return {**common, "sampled_contacts": sample.contacts, "messages_per_contact": sample.messages_per_contact,
+            "parts_per_contact": sample.parts_per_contact, "estimated_cost": str(cost), "sufficient": balance >= cost,
+            "note": f"an estimate: every remaining contact sent the flow's first step once, its messages and parts "
+                    f"measured on the first {SAMPLE} contacts' own texts; billed per {per} when sent, and again for "
+                    f"each retry"}
 
 
 @blueprint.get("/<int:campaign_id>/contacts")

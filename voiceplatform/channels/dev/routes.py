@@ -1,7 +1,8 @@
 """The dev channel's HTTP routes: ``POST /dev/inbound`` injects a reply (as a provider's webhook
-would), ``GET /dev/outbox`` reads what the platform sent, ``POST /dev/sessions`` starts a flow
-on the dev channel. An account token is required and every route sees only the caller's
-account and its sub-accounts. Registered only while the dev channel is on
+would), ``GET /dev/outbox`` reads what the platform sent, ``POST /dev/receipts`` injects a
+delivery report for an outbox message, ``POST /dev/sessions`` starts a flow on the dev channel.
+An account token is required and every route sees only the caller's account and its
+sub-accounts. Registered only while the dev channel is on
 (``VOICEPLATFORM_DEV_CHANNEL``, default on; ``0`` in production)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from voiceplatform.api.errors import ApiError, bad_request
 from voiceplatform.api.pagination import page_of
 from voiceplatform.api.published_flows import published_flow
 from voiceplatform.api.requests import field, json_body
+from voiceplatform.campaigns.message_outcomes import REPORTS, settle_message_outcome
 from voiceplatform.channels.dev.driver import NAME, DevChannel
 from voiceplatform.db.request_session import db
 from voiceplatform.exceptions import InputRejectedError
@@ -84,6 +86,29 @@ def outbox():  # type: ignore[no-untyped-def]
             raise bad_request("after_id must be a message id", {"field": "after_id"})
         query = query.where(DevMessage.id > int(after))
     return page_of(query.order_by(DevMessage.id), _message)
+
+
+@blueprint.post("/receipts")
+@requires(Role.OPERATOR)
+def receipt():  # type: ignore[no-untyped-def]
+    """A delivery report for outbox message ``message_id``, as a provider sends one (``status``:
+    delivered, undelivered, expired, rejected, failed; sent, queued, accepted change nothing),
+    applied to the campaign attempt that sent it (voiceplatform.campaigns.message_outcomes)."""
+    body = json_body()
+    message_id = field(body, "message_id", int, minimum=1, maximum=MAX_ID)
+    status = field(body, "status", str)
+    if status not in REPORTS:
+        raise bad_request(f"'status' must be one of {list(REPORTS)}", {"field": "status"})
+    message = db().get(DevMessage, message_id)
+    if message is None or message.account_id not in visible_accounts():
+        raise ApiError(404, "not_found", f"dev message {message_id} not found")
+    if message.session_id is None:
+        return {"applied": False, "reason": "not a session's message", "message_id": message.id}
+    settled = settle_message_outcome(db(), message.session_id, status)
+    return {"applied": settled.applied, "reason": settled.reason, "message_id": message.id,
+            "session_id": message.session_id, "outcome": settled.outcome,
+            "campaign_contact_id": settled.campaign_contact_id, "final": settled.final,
+            "next_attempt_at": settled.next_attempt_at.isoformat() if settled.next_attempt_at else None}
 
 
 @blueprint.post("/sessions")
