@@ -62,3 +62,25 @@ def test_parts_sent_in_any_order_are_reassembled(text: str, reference: int, data
     done = [r for r in results if r is not None]
     assert len(done) == 1 and done[0].text == text and done[0].complete
     assert results[-1] is done[0] and reassembler.pending == 0
+
+
+def greedy_reference(text: str, encoding: Encoding, limit: int) -> tuple[str, ...]:
+    """The obvious cut, one character at a time: what the fast split must equal."""
+    parts: list[str] = []
+    current, used = "", 0
+    for ch in text:
+        cost = 2 if (ch in GSM7_EXTENSION if encoding is Encoding.GSM7 else ord(ch) > 0xFFFF) else 1
+        if used + cost > limit:
+            parts.append(current)
+            current, used = "", 0
+        current += ch
+        used += cost
+    return tuple(parts + [current])
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_the_split_is_the_greedy_cut(text: str) -> None:
+    size = measure(text)
+    if size.segments > 1:
+        assert size.parts == greedy_reference(text, size.encoding, size.per_segment)

@@ -19,6 +19,7 @@ Pure and dependency-free.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -40,6 +41,7 @@ GSM7_EXTENSION_TABLE = {
 GSM7_BASIC = frozenset(GSM7_BASIC_TABLE) - {chr(ESCAPE)}
 GSM7_EXTENSION = frozenset(GSM7_EXTENSION_TABLE.values())
 GSM7_ALPHABET = GSM7_BASIC | GSM7_EXTENSION
+_EXTENSION_CHAR = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
 
 SINGLE = {"gsm7": 160, "ucs2": 70}
 PART = {"gsm7": 153, "ucs2": 67}
@@ -79,7 +81,7 @@ def is_gsm7(text: str) -> bool:
 
 def gsm7_septets(text: str) -> int:
     """Septets of a GSM-7 text (extension characters count two). Assumes ``is_gsm7(text)``."""
-    return len(text) + sum(map(GSM7_EXTENSION.__contains__, text))
+    return len(text) + len(_EXTENSION_CHAR.findall(text))
 
 
 def ucs2_units(text: str) -> int:
@@ -87,26 +89,31 @@ def ucs2_units(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def unit_cost(ch: str, encoding: Encoding) -> int:
-    """Units one character takes in ``encoding``: 2 for a GSM-7 extension character or a UCS-2
-    character outside the BMP, else 1."""
-    if encoding is Encoding.GSM7:
-        return 2 if ch in GSM7_EXTENSION else 1
-    return 2 if ord(ch) > 0xFFFF else 1
+def units_of(text: str, encoding: Encoding) -> int:
+    return gsm7_septets(text) if encoding is Encoding.GSM7 else ucs2_units(text)
 
 
 def split_parts(text: str, encoding: Encoding, part_units: int) -> tuple[str, ...]:
-    """``text`` cut greedily into parts of at most ``part_units`` units, only between characters."""
+    """``text`` cut greedily into parts of at most ``part_units`` units, only between characters.
+
+    Each part takes the most characters that fit: starting from ``part_units`` characters, it
+    drops at least half the excess each round (a character costs at most two units, so this
+    never drops below the most that fit), and the counting is done by C code, not per character.
+    """
+    if part_units < 2:
+        raise ValueError("a part holds at least two units (one character of either size)")
     parts: list[str] = []
-    start = used = 0
-    for index, ch in enumerate(text):
-        cost = unit_cost(ch, encoding)
-        if used + cost > part_units:
-            parts.append(text[start:index])
-            start, used = index, 0
-        used += cost
-    parts.append(text[start:])
-    return tuple(parts)
+    start = 0
+    while True:
+        count = min(part_units, len(text) - start)
+        units = units_of(text[start:start + count], encoding)
+        while units > part_units:
+            count -= (units - part_units + 1) // 2
+            units = units_of(text[start:start + count], encoding)
+        parts.append(text[start:start + count])
+        start += count
+        if start >= len(text):
+            return tuple(parts)
 
 
 def measure(text: str) -> SmsSize:
@@ -116,10 +123,10 @@ def measure(text: str) -> SmsSize:
         encoding, units = Encoding.GSM7, gsm7_septets(text)
     else:
         encoding, units = Encoding.UCS2, ucs2_units(text)
-        non_gsm = tuple(dict.fromkeys(ch for ch in text if ch not in GSM7_ALPHABET))
+        non_gsm = tuple(sorted(set(text) - GSM7_ALPHABET, key=text.index))
     single, part = SINGLE[encoding.value], PART[encoding.value]
     if units <= single:
         return SmsSize(encoding, units, len(text), 1, single, single - units, (text,), non_gsm)
     parts = split_parts(text, encoding, part)
-    last = sum(unit_cost(ch, encoding) for ch in parts[-1])
+    last = units_of(parts[-1], encoding)
     return SmsSize(encoding, units, len(text), len(parts), part, part - last, parts, non_gsm)
