@@ -1,5 +1,5 @@
-"""The web UI's pure parts: the caller's path from transcript lines, the QA form, the list's
-query string, CSV cells and time formats."""
+"""The web UI's pure parts: the QA form, the list's query string, CSV cells and time formats.
+(The caller's path is rendered from session rows: tests/sessions/test_session_path.py.)"""
 
 from __future__ import annotations
 
@@ -7,36 +7,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from voiceplatform.flow import outputs as out
-from voiceplatform.flow.inputs import Input
-from voiceplatform.flow.transcript import input_line, output_lines
-from voiceplatform.web.call_path import call_events
 from voiceplatform.web.export import safe_cell
 from voiceplatform.web.listing import parse_list_args
 from voiceplatform.web.qa import parse_form, parse_tags
 from voiceplatform.web.rubric import DEFAULT_RUBRIC
 from voiceplatform.web.setup import clock
-
-
-def test_the_path_reads_the_lines_the_voice_runner_writes() -> None:
-    lines = [
-        *output_lines(out.Say(text="Hello Ann")),
-        input_line(Input.digits("1")),
-        input_line(Input.speech("excellent", 0.87)),
-        input_line(Input.recording("/m/r.wav", 3.5, "it was slow")),
-        input_line(Input.no_input()),
-        "contact: (hung up)",
-        "system: hang up (completed)",
-        "bot (sms to +15550100): Pay here",
-        "    [button pay] Pay now",
-    ]
-    events = [(event.kind, event.text, event.detail) for event in call_events(lines)]
-    assert events == [
-        ("prompt", "Hello Ann", ""), ("keys", "1", ""), ("speech", "excellent", "87%"),
-        ("recording", "it was slow", "3.5s"), ("no-input", "no input", ""), ("hangup", "hung up", ""),
-        ("system", "hang up (completed)", ""), ("message", "Pay here [button pay] Pay now", "sms to +15550100"),
-    ]
-    assert call_events(None) == []
 
 
 def test_tags_are_trimmed_lowercased_and_unique() -> None:

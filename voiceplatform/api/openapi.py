@@ -238,7 +238,8 @@ DOCUMENT: dict[str, Any] = {
             {"name": "started_after", "in": "query", "schema": TIME},
             {"name": "started_before", "in": "query", "schema": TIME}])},
         "/sessions/{session_id}": {"get": _op("One session, with its history (ordered events: kind, type, channel, time, "
-                                              "payload) and the transcript rendered from it", params=[_path_param("session_id")])},
+                                              "payload), and the path (parts per channel: nodes, conversation events) and "
+                                              "transcript rendered from it", params=[_path_param("session_id")])},
         # The dev channel (voiceplatform.channels.dev): absent when VOICEPLATFORM_DEV_CHANNEL=0.
         "/dev/inbound": {
             "post": _op("Inject a reply on the dev channel: resumes the contact's waiting session, else starts the number's flow, "

@@ -2,9 +2,11 @@
 
 ``GET /sessions`` lists them, newest first, with filters (status, channel, address, contact,
 campaign, flow name, started after / before); ``GET /sessions/<id>`` gives one with its history
-(the ordered ``session_events`` rows: kind, type, channel, time, payload) and its transcript,
-rendered from those rows when read (voiceplatform.sessions.transcript). A caller sees its
-account's sessions and its sub-accounts'; any other id answers 404, as everywhere in the API.
+(the ordered ``session_events`` rows: kind, type, channel, time, payload), its path (the parts
+per channel: nodes and conversation events) and its transcript, both rendered from those rows
+when read (voiceplatform.sessions.transcript, the renderer the recording page uses too). A
+caller sees its account's sessions and its sub-accounts'; any other id answers 404, as
+everywhere in the API.
 """
 
 from __future__ import annotations
@@ -100,7 +102,8 @@ def session_detail(session_id: str):  # type: ignore[no-untyped-def]
     truncated = len(events) > MAX_HISTORY
     events = events[:MAX_HISTORY]
     state = row.state or {}
+    parts = transcript.path(events)
     return {**_listed(found), "results": state.get("results", {}), "language": state.get("language"),
             "row_version": row.row_version, "history": [_event(event) for event in events],
-            "history_truncated": truncated,
-            "transcript": [line.to_dict() for line in transcript.lines(events)]}
+            "history_truncated": truncated, "path": [part.to_dict() for part in parts],
+            "transcript": [line.to_dict() for line in transcript.lines_of(parts)]}

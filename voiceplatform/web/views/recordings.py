@@ -1,5 +1,10 @@
 """The recordings list (filters, transcript search, sort, pages, CSV export) and a recording's
-page (player, waveform, transcript, the caller's path, call facts, QA form, download)."""
+page (player, waveform, transcript, the caller's path, call facts, QA form, download).
+
+The caller's path is rendered from the call's session rows (voiceplatform.sessions.transcript,
+the renderer the sessions API uses too). A call with no session rows (made before sessions were
+stored, or placed outside the dialler) shows its stored transcript lines as they are, unparsed.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,11 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from sqlalchemy import select
 
 from voiceplatform.db.request_session import db
-from voiceplatform.models import Account, Call, Campaign, FlowVersion, Recording, User
+from voiceplatform.models import Account, Call, Campaign, FlowSession, FlowVersion, Recording, User
 from voiceplatform.review.search import find_recordings, iter_recordings
 from voiceplatform.calls.outcomes import CallOutcome
+from voiceplatform.sessions import store, transcript
 from voiceplatform.web import audit
-from voiceplatform.web.call_path import call_events
 from voiceplatform.web.export import csv_lines
 from voiceplatform.web.listing import PER_PAGE, QA_STATUSES, ListQuery, parse_list_args
 from voiceplatform.web.people import REVIEWERS
@@ -33,6 +38,16 @@ def _visible_recording(recording_id: int) -> Recording:
     if recording is None or not viewer().sees(recording.account_id):
         abort(404)
     return recording
+
+
+def _call_path(call: Call | None) -> list[transcript.PathPart]:
+    """The call's journey, part by part, from its session's rows; empty when it has none."""
+    if call is None or call.session_id is None:
+        return []
+    session = db().get(FlowSession, call.session_id)
+    if session is None or session.account_id != call.account_id:
+        return []
+    return transcript.path(store.history(db(), session.id))
 
 
 def _choices(person: Viewer) -> tuple[list[tuple[int, str]], list[str]]:
@@ -97,7 +112,8 @@ def recording_page(recording_id: int) -> str:
     return render_template(
         "recording.html", recording=recording, call=call, account=account, campaign=campaign, review=review,
         reviewer=reviewer, rubric=rubric_for(db(), recording.account_id), statuses=STATUSES, viewer=person,
-        events=call_events(call.transcript if call else []), segments=recording.transcript_segments or [],
+        parts=_call_path(call), stored_lines=(call.transcript or []) if call else [],
+        segments=recording.transcript_segments or [],
         peaks=recording.peaks or [],
         listen_url=media_url(recording.id, "listen", person.user_id) if audio else None,
         download_url=media_url(recording.id, "download", person.user_id) if audio else None,
