@@ -64,12 +64,15 @@ def _transport_notice() -> None:
 
 @click.command("worker")
 @click.option("--redis-url", envvar="REDIS_URL", default="redis://127.0.0.1:6379/0", show_default=True)
-@click.option("--switch", type=click.Choice(["asterisk", "freeswitch"]), default=None)
+@click.option("--switch", type=click.Choice(["asterisk", "freeswitch", "none"]), default=None,
+              help="The switch to dial on (default VOICEPLATFORM_SWITCH, else asterisk); none: no switch, "
+                   "the worker runs messaging campaigns and stored sessions only.")
 @click.option("--capacity", type=int, default=None, help="Calls the switch takes at once, across all workers "
               "(default VOICEPLATFORM_SWITCH_CAPACITY, else 100).")
 @click.option("--name", default=None, help="This worker's name (default host-pid-random).")
 def worker_command(redis_url: str, switch: str | None, capacity: int | None, name: str | None) -> None:
-    """Dial campaigns and run jobs from Redis (rq), until SIGTERM or Ctrl-C (calls in progress finish)."""
+    """Run campaigns (calls; SMS and WhatsApp sessions) and jobs from Redis (rq), until SIGTERM or
+    Ctrl-C (calls in progress finish)."""
     from voiceplatform.processes.runtime import use_gevent
 
     use_gevent()

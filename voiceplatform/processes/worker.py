@@ -1,8 +1,9 @@
 """``voiceplatform worker``: a gevent process that dials, and runs rq jobs from Redis.
 
-It starts the switch driver and the dialler supervisor (see ``voiceplatform.dialer.supervisor``),
-runs rq's scheduler loop in a greenlet (scheduled campaign starts; rq's own scheduler would fork a
-process, which must not inherit live calls), and works the ``voiceplatform`` queue with rq's
+It starts the switch driver (none with ``--switch none`` / ``VOICEPLATFORM_SWITCH=none``: such a
+worker runs messaging campaigns and stored sessions only) and the dialler supervisor (see
+``voiceplatform.dialer.supervisor``), runs rq's scheduler loop in a greenlet (scheduled campaign
+starts; rq's own scheduler would fork a process, which must not inherit live calls), and works the ``voiceplatform`` queue with rq's
 SimpleWorker in the main greenlet. If Redis goes away, the worker keeps its calls going and
 reconnects; on SIGTERM or SIGINT it stops taking work, lets its calls finish, and exits.
 """
