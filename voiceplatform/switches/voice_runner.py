@@ -84,12 +84,14 @@ class LiveCall:
     def perform(self, step: Step, given: Input | None) -> Input | None:
         """Perform ``step`` (made by ``given``) on the call; the input the call gave back."""
         self.step = step
-        while self.delivered:
+        if given is not None:
+            self.write_history([("input", given.kind.value, given.to_dict())])
+        while self.delivered:  # from outside the call since its last step: before this step's outputs
             output = self.delivered.popleft()
             self.write_history([("output", output.kind, output.to_dict())])
             self.record.transcript.extend(output_lines(output))
             self.channel_output(output)
-        handled = handle_step(step, self, given)
+        handled = handle_step(step, self)
         if not handled.requests:
             return handled.given
         answer, error = perform_webhook(handled.requests[-1], self.runner.services.perform_http)
