@@ -97,6 +97,6 @@ class CampaignSettings(BaseModel):
         known = RETRY_OUTCOMES.get(channel, OUTCOMES)
         unknown = set(value) - set(known)
         if unknown:
-            which = f"a {channel} campaign's " if channel in RETRY_OUTCOMES else ""
+            which = f"{channel} campaigns' " if channel in RETRY_OUTCOMES else ""
             raise ValueError(f"{which}retry rules are for outcomes {list(known)}; not {sorted(unknown)}")
         return {**DEFAULT_RETRIES, **value}
