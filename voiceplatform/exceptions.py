@@ -20,6 +20,9 @@ kept.
     │   ├── SwitchConnectionError       cannot connect, or the connection dropped
     │   ├── SwitchCommandError          the switch refused or failed a command
     │   └── LabError                    the local Asterisk lab cannot be set up or started
+    ├── SmscError                       the local SMS gateway (``voiceplatform smsc``: Jasmin, its
+    │                                   RabbitMQ vhost, its Redis, the handset network) cannot be
+    │                                   installed, started, provisioned or reached
     ├── QueueBackendError               the shared state backend (Redis: job queue, switch
     │                                   capacity leases, campaign locks) cannot be reached or
     │                                   failed a command; callers retry later
@@ -145,6 +148,12 @@ class SwitchCommandError(SwitchError):
 
 class LabError(SwitchError):
     pass
+
+
+class SmscError(VoicePlatformError):
+    """The local SMS gateway that ``voiceplatform smsc`` runs (a real Jasmin, its RabbitMQ vhost, a
+    private redis-server, the scripted handset network) cannot be installed, started, provisioned
+    or reached. The message says which part and what to do."""
 
 
 class QueueBackendError(VoicePlatformError):

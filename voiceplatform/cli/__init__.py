@@ -14,11 +14,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from voiceplatform.cli import call, campaign, contacts, db, demo, flow, lab, serve, users
+    from voiceplatform.cli import call, campaign, contacts, db, demo, flow, lab, serve, smsc, users
 
     main.add_command(flow.flow_group)
     main.add_command(demo.demo_command)
     main.add_command(lab.lab_group)
+    main.add_command(smsc.smsc_group)
     main.add_command(call.call_command)
     main.add_command(db.db_group)
     main.add_command(contacts.contacts_group)
