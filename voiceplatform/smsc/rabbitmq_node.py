@@ -123,8 +123,10 @@ def stop(folder: Path, state: NodeState) -> list[str]:
             broker(folder, state.name, state.port).run("stop", timeout=30)
         except SmscError:
             pass  # stopped by pid below
-        poll(lambda: True if not processes.is_running(state.process) else None, defaults.STOP_TIMEOUT)
-    outcomes.append(f"rabbitmq-server pid {state.process.pid}: {processes.stop(state.process)}")
+        if poll(lambda: True if not processes.is_running(state.process) else None, defaults.STOP_TIMEOUT):
+            outcomes.append(f"rabbitmq-server pid {state.process.pid}: stopped (rabbitmqctl stop)")
+    if not outcomes:
+        outcomes.append(f"rabbitmq-server pid {state.process.pid}: {processes.stop(state.process)}")
     beam = _beam_pid(folder, state.name)
     if beam is not None:
         outcomes.append(f"beam pid {beam}: {lab_process.stop(beam)}")

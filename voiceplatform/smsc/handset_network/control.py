@@ -2,7 +2,7 @@
 benchmark and ``voiceplatform smsc status``.
 
     GET  /health                       {"ok": true, "binds": [...], "records": n}
-    GET  /messages?kind=&after=&destination=&source=&message_id=
+    GET  /messages?kind=&after=&destination=&source=&message_id=&script=&status=&text=
                                        {"records": [...], "next": n}  (this run's records)
     POST /mo  {"source": "+12025550700", "destination": "+15550100", "text": "hi"}
                                        {"parts": 1}; 409 when no gateway is bound to receive it
@@ -22,7 +22,7 @@ from voiceplatform.smsc.handset_network.server import HandsetNetwork, NoReceiver
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 #: The largest request body the control port reads.
 MAX_BODY = 64 * 1024
-FILTERS = ("destination", "source", "message_id", "script", "status")
+FILTERS = ("destination", "source", "message_id", "script", "status", "text", "system_id")
 
 
 class ControlApp:
