@@ -2,7 +2,8 @@
 each contact gets exactly one session and the outbox its message; the do-not-call list and
 opt-outs are checked per channel when sending; a closed window defers; pacing spaces the
 sessions; a delivery report of ``undelivered`` retries once after the configured delay, then is
-final; stats count messages and SMS parts; the account is charged per part."""
+final; stats count messages and SMS parts; the account is charged per part; an attempt whose
+session cannot start keeps nothing of it and follows the ``failed`` rule."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from voiceplatform.campaigns.progress import progress
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.db import session_factory
 from voiceplatform.dialer.claims import next_to_message
+from voiceplatform.exceptions import ChannelUnavailableError
 from voiceplatform.models import Account, Campaign, CampaignContactStatus, CampaignStatus, Contact, DoNotCall
 from voiceplatform.models.base import utcnow
 
@@ -173,3 +175,29 @@ def test_stats_count_messages_and_parts_and_the_account_pays_per_part(engine: En
     assert stats["attempts"] == 3 and stats["attempts_by_outcome"] == {"sent": 3}
     assert stats["calls"] == 0 and stats["outcomes"] == {"sent": 3}
     assert balance == Decimal("10") - 5 * world.context.rates.sms_per_part
+
+
+def test_an_attempt_whose_session_cannot_start_is_failed_and_retried_by_its_rule(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    phones = numbers(2, 650)
+    seeded = seed_messaging(sessions, phones, name="sms-not-started")
+    world = MessagingWorld(sessions)
+    start_in = world.messaging.runner.start_in
+
+    def refuse_the_first(db, **options):  # type: ignore[no-untyped-def]  # a driver that refuses one address
+        if options["address"] == phones[0]:
+            raise ChannelUnavailableError("the bridge refused the submission")
+        return start_in(db, **options)
+
+    world.messaging.runner.start_in = refuse_the_first  # type: ignore[method-assign]
+    world.run_until(seeded.campaign_id, lambda _c: len(attempts(sessions, seeded.campaign_id)) == 2)
+    failed, sent = sorted(attempts(sessions, seeded.campaign_id), key=lambda a: a.outcome)
+    assert (failed.outcome, failed.session_id, failed.error, failed.messages) == (
+        "failed", None, "the bridge refused the submission", 0)
+    assert sent.outcome == "sent"
+    rows = {row.id: row for row in contacts(sessions, seeded.campaign_id)}
+    retried = rows[failed.campaign_contact_id]
+    assert (retried.status, retried.attempts, retried.last_outcome) == (CampaignContactStatus.PENDING, 1, "failed")
+    assert retried.next_attempt_at is not None and retried.next_attempt_at > failed.sent_at + timedelta(minutes=29)
+    assert sessions_of(sessions, [retried.id]) == []  # nothing of the refused session was kept
+    assert [m.to_address for m in outbox(sessions, seeded.account_id)] == [phones[1]]

@@ -90,10 +90,10 @@ class MessageSender:
                     lifecycle.fail(db, campaign, lifecycle.INSUFFICIENT_CREDIT, now)
                     return SendResult("wait")
                 due = next_to_message(db, campaign, settings, now=now)
-                if due.entry is None:
+                if due.entry is None or due.contact is None:
                     outcome = "wait" if due.at_capacity else ("idle" if due.nothing_due else "again")
                     return SendResult(outcome, due.skipped, due.deferred)
-                result, requests = self._start(db, campaign, settings, due.entry, now)
+                result, requests = self._start(db, campaign, settings, due.entry, due.contact, now)
         except _NotStarted as failed:  # the transaction was rolled back: nothing of the session is kept
             self._record_failure(failed.campaign_contact_id, failed.transport, failed.reason)
             return SendResult("placed")
@@ -102,10 +102,8 @@ class MessageSender:
         return SendResult("placed", due.skipped, due.deferred, result.session_id)
 
     def _start(self, db: Session, campaign: Campaign, settings: CampaignSettings, entry: CampaignContact,
-               now: datetime) -> tuple[RunResult, list[out.HttpRequest]]:
+               contact: Contact, now: datetime) -> tuple[RunResult, list[out.HttpRequest]]:
         """Start the contact's session and record the attempt; raises _NotStarted when it cannot."""
-        contact = db.get(Contact, entry.contact_id)
-        assert contact is not None
         try:
             driver = self.runner.channels.for_engine_channel(campaign.channel)
             transport = driver.capabilities.name
@@ -121,9 +119,9 @@ class MessageSender:
             record_failed(db, campaign, entry, transport=transport, reason="the session failed at once",
                           session_id=result.session_id, now=now)
         else:
+            channels = frozenset({campaign.channel, driver.capabilities.renders_as.value})
             record_sent(db, campaign, entry, session_id=result.session_id, transport=transport,
-                        texts=sent_texts(db, result.session_id, frozenset({campaign.channel, driver.capabilities.renders_as.value})),
-                        rates=self.rates, now=now)
+                        texts=sent_texts(db, result.session_id, channels), rates=self.rates, now=now)
         return result, requests
 
     def _transport(self, campaign: Campaign) -> str:
