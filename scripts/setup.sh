@@ -3,6 +3,7 @@
 # Safe to run twice: every step checks what is already there.
 #   - Debian packages listed in scripts/debian-packages.txt (installed only when missing)
 #   - a virtualenv in .venv with the package installed editable, plus test extras
+#   - Jasmin (the SMS gateway of `voiceplatform smsc`) in its own virtualenv, .venv-jasmin
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +49,12 @@ install_python_env() {
   echo "$digest" > "$stamp"
 }
 
+# Jasmin for `voiceplatform smsc` (and its tests): pinned, patched, in .venv-jasmin; cached.
+install_jasmin() {
+  .venv/bin/voiceplatform smsc install | sed 's/^/[setup] /'
+}
+
 install_debian_packages
 install_python_env
+install_jasmin
 log "ready"
