@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -61,6 +61,13 @@ def _move(session: Session, campaign: Campaign, status: CampaignStatus, event: s
     emit(session, campaign.account_id, event, campaign_event(campaign, **extra))
 
 
+def lock(session: Session, campaign_id: int) -> None:
+    """Serialise writers of the campaign for the rest of the transaction: a no-op UPDATE of its row
+    (the row lock on PostgreSQL, the write lock on SQLite), taken before reading what the write
+    depends on (the dialler's claims, completion, a delivery report that reopens it)."""
+    session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status=Campaign.status))
+
+
 def has_credit(session: Session, campaign: Campaign, rates: Rates) -> bool:
     account = session.get(Account, campaign.account_id)
     return account is not None and (account.balance or 0) >= rates.minimum_charge(campaign.channel)
@@ -154,6 +161,8 @@ def remaining(session: Session, campaign_id: int) -> int:
 
 
 def complete_if_done(session: Session, campaign: Campaign, now: datetime) -> bool:
+    """Complete ``campaign`` when every contact is final (the caller took :func:`lock` first, so
+    a delivery report that makes a contact due again cannot slip in between)."""
     if campaign.status != S.RUNNING or campaign.fanned_out_at is None or remaining(session, campaign.id):
         return False
     campaign.finished_at = now

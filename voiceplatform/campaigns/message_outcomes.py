@@ -17,7 +17,9 @@ Reports only move an attempt forward, once: the first final report of an attempt
 second report, a late one for an attempt already retried, or one for a session of no campaign
 is recorded nowhere and changes nothing). The attempt's row is locked first (a no-op UPDATE: the
 row lock on PostgreSQL, the write lock on SQLite), so two reports of one attempt that arrive
-together are applied one after the other.
+together are applied one after the other; the campaign's row is locked next, so a report that
+makes a contact due again and the dialler completing the campaign never cross (one sees the
+other: the campaign is not completed, or it is reopened).
 """
 
 from __future__ import annotations
@@ -112,8 +114,9 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
         return MessageSettled(False, f"the attempt was already {attempt.outcome}", attempt.outcome,
                               attempt.campaign_contact_id)
     attempt.outcome, attempt.outcome_at = outcome, now
+    lifecycle.lock(db, attempt.campaign_id)  # completion waits for this report, or this one sees it
     entry = db.get(CampaignContact, attempt.campaign_contact_id)
-    campaign = db.get(Campaign, attempt.campaign_id)
+    campaign = db.get(Campaign, attempt.campaign_id, populate_existing=True)
     assert entry is not None and campaign is not None
     if entry.attempts != attempt.attempt or entry.status != CampaignContactStatus.DONE:
         db.flush()

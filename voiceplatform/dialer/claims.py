@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from voiceplatform.campaigns.lifecycle import lock as lock_campaign
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.campaigns.windows import next_opening
 from voiceplatform.contacts.opt_out import accepts
@@ -55,10 +56,6 @@ class ClaimResult:
     deferred: int = 0  # outside their window: moved to the next opening
     at_capacity: bool = False
     nothing_due: bool = False
-
-
-def lock_campaign(session: Session, campaign_id: int) -> None:
-    session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status=Campaign.status))
 
 
 def dialling_count(session: Session, campaign_id: int) -> int:

@@ -205,7 +205,8 @@ class CampaignDispatcher:
         if self.in_flight:
             return False
         with self.context.sessions.begin() as session:
-            campaign = session.get(Campaign, self.campaign_id)
+            lifecycle.lock(session, self.campaign_id)
+            campaign = session.get(Campaign, self.campaign_id, populate_existing=True)
             return campaign is not None and lifecycle.complete_if_done(session, campaign, self.context.clock())
 
     def _send_one(self) -> str:
