@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import gevent
 from sqlalchemy import Engine
 
 from tests.campaigns.messaging_world import (MessagingWorld, attempts, contacts, numbers, outbox, seed_messaging,
@@ -201,3 +202,23 @@ def test_an_attempt_whose_session_cannot_start_is_failed_and_retried_by_its_rule
     assert retried.next_attempt_at is not None and retried.next_attempt_at > failed.sent_at + timedelta(minutes=29)
     assert sessions_of(sessions, [retried.id]) == []  # nothing of the refused session was kept
     assert [m.to_address for m in outbox(sessions, seeded.account_id)] == [phones[1]]
+
+
+def test_two_reports_of_one_attempt_at_once_are_applied_once(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    seeded = seed_messaging(sessions, numbers(1, 680), name="sms-two-reports",
+                            settings={"retries": {"undelivered": {"retries": 3, "minutes": 60}}})
+    MessagingWorld(sessions).completed(seeded.campaign_id)
+    (attempt,) = attempts(sessions, seeded.campaign_id)
+
+    def report(outcome: str) -> bool:
+        with sessions.begin() as db:
+            return settle_message_outcome(db, attempt.session_id or "", outcome).applied
+
+    reports = [gevent.spawn(report, outcome) for outcome in ("undelivered", "delivered", "undelivered")]
+    gevent.joinall(reports, raise_error=True)
+    assert sum(greenlet.value for greenlet in reports) == 1
+    (row,) = contacts(sessions, seeded.campaign_id)
+    (after,) = attempts(sessions, seeded.campaign_id)
+    assert row.last_outcome == after.outcome and row.attempts == 1
+    assert (row.status == CampaignContactStatus.PENDING) == (after.outcome == "undelivered")
