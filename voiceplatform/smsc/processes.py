@@ -21,7 +21,8 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 
 #: What a child inherits of this process's environment; everything else is set explicitly
 #: (Jasmin reads any ``SECTION_OPTION`` variable as configuration, so nothing stray may leak in).
-INHERITED = ("PATH", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR")
+INHERITED = ("PATH", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR",
+             "VOICEPLATFORM_JASMIN_NODELAY")  # read by the launcher: 0 leaves Nagle on (to measure)
 
 
 @dataclass(frozen=True)
