@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy.orm import Session
@@ -48,12 +49,29 @@ def script_language(text: str) -> str:
     return "ar" if _ARABIC.search(text) else "en"
 
 
-def settings_for(db: Session, account_id: int) -> tuple[tuple[str, ...], dict[str, str]]:
-    """(the account's words, its confirmation texts by language), defaults filled in."""
+@dataclass(frozen=True, slots=True)
+class OptOutWords:
+    """An account's opt-out words, normalised once, and its confirmation texts by language
+    (defaults filled in). The router keeps one per account for a few seconds
+    (voiceplatform.sessions.ttl_cache): a changed list applies within that bound."""
+
+    words: frozenset[str]
+    confirmation: dict[str, str]
+
+    def matches(self, text: str) -> bool:
+        return normalise(text) in self.words
+
+    def confirmation_for(self, text: str) -> str:
+        """The confirmation in the message's script (Arabic or English)."""
+        return confirmation_text(self.confirmation, text)
+
+
+def settings_for(db: Session, account_id: int) -> OptOutWords:
+    """The account's words and confirmation texts, defaults filled in."""
     row = db.get(OptOutSettings, account_id)
     words = tuple(row.words) if row is not None and row.words else DEFAULT_WORDS
     confirmation = {**DEFAULT_CONFIRMATION, **(row.confirmation if row is not None and row.confirmation else {})}
-    return words, confirmation
+    return OptOutWords(frozenset(normalise(word) for word in words), confirmation)
 
 
 def confirmation_text(confirmation: dict[str, str], text: str) -> str:

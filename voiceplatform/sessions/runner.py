@@ -76,7 +76,7 @@ class SessionRunner:
               contact: dict[str, Any] | None = None, campaign_contact_id: int | None = None,
               language: str | None = None, trigger: Input | None = None) -> RunResult:
         """Start a session of the flow version on ``channel`` (a store-and-resume channel)."""
-        with self.sessions.begin() as db:
+        with self.sessions.begin() as db, store.batched(db):
             result, requests = self.start_in(
                 db, account_id=account_id, flow_version_id=flow_version_id, channel=channel, address=address,
                 our_address=our_address, number_id=number_id, contact_id=contact_id, contact=contact,
@@ -112,7 +112,7 @@ class SessionRunner:
         """Apply ``given`` to the session, exactly once, then any webhook that follows."""
         for attempt in range(CONFLICT_RETRIES):
             try:
-                with self.sessions.begin() as db:
+                with self.sessions.begin() as db, store.batched(db):
                     row = store.lock(db, session_id)
                     result, requests = self.resume_in(db, row, given)
                 break
@@ -184,7 +184,7 @@ class SessionRunner:
             given, error = perform_webhook(requests[-1], self.perform_http)  # the engine waits after each webhook
             if error:
                 log.info("session %s: %s", result.session_id, error)
-            with self.sessions.begin() as db:
+            with self.sessions.begin() as db, store.batched(db):
                 row = store.lock(db, result.session_id)
                 if row.wait_kind != "http":
                     return RunResult(row.id, "resumed", row.status)  # the sweeper expired it meanwhile

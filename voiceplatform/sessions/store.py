@@ -1,16 +1,23 @@
-"""The session store: create a session row, take one under a lock, write the engine's step back,
-append history rows in order, and read the history.
+"""The session store: create a session row, take one (or a batch) under a lock, write the
+engine's step back, append history rows in order, and read the history.
 
 Locking is twofold, so that a resume is applied exactly once whatever the database:
 
-* **the row lock**: :func:`lock` takes the row with ``SELECT ... FOR UPDATE`` on PostgreSQL (a
-  second resume of the same session waits for the first to commit, then reads its result); on
-  SQLite, which has no row locks, it first takes the database's write lock with a no-op UPDATE
-  of the row, so the read that follows is already inside the write transaction and no other
-  writer can interleave;
-* **the row version**: every UPDATE of a session compares ``row_version`` (SQLAlchemy's
-  ``version_id_col``) and raises ``StaleDataError`` when someone else wrote the row since it was
-  read; :func:`save` turns that into :class:`voiceplatform.exceptions.SessionConflictError`.
+* **the row lock**: :func:`lock` (one row) and :func:`lock_many` (a batch, in id order) take the
+  rows with ``SELECT ... FOR UPDATE`` on PostgreSQL (a second resume of the same session waits
+  for the first to commit, then reads its result; the sweeper adds ``SKIP LOCKED`` so two
+  sweepers split the work); on SQLite, which has no row locks, the transaction first takes the
+  database's write lock (:func:`take_write_lock`, a no-op UPDATE), so the reads that follow are
+  already inside the write transaction and no other writer can interleave;
+* **the row version**: every UPDATE of a session compares ``row_version`` and raises
+  :class:`voiceplatform.exceptions.SessionConflictError` when someone else wrote the row since
+  it was read (the ORM's ``version_id_col`` does the same for the rows it flushes itself).
+
+**Writes.** Inside :func:`batched` (the router's and the sweeper's batches, the runner's own
+transactions) nothing is written until the block ends; then the changed session rows go in one
+UPDATE that compares each row's version and every table's new rows (history, outboxes) in one
+INSERT (voiceplatform.sessions.writes). Outside a batch each call writes at once (a caller's
+own transaction, such as a call's settlement).
 
 The caller owns the transaction (``with sessionmaker.begin() as db``); nothing here commits.
 """
@@ -18,23 +25,78 @@ The caller owns the transaction (``with sessionmaker.begin() as db``); nothing h
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import ARRAY, ColumnElement, any_, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.exc import StaleDataError
 
 from voiceplatform.exceptions import SessionConflictError, SessionNotFoundError
 from voiceplatform.flow import Step
 from voiceplatform.flow.state import SessionStatus as EngineStatus
+from voiceplatform.models import Contact
 from voiceplatform.models.base import utcnow
 from voiceplatform.models.sessions import EventKind, FlowSession, SessionEvent, SessionStatus
+from voiceplatform.sessions import writes
+from voiceplatform.sessions.writes import assign, write
+
+_SESSIONS = writes.table_of(FlowSession)
+_EVENTS = writes.table_of(SessionEvent)
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
 
+
+# ---- transactions --------------------------------------------------------------------------------
+
+@contextmanager
+def batched(db: Session) -> Iterator[None]:
+    """Keep this block's writes and write them together when it ends (see the module's
+    docstring). ORM autoflush is off inside: a query must not flush rows one by one. An error
+    inside voids the batch (the caller's transaction is to be rolled back)."""
+    kept = writes.pending(db)
+    kept.depth += 1
+    try:
+        with db.no_autoflush:
+            yield
+        if kept.depth == 1:
+            write(db)
+    except BaseException:
+        kept.clear()
+        raise
+    finally:
+        kept.depth -= 1
+        if not kept.depth:
+            kept.held.clear()
+
+
+def take_write_lock(db: Session) -> None:
+    """SQLite: take the database's write lock now (waits for busy_timeout), so that what this
+    transaction reads next is the newest committed data and stays so until it ends. Nothing on
+    PostgreSQL (its row locks are taken by :func:`lock` / :func:`lock_many`)."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(update(_SESSIONS).where(_SESSIONS.c.id == "").values(id=_SESSIONS.c.id))
+
+
+def is_postgresql(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def one_of(db: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values`` for a batch's many values: on PostgreSQL ``= ANY(:array)``, one
+    parameter (psycopg converts a statement with more than a few dozen parameters anew every
+    time it is run); on SQLite an IN list."""
+    listed = list(values)
+    if is_postgresql(db):
+        return column == any_(bindparam(None, listed, type_=ARRAY(column.type)))
+    return column.in_(listed)
+
+
+# ---- rows ----------------------------------------------------------------------------------------
 
 def create(db: Session, *, session_id: str, account_id: int, flow_version_id: int, channel: str, address: str,
            state: dict[str, Any], contact_id: int | None = None, campaign_contact_id: int | None = None,
@@ -52,15 +114,31 @@ def create(db: Session, *, session_id: str, account_id: int, flow_version_id: in
 
 def lock(db: Session, session_id: str) -> FlowSession:
     """The session, locked for the rest of ``db``'s transaction (see the module's docstring)."""
-    if db.get_bind().dialect.name == "sqlite":
-        # Take SQLite's write lock first (waits for busy_timeout): the read below then sees the
-        # newest committed row and nobody can write it before this transaction ends.
-        db.execute(update(FlowSession).where(FlowSession.id == session_id).values(id=FlowSession.id)
-                   .execution_options(synchronize_session=False))
+    take_write_lock(db)
     row = db.get(FlowSession, session_id, with_for_update=True, populate_existing=True)
     if row is None:
         raise SessionNotFoundError(f"session {session_id} not found")
     return row
+
+
+def lock_many(db: Session, *conditions: ColumnElement[bool], order_by: Sequence[Any] = (FlowSession.id,),
+              limit: int | None = None, skip_locked: bool = False) -> list[FlowSession]:
+    """The sessions matching ``conditions``, locked for the rest of the transaction in one
+    statement (PostgreSQL: ``FOR UPDATE`` in ``order_by`` order, ``SKIP LOCKED`` if asked;
+    SQLite: the write lock first), with their contacts read into the session too (the runner
+    looks each one up). At most ``limit`` rows."""
+    take_write_lock(db)
+    query = select(FlowSession).where(*conditions).order_by(*order_by).execution_options(populate_existing=True)
+    if limit is not None:
+        query = query.limit(limit)
+    if is_postgresql(db):
+        query = query.with_for_update(skip_locked=skip_locked)
+    rows = list(db.scalars(query))
+    contact_ids = {row.contact_id for row in rows if row.contact_id is not None
+                   and identity_key(Contact, row.contact_id) not in db.identity_map}
+    if contact_ids:  # held while the batch lasts (the session's identity map holds them weakly)
+        writes.pending(db).held.extend(db.scalars(select(Contact).where(one_of(db, Contact.id, contact_ids))))
+    return rows
 
 
 def status_of(step_status: str, wait: dict[str, Any] | None) -> SessionStatus:
@@ -76,37 +154,30 @@ def status_of(step_status: str, wait: dict[str, Any] | None) -> SessionStatus:
 
 def save(db: Session, row: FlowSession, step: Step, *, now: datetime | None = None,
          status: SessionStatus | None = None, wait_expires_at: datetime | None = None) -> None:
-    """Write ``step``'s state onto ``row`` (status, wait, ended time) and flush: the UPDATE
-    compares the row version, so a concurrent writer makes this raise SessionConflictError."""
+    """Write ``step``'s state onto ``row`` (status, wait, ended time): at once, or at the end of
+    the batch. The UPDATE compares the row version: a concurrent writer makes it raise
+    SessionConflictError."""
     now = now or utcnow()
     wait = step.wait
     stored = status or status_of(step.state["status"], wait)
-    row.state = step.state
-    row.status = stored.value
-    row.wait_kind = wait.get("kind") if wait else None
-    row.wait_expires_at = wait_expires_at if wait_expires_at is not None else _expiry(wait)
-    row.updated_at = now
+    values: dict[str, Any] = {"state": step.state, "status": stored.value, "wait_kind": wait.get("kind") if wait else None,
+                              "wait_expires_at": wait_expires_at if wait_expires_at is not None else _expiry(wait),
+                              "updated_at": now}
     if stored.value in ("completed", "failed", "expired"):
-        row.ended_at = row.ended_at or now
-        row.end_reason = step.state.get("end_reason")
-        row.wait_kind = None
-        row.wait_expires_at = None
-    flush(db)
+        values.update(ended_at=row.ended_at or now, end_reason=step.state.get("end_reason"), wait_kind=None,
+                      wait_expires_at=None)
+    assign(db, row, values)
 
 
 def end(db: Session, row: FlowSession, status: SessionStatus, reason: str, now: datetime | None = None) -> None:
     """End ``row`` without the engine (opted out, expired with nothing to resume)."""
     now = now or utcnow()
-    row.status = status.value
-    row.end_reason = reason
-    row.ended_at = now
-    row.updated_at = now
-    row.wait_kind = None
-    row.wait_expires_at = None
-    flush(db)
+    assign(db, row, {"status": status.value, "end_reason": reason, "ended_at": now, "updated_at": now,
+                     "wait_kind": None, "wait_expires_at": None})
 
 
 def flush(db: Session) -> None:
+    """An ORM flush, with a stale row version reported as SessionConflictError."""
     try:
         db.flush()
     except StaleDataError as exc:
@@ -115,15 +186,19 @@ def flush(db: Session) -> None:
 
 def append(db: Session, row: FlowSession, entries: Iterable[tuple[EventKind, str, dict[str, Any]]],
            channel: str | None = None, now: datetime | None = None) -> int:
-    """Add history rows after the session's newest one, in order; gives how many."""
+    """Add history rows after the session's newest one, in order (written at once, or at the
+    batch's end); gives how many."""
     now = now or utcnow()
-    count = 0
+    rows = []
+    seq = row.last_seq
     for kind, type_, payload in entries:
-        row.last_seq += 1
-        db.add(SessionEvent(session_id=row.id, seq=row.last_seq, at=now, kind=kind.value, type=type_,
-                            channel=channel or row.channel, payload=payload))
-        count += 1
-    return count
+        seq += 1
+        rows.append({"session_id": row.id, "seq": seq, "at": now, "kind": kind.value, "type": type_,
+                     "channel": channel or row.channel, "payload": payload})
+    if not rows:
+        return 0
+    assign(db, row, {"last_seq": seq}, (_EVENTS, rows))
+    return len(rows)
 
 
 def step_entries(step: Step) -> list[tuple[EventKind, str, dict[str, Any]]]:
@@ -134,9 +209,12 @@ def step_entries(step: Step) -> list[tuple[EventKind, str, dict[str, Any]]]:
 
 
 def history(db: Session, session_id: str) -> list[SessionEvent]:
+    write(db)
     return list(db.scalars(select(SessionEvent).where(SessionEvent.session_id == session_id)
                            .order_by(SessionEvent.seq)))
 
+
+# ---- internals -----------------------------------------------------------------------------------
 
 def _expiry(wait: dict[str, Any] | None) -> datetime | None:
     if not wait or not wait.get("expires_at"):

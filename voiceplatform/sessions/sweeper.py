@@ -2,19 +2,23 @@
 replied, or a webhook's worker died) are resumed with a timeout input, each exactly once across
 workers.
 
-A batch is claimed and resumed in **one transaction**: on PostgreSQL the rows are taken with
-``FOR UPDATE SKIP LOCKED`` (two sweepers take different rows, a resume on another worker waits);
-on SQLite the sweeper takes the database's write lock first. A worker killed mid-sweep never
-commits, so its batch is still expired and the next sweep (its own or another worker's) takes
-it. A wait that does not accept a timeout is ended as ``expired``. Webhooks that the timeout
-paths ask for are performed after the commit, as the runner always does.
+A sweep works in **batches** (:func:`sweep_once`): up to ``batch`` expired sessions are claimed
+in one statement (store.lock_many: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two workers'
+sweepers take different rows and a reply being applied elsewhere is skipped for now; the write
+lock on SQLite), each is resumed with a timeout by the shared runner, and the batch's rows are
+written together and committed once (store.batched), as the inbound router does. A worker
+killed mid-sweep has not committed its batch: those sessions' ``wait_expires_at`` is unchanged,
+so the next sweep (its own or another worker's) takes them. A wait that does not accept a
+timeout is ended as ``expired``. Webhooks that the timeout paths ask for are performed after
+the commit, as the runner always does. An idle sweep is one plain read.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, select
 
 from voiceplatform.flow import Input
 from voiceplatform.flow.outputs import HttpRequest
@@ -22,7 +26,9 @@ from voiceplatform.models.sessions import EventKind, FlowSession, SessionStatus
 from voiceplatform.sessions import store
 from voiceplatform.sessions.runner import RunResult, SessionRunner
 
-BATCH = 200
+log = logging.getLogger(__name__)
+
+BATCH = 1000  # sessions claimed, resumed and committed together
 MAX_ROUNDS = 1000  # batches in one sweep (a sweep always ends, even with zero-second waits)
 OPEN = (SessionStatus.WAITING.value, SessionStatus.ACTIVE.value)
 
@@ -31,19 +37,25 @@ def sweep(runner: SessionRunner, *, now: datetime | None = None, batch: int = BA
     """Resume every session expired at ``now`` (default: the runner's clock); gives how many."""
     total = 0
     for _ in range(MAX_ROUNDS):
-        moment = now or runner.clock()
-        due = _expired(FlowSession.wait_expires_at <= moment)
-        with runner.sessions.begin() as db:
-            if db.scalar(select(FlowSession.id).where(*due).limit(1)) is None:
-                break  # a plain read: an idle sweep never takes a write lock
-            query = select(FlowSession).where(*due).order_by(FlowSession.wait_expires_at, FlowSession.id).limit(batch)
-            if db.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            else:  # SQLite: the write lock first, so the rows read below are this sweep's alone
-                db.execute(update(FlowSession).where(FlowSession.id == "").values(id=FlowSession.id)
-                           .execution_options(synchronize_session=False))
-            rows = list(db.scalars(query.execution_options(populate_existing=True)))
-            follow: list[tuple[RunResult, list[HttpRequest]]] = []
+        done = sweep_once(runner, now=now, batch=batch)
+        total += done
+        if not done:
+            break
+    return total
+
+
+def sweep_once(runner: SessionRunner, *, now: datetime | None = None, batch: int = BATCH) -> int:
+    """One batch: claim up to ``batch`` expired sessions, resume each with a timeout, commit;
+    gives how many (0: none was due, or every due one is being handled by someone else)."""
+    moment = now or runner.clock()
+    due = _expired(FlowSession.wait_expires_at <= moment)
+    follow: list[tuple[RunResult, list[HttpRequest]]] = []
+    with runner.sessions.begin() as db:
+        if db.scalar(select(FlowSession.id).where(*due).limit(1)) is None:
+            return 0  # a plain read: an idle sweep never takes a write lock
+        with store.batched(db):
+            rows = store.lock_many(db, *due, order_by=(FlowSession.wait_expires_at, FlowSession.id), limit=batch,
+                                   skip_locked=True)
             for row in rows:
                 result, requests = runner.resume_in(db, row, Input.timeout())
                 if result.outcome == "refused":  # the wait takes no timeout: the session expires
@@ -52,12 +64,12 @@ def sweep(runner: SessionRunner, *, now: datetime | None = None, batch: int = BA
                     store.end(db, row, SessionStatus.EXPIRED, "wait_expired", moment)
                 elif requests:
                     follow.append((result, requests))
-        for result, requests in follow:
+    for result, requests in follow:
+        try:
             runner.follow_http(result, requests)
-        total += len(rows)
-        if not rows:
-            break
-    return total
+        except Exception:
+            log.exception("session %s: its webhook could not be followed; it will expire again", result.session_id)
+    return len(rows)
 
 
 def _expired(*conditions: ColumnElement[bool]) -> tuple[ColumnElement[bool], ...]:

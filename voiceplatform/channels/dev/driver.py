@@ -14,12 +14,15 @@ from voiceplatform.flow import Channel, Input
 from voiceplatform.flow.outputs import Send
 from voiceplatform.flow.render import standard_limits
 from voiceplatform.inbound.addresses import DEFAULT_REGION, normalise
+from voiceplatform.models.base import utcnow
 from voiceplatform.models.sessions import DevMessage
 from voiceplatform.phone import InvalidPhoneNumber
+from voiceplatform.sessions.writes import insert_later, table_of
 
 NAME = "dev"
 MAX_TEXT_CHARS = 4096  # a WhatsApp text's limit, the longest message any bridge carries
 MAX_MESSAGE_ID_CHARS = 200  # inbound_receipts.message_id
+OUTBOX = table_of(DevMessage)
 
 
 def dev_channel_enabled(environ: Mapping[str, str] | None = None) -> bool:
@@ -54,16 +57,16 @@ class DevChannel:
         return self._capabilities
 
     def deliver(self, db: Session, delivery: Delivery) -> int:
-        count = 0
-        for output in delivery.outputs:
-            if not isinstance(output, Send):
-                continue
-            db.add(DevMessage(account_id=delivery.account_id, session_id=delivery.session_id,
-                              to_address=output.to or delivery.address, from_address=delivery.our_address,
-                              rendered_as=output.channel or delivery.rendered_as, text=output.text,
-                              payload=output.to_dict()))
-            count += 1
-        return count
+        """Queue the ``send`` outputs in the outbox, with the transaction's other rows (one
+        INSERT for a whole batch of sessions: voiceplatform.sessions.writes)."""
+        now = utcnow()
+        rows = [{"account_id": delivery.account_id, "session_id": delivery.session_id,
+                 "to_address": output.to or delivery.address, "from_address": delivery.our_address,
+                 "rendered_as": output.channel or delivery.rendered_as, "text": output.text,
+                 "payload": output.to_dict(), "created_at": now}
+                for output in delivery.outputs if isinstance(output, Send)]
+        insert_later(db, OUTBOX, rows)
+        return len(rows)
 
     def parse_inbound(self, raw: Mapping[str, Any]) -> InboundMessage:
         """``{"from": ..., "to": ..., "text": ..., "message_id"?: ...}``: the sender, our
