@@ -28,6 +28,7 @@ from voiceplatform.sessions.calls import CallSessions
 from voiceplatform.dialer.supervisor import BackgroundTask, DialerRuntime
 from voiceplatform.inbound.router import DatabaseInboundRouter
 from voiceplatform.dialer.switch import make_driver, switch_name
+from voiceplatform.switches.voice_channel import SwitchDriver
 
 DEFAULT_CAPACITY = 100
 NO_SWITCH = "none"
@@ -38,7 +39,7 @@ RETENTION_EVERY = 3600.0
 @dataclass
 class Dialer:
     runtime: DialerRuntime
-    driver: Any  # None: no switch
+    driver: SwitchDriver | None  # None: no switch
 
     def stop(self, timeout: float = 60.0) -> None:
         self.runtime.stop(timeout)
@@ -62,7 +63,7 @@ def review_tasks(sessions: sessionmaker[Session]) -> list[BackgroundTask]:
 
 def start_dialer(sessions: sessionmaker[Session], *, redis_client: Any = None, switch: str | None = None,
                  capacity: int | None = None, rates: Rates | None = None, worker: str | None = None,
-                 driver: Any = None) -> Dialer:
+                 driver: SwitchDriver | None = None) -> Dialer:
     """Start the driver and the supervisor. ``redis_client=None`` is the embedded mode."""
     no_switch = (switch or os.environ.get("VOICEPLATFORM_SWITCH")) == NO_SWITCH and driver is None
     kind = NO_SWITCH if no_switch else switch_name(switch)

@@ -32,9 +32,10 @@ from typing import Any, Mapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from voiceplatform.calls.outcomes import CallOutcome
-from voiceplatform.channels.contract import Capabilities, ChannelDriver, Delivery, InboundMessage
+from voiceplatform.channels.contract import ChannelDriver, Delivery, InboundMessage
+from voiceplatform.contacts.opt_out import accepts
 from voiceplatform.exceptions import ChannelUnavailableError, InputRejectedError, VoicePlatformError
-from voiceplatform.flow import Channel, Input, Step, start
+from voiceplatform.flow import Input, Step, start
 from voiceplatform.flow import outputs as out
 from voiceplatform.inbound.router import contact_view
 from voiceplatform.models import Call, Contact
@@ -43,10 +44,10 @@ from voiceplatform.models.sessions import EventKind, FlowSession, SessionStatus
 from voiceplatform.sessions import store
 from voiceplatform.sessions.runner import RunResult, SessionRunner
 from voiceplatform.switches.call_record import CallRecord
+from voiceplatform.switches.voice_channel import VOICE, VOICE_CAPABILITIES
 
 log = logging.getLogger(__name__)
 
-VOICE = "voice"
 UNANSWERED = frozenset({CallOutcome.BUSY, CallOutcome.NO_ANSWER, CallOutcome.REJECTED, CallOutcome.CONGESTION,
                         CallOutcome.FAILED, CallOutcome.MACHINE})
 
@@ -55,7 +56,7 @@ class EndedCall:
     """The voice channel of a call that is over, as the runner sees it: outputs for it are kept
     in the history and delivered nowhere. (The live driver is the switch's call control.)"""
 
-    capabilities = Capabilities(name=VOICE, renders_as=Channel.VOICE, live=True)
+    capabilities = VOICE_CAPABILITIES
 
     def deliver(self, db: Session, delivery: Delivery) -> int:
         return 0
@@ -84,6 +85,12 @@ class CallSessions:
                     record.errors.append("send not delivered: the call has no stored session")
                     return
                 row = self.ensure(db, call)
+                contact = db.get(Contact, call.contact_id) if send.to is None and call.contact_id else None
+                if contact is not None and not accepts(contact.channels, contact.opted_out_at, send.channel):
+                    # The contact's stored opt-outs (the call knows only its own): never sent.
+                    record.history.append({"kind": EventKind.RUNTIME.value, "type": "suppressed",
+                                           "payload": {"channel": send.channel, "reason": "opted_out"}})
+                    return
                 driver = self.runner.channels.for_engine_channel(send.channel)
                 queued = driver.deliver(db, Delivery(row.id, row.account_id, send.to or row.address,
                                                      row.our_address, send.channel, (send,)))
