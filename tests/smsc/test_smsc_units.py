@@ -139,3 +139,34 @@ def test_a_wrong_rabbitmq_mode_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv(defaults.STATE_DIR_ENV, "/srv/smsc")
     settings = SmscSettings.from_env()
     assert settings.rabbitmq_mode == "private" and settings.jasmin_root == Path("/srv/smsc/jasmin")
+
+
+def test_with_no_broker_on_5672_auto_runs_its_own_and_shared_refuses(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from voiceplatform.smsc import control
+
+    monkeypatch.setattr(defaults, "SHARED_AMQP_PORT", ports.free_tcp_port())  # a machine without one
+    assert rabbitmq.shared_broker() is None
+    assert control._choose_broker(SmscSettings(tmp_path, tmp_path, "auto")) is None  # -> a private node
+    assert control._choose_broker(SmscSettings(tmp_path, tmp_path, "private")) is None
+    with pytest.raises(SmscError, match="no RabbitMQ answers"):
+        control._choose_broker(SmscSettings(tmp_path, tmp_path, "shared"))
+
+
+def test_with_no_rabbitmq_installed_the_private_node_says_what_to_do(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from voiceplatform.smsc import rabbitmq_node
+
+    monkeypatch.setattr(defaults, "RABBITMQ_BIN_DIR", tmp_path / "nowhere")
+    assert not rabbitmq_node.installed()
+    with pytest.raises(SmscError, match="scripts/setup.sh"):
+        rabbitmq_node.start(tmp_path / "node")
+
+
+def test_the_machines_broker_is_found_when_it_runs() -> None:
+    if not rabbitmq.amqp_answers(defaults.SHARED_AMQP_HOST, defaults.SHARED_AMQP_PORT):
+        pytest.skip("no RabbitMQ on 127.0.0.1:5672 on this machine (the smsc then runs its own node)")
+    broker = rabbitmq.shared_broker()
+    if broker is None:
+        pytest.skip("RabbitMQ answers on 5672 but rabbitmqctl cannot reach it (not root?)")
+    assert (broker.kind, broker.port) == ("shared", defaults.SHARED_AMQP_PORT)

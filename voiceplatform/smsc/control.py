@@ -211,14 +211,6 @@ def _stop_all(settings: SmscSettings, saved: SmscState | None) -> list[str]:
     return stopped
 
 
-def running_state(settings: SmscSettings) -> SmscState | None:
-    """The saved state, if every process it names still runs."""
-    saved = state_file.load(settings.state_file)
-    if saved is None or saved.jasmin is None:
-        return None
-    return saved if all(processes.is_running(r) for r in saved.processes()) else None
-
-
 # ---- the commands ----
 
 def up(settings: SmscSettings) -> UpReport:

@@ -8,8 +8,8 @@ import sys
 from voiceplatform.exceptions import SmscError
 from voiceplatform.lab.polling import poll
 from voiceplatform.smsc import defaults, processes
-from voiceplatform.smsc.handset_network.__main__ import CREDENTIALS_ENV
 from voiceplatform.smsc.handset_network.client import HandsetNetworkClient
+from voiceplatform.smsc.handset_network.server import CREDENTIALS_ENV
 from voiceplatform.smsc.processes import ProcessRecord
 from voiceplatform.smsc.settings import SmscSettings
 from voiceplatform.smsc.state import HandsetState

@@ -22,9 +22,7 @@ from gevent.pywsgi import WSGIServer
 from voiceplatform.smsc.handset_network.control import ControlApp
 from voiceplatform.smsc.handset_network.numbers import RECEIPT_SECONDS, SLOW_RECEIPT_SECONDS
 from voiceplatform.smsc.handset_network.records import Recorder
-from voiceplatform.smsc.handset_network.server import HandsetNetwork
-
-CREDENTIALS_ENV = "VOICEPLATFORM_HANDSET_CREDENTIALS"
+from voiceplatform.smsc.handset_network.server import CREDENTIALS_ENV, HandsetNetwork
 
 
 def _credentials() -> dict[str, str] | None:

@@ -44,6 +44,9 @@ MODES = {
 }
 #: The network's own name in bind_resp.
 SYSTEM_ID = "handsets"
+#: ``system_id:password`` of the one account a gateway may bind with (unset: any bind is
+#: accepted); an environment variable, so the password is not on a command line.
+CREDENTIALS_ENV = "VOICEPLATFORM_HANDSET_CREDENTIALS"
 
 
 class NoReceiverError(Exception):
