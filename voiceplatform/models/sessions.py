@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voiceplatform.models.base import Base, Json, UtcDateTime, utcnow
@@ -56,11 +56,15 @@ class FlowSession(Base):
     __tablename__ = "sessions"
     __table_args__ = (
         # the router's question: this account's waiting session for this address on this channel
+        # (also every query by account: it begins with account_id)
         Index("ix_sessions_route", "account_id", "channel", "address", "status"),
+        # the sweeper's question, in its order: the waits that expire soonest (ended rows have none)
+        Index("ix_sessions_due", "wait_expires_at", "id", sqlite_where=text("wait_expires_at IS NOT NULL"),
+              postgresql_where=text("wait_expires_at IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also the engine's state["session"]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     campaign_contact_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contacts.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(20))  # the transport now: voice, sms, whatsapp, dev
@@ -68,9 +72,9 @@ class FlowSession(Base):
     our_address: Mapped[str | None] = mapped_column(String(64))  # our number the session speaks from
     number_id: Mapped[int | None] = mapped_column(ForeignKey("numbers.id", ondelete="SET NULL"))
     flow_version_id: Mapped[int] = mapped_column(ForeignKey("flow_versions.id"))  # pinned at the start
-    status: Mapped[str] = mapped_column(String(20), default=SessionStatus.ACTIVE.value, index=True)
+    status: Mapped[str] = mapped_column(String(20), default=SessionStatus.ACTIVE.value)
     wait_kind: Mapped[str | None] = mapped_column(String(20))
-    wait_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    wait_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # ix_sessions_due
     state: Mapped[dict[str, Any]] = mapped_column(Json)
     end_reason: Mapped[str | None] = mapped_column(String(50))
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)

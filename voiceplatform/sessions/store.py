@@ -91,6 +91,8 @@ def one_of(db: Session, column: Any, values: Iterable[Any]) -> ColumnElement[boo
     parameter (psycopg converts a statement with more than a few dozen parameters anew every
     time it is run); on SQLite an IN list."""
     listed = list(values)
+    if len(listed) == 1:
+        return column == listed[0]
     if is_postgresql(db):
         return column == any_(bindparam(None, listed, type_=ARRAY(column.type)))
     return column.in_(listed)

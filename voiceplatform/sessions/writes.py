@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, cast
+from typing import Any, Callable
 
-from sqlalchemy import JSON, CursorResult, Dialect, Table, TypeDecorator, bindparam, inspect, insert, update
+from sqlalchemy import JSON, Dialect, Table, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -47,8 +47,8 @@ def table_of(model: type[Base]) -> Table:
 
 
 _SESSIONS = table_of(FlowSession)
-# executemany: the SET columns are the parameters' keys (WRITTEN and row_version)
-_UPDATE = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("b_id"), _SESSIONS.c.row_version == bindparam("b_seen"))
+_SQLITE_UPDATE = ("UPDATE sessions SET " + ", ".join(f"{name} = ?" for name in (*WRITTEN, "row_version"))
+                  + " WHERE id = ? AND row_version = ?")
 _PG_TYPES = {"channel": "varchar", "status": "varchar", "wait_kind": "varchar", "wait_expires_at": "timestamptz",
              "state": "jsonb", "end_reason": "varchar", "last_seq": "integer", "updated_at": "timestamptz",
              "ended_at": "timestamptz"}
@@ -95,8 +95,7 @@ def assign(db: Session, row: FlowSession, values: dict[str, Any],
     the change): written at the batch's end, or at once. They are set as the ORM's committed
     values: the ORM must not write the row itself (that would be a statement per row), and this
     module's UPDATE writes them."""
-    for name, value in values.items():
-        set_committed_value(row, name, value)
+    _set_committed(row, values)
     kept = pending(db)
     kept.rows[row.id] = row
     if new is not None:
@@ -112,35 +111,56 @@ def write(db: Session) -> None:
     kept.clear()
     if not rows and not inserts:
         return
+    dialect = db.get_bind().dialect
+    postgresql = dialect.name == "postgresql"
+    states = [inspect(row) for row in rows]
     with db.no_autoflush:  # the ORM must not write these rows itself meanwhile
-        if any(not inspect(row).persistent for row in rows):
+        if any(not state.persistent for state in states):
             db.flush()  # a row added but not flushed yet (store.create always flushes)
         values = [{name: getattr(row, name) for name in WRITTEN} for row in rows]
-        if db.get_bind().dialect.name == "postgresql":
-            cursor = _psycopg(db).cursor()
-            written = _update_postgresql(cursor, rows, values) if rows else 0
-            for table, new in inserts:
-                _copy_postgresql(cursor, table, new, db.get_bind().dialect)
-        else:
-            written = _update_sqlite(db, rows, values) if rows else 0
-            for table, new in inserts:
-                db.execute(insert(table), new)
+        cursor = db.connection().connection.cursor()  # the DBAPI's own: no per-row work of SQLAlchemy's
+        written = 0
+        if rows:
+            written = (_update_postgresql if postgresql else _update_sqlite)(cursor, rows, values, dialect)
+        for table, new in inserts:
+            (_copy_postgresql if postgresql else _insert_sqlite)(cursor, table, new, dialect)
     if written != len(rows):
         raise SessionConflictError(f"{len(rows) - written} of {len(rows)} sessions were changed by another writer")
-    for row, changes in zip(rows, values):
-        if inspect(row).modified:  # a column set directly (a switch_channel's channel): now written too
+    for row, state, changes in zip(rows, states, values):
+        if state.modified:  # a column set directly (a switch_channel's channel): now written too
             for name in WRITTEN:
                 set_committed_value(row, name, changes[name])
-        set_committed_value(row, "row_version", row.row_version + 1)
+        _set_committed(row, {"row_version": row.row_version + 1})
 
 
-def _update_sqlite(db: Session, rows: list[FlowSession], values: list[dict[str, Any]]) -> int:
-    params = [{**changes, "b_id": row.id, "b_seen": row.row_version, "row_version": row.row_version + 1}
-              for row, changes in zip(rows, values)]
-    return int(cast("CursorResult[Any]", db.execute(_UPDATE, params)).rowcount or 0)  # a DML statement's result
+def _set_committed(row: FlowSession, values: dict[str, Any]) -> None:
+    """``values`` as the row's committed ones (no history: the ORM will not write them). Into
+    the instance's dict when none of its attributes has history or is expired (what
+    set_committed_value does, without its per-attribute bookkeeping), else one by one."""
+    state = inspect(row)
+    if not state.committed_state and not state.expired_attributes:
+        row.__dict__.update(values)
+        return
+    for name, value in values.items():
+        set_committed_value(row, name, value)
 
 
-def _update_postgresql(cursor: Any, rows: list[FlowSession], values: list[dict[str, Any]]) -> int:
+def _update_sqlite(cursor: Any, rows: list[FlowSession], values: list[dict[str, Any]], dialect: Dialect) -> int:
+    convert = _converters(_SESSIONS, WRITTEN, dialect)
+    cursor.executemany(_SQLITE_UPDATE, [
+        (*(to(changes[name]) for name, to in zip(WRITTEN, convert)), row.row_version + 1, row.id, row.row_version)
+        for row, changes in zip(rows, values)])
+    return int(cursor.rowcount)
+
+
+def _insert_sqlite(cursor: Any, table: Table, rows: list[dict[str, Any]], dialect: Dialect) -> None:
+    names = tuple(rows[0])
+    convert = _converters(table, names, dialect)
+    cursor.executemany(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+                       [tuple(to(row[name]) for name, to in zip(names, convert)) for row in rows])
+
+
+def _update_postgresql(cursor: Any, rows: list[FlowSession], values: list[dict[str, Any]], dialect: Dialect) -> int:
     columns: list[list[Any]] = [[row.id for row in rows], [row.row_version for row in rows]]
     for name in WRITTEN:
         columns.append([json.dumps(changes[name]) if name == "state" else changes[name] for changes in values])
@@ -149,24 +169,33 @@ def _update_postgresql(cursor: Any, rows: list[FlowSession], values: list[dict[s
 
 
 def _copy_postgresql(cursor: Any, table: Table, rows: list[dict[str, Any]], dialect: Dialect) -> None:
-    names = list(rows[0])
-    convert = [_copy_value(table.c[name].type, dialect) for name in names]
+    names = tuple(rows[0])
+    convert = _converters(table, names, dialect)
     with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([to(row[name]) for name, to in zip(names, convert)])
 
 
-def _copy_value(kind: Any, dialect: Dialect) -> Callable[[Any], Any]:
-    """How a column's Python value is written in COPY's text format (JSON as its text, a
-    TypeDecorator's own conversion, such as UTC timestamps; anything else as psycopg does)."""
-    if isinstance(kind, TypeDecorator):
-        return lambda value: kind.process_bind_param(value, dialect)
-    if isinstance(kind, JSON):
-        return lambda value: None if value is None else json.dumps(value)
-    return lambda value: value
+_CONVERTERS: dict[tuple[str, tuple[str, ...], str], list[Callable[[Any], Any]]] = {}
 
 
-def _psycopg(db: Session) -> Any:
-    """The psycopg connection under ``db``'s transaction (COPY and binary parameters are
-    psycopg's own, not SQLAlchemy's)."""
-    return db.connection().connection.driver_connection
+def _converters(table: Table, names: tuple[str, ...], dialect: Dialect) -> list[Callable[[Any], Any]]:
+    """For each column, what SQLAlchemy would do to a value before the driver sees it (JSON to
+    its text, a TypeDecorator's own conversion such as UTC timestamps, SQLite's timestamp
+    format), worked out once."""
+    key = (table.name, names, dialect.name)
+    found = _CONVERTERS.get(key)
+    if found is None:
+        found = _CONVERTERS[key] = [_converter(table.c[name].type, dialect) for name in names]
+    return found
+
+
+def _converter(kind: Any, dialect: Dialect) -> Callable[[Any], Any]:
+    if dialect.name == "postgresql" and isinstance(kind.dialect_impl(dialect), JSON):
+        return lambda value: None if value is None else json.dumps(value)  # COPY's text format
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value

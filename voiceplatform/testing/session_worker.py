@@ -228,10 +228,13 @@ class PipeWorker:
 
 
 def build_runtime(url: str) -> Any:
-    """The messaging runtime on ``url`` (migrated first), as a worker builds it."""
+    """The messaging runtime on ``url`` (migrated first), in a process set up as a worker's is
+    (garbage collection tuned: voiceplatform.processes.runtime)."""
     from voiceplatform.db import make_engine, session_factory, upgrade
+    from voiceplatform.processes.runtime import tune_gc
     from voiceplatform.sessions import runtime
 
+    tune_gc()
     upgrade(url)
     return runtime.build(session_factory(make_engine(url)))
 

@@ -1,0 +1,223 @@
+"""The batched runtime (SQLite and PostgreSQL): MessageRouter.receive_many applies the waiting
+messages in one transaction, in order, each once, and falls back to one by one when the batch
+fails; the store's batched writes refuse a stale row version; the sweeper's batches; the cached
+opt-out words and numbers apply a change within their bound."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.sessions.conftest import FLOW
+from voiceplatform.channels.contract import InboundMessage
+from voiceplatform.db import session_factory
+from voiceplatform.exceptions import SessionConflictError
+from voiceplatform.flow import Input, Step
+from voiceplatform.models import Contact, FlowSession, SessionEvent
+from voiceplatform.models.base import utcnow
+from voiceplatform.models.sessions import DevMessage, EventKind, InboundReceipt, OptOutSettings, SessionStatus
+from voiceplatform.sessions import runtime, store, sweeper
+from voiceplatform.sessions.runtime import MessagingRuntime
+from voiceplatform.testing.session_worker import Seeded, seed, seed_waiting
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def seeded(sessions: sessionmaker[Session]) -> Seeded:
+    n = next(_numbers)
+    return seed(sessions, FLOW, f"+1202555{n:04d}", account=f"batched-{n}")
+
+
+@pytest.fixture
+def messaging(sessions: sessionmaker[Session]) -> Iterator[MessagingRuntime]:
+    yield runtime.build(sessions)
+
+
+def _senders(seeded: Seeded, n: int) -> list[str]:
+    return [f"+1303{seeded.account_id:03d}{i:04d}" for i in range(n)]
+
+
+def _waiting(sessions: sessionmaker[Session], seeded: Seeded, addresses: list[str], minutes: float = 60) -> list[str]:
+    return seed_waiting(sessions, seeded, addresses, expires_at=utcnow() + timedelta(minutes=minutes))
+
+
+def _message(seeded: Seeded, sender: str, text: str, message_id: str | None = None) -> InboundMessage:
+    return InboundMessage("dev", sender, seeded.our_address, Input.text(text), message_id)
+
+
+def _inputs(sessions: sessionmaker[Session], session_id: str) -> list[dict[str, Any]]:
+    with sessions() as db:
+        return [event.payload for event in store.history(db, session_id) if event.kind == "input"]
+
+
+def _row(sessions: sessionmaker[Session], session_id: str) -> FlowSession:
+    with sessions() as db:
+        row = db.get(FlowSession, session_id)
+        assert row is not None
+        return row
+
+
+def test_a_batch_applies_every_message_in_order_in_one_go(sessions: sessionmaker[Session], seeded: Seeded,
+                                                          messaging: MessagingRuntime) -> None:
+    senders = _senders(seeded, 3)
+    ids = _waiting(sessions, seeded, senders)
+    # two replies to the first session in the same batch, one to each of the others
+    batch = [_message(seeded, senders[0], "red"), _message(seeded, senders[1], "green"),
+             _message(seeded, senders[0], "blue"), _message(seeded, senders[2], "pink", "m-pink")]
+    routed = messaging.router.receive_many(batch)
+    assert [r.outcome for r in routed] == ["resumed"] * 4
+    assert [r.session_id for r in routed] == [ids[0], ids[1], ids[0], ids[2]]
+    first = _row(sessions, ids[0])
+    assert first.status == "completed" and first.row_version == 2  # one UPDATE for both replies
+    assert first.state["results"]["first"]["value"] == "red" and first.state["results"]["second"]["value"] == "blue"
+    assert [p["value"] for p in _inputs(sessions, ids[0])] == ["red", "blue"]
+    with sessions() as db:
+        seqs = [e.seq for e in store.history(db, ids[0])]
+        assert seqs == list(range(1, len(seqs) + 1))
+        outbox = [m.text for m in db.scalars(select(DevMessage).where(DevMessage.session_id == ids[0])
+                                             .order_by(DevMessage.id))]
+        assert outbox == ["Second answer?", "Thanks red blue"]
+        assert db.get(InboundReceipt, ("dev", "m-pink")) is not None
+        # every sender is a contact now, found or created in one statement
+        phones = set(db.scalars(select(Contact.phone).where(Contact.account_id == seeded.account_id)))
+        assert phones == set(senders)
+    assert _row(sessions, ids[1]).status == "waiting"
+
+
+def test_message_ids_are_applied_once_within_a_batch_and_across_batches(
+        sessions: sessionmaker[Session], seeded: Seeded, messaging: MessagingRuntime) -> None:
+    sender = _senders(seeded, 1)[0]
+    (session_id,) = _waiting(sessions, seeded, [sender])
+    first = messaging.router.receive_many([_message(seeded, sender, "one", "p-1"), _message(seeded, sender, "one", "p-1")])
+    assert [r.outcome for r in first] == ["resumed", "duplicate"]
+    again = messaging.router.receive_many([_message(seeded, sender, "one", "p-1"), _message(seeded, sender, "two", "p-2")])
+    assert [r.outcome for r in again] == ["duplicate", "resumed"]
+    assert [p["value"] for p in _inputs(sessions, session_id)] == ["one", "two"]
+
+
+def test_a_failing_message_costs_the_others_nothing(sessions: sessionmaker[Session], seeded: Seeded,
+                                                    messaging: MessagingRuntime,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    senders = _senders(seeded, 3)
+    ids = _waiting(sessions, seeded, senders)
+    resume_in = messaging.runner.resume_in
+    attempts: list[str] = []
+
+    def fragile(db: Session, row: FlowSession, given: Input) -> Any:
+        attempts.append(str(given.value))
+        if given.value == "boom":
+            raise RuntimeError("this message's resume fails")
+        return resume_in(db, row, given)
+
+    monkeypatch.setattr(messaging.runner, "resume_in", fragile)
+    routed = messaging.router.receive_many([_message(seeded, senders[0], "a"), _message(seeded, senders[1], "boom"),
+                                            _message(seeded, senders[2], "c", "m-c")])
+    assert [r.outcome for r in routed] == ["resumed", "failed", "resumed"]
+    assert routed[1].error is not None and "fails" in routed[1].error
+    assert attempts[:2] == ["a", "boom"] and attempts[2:] == ["a", "boom", "c"]  # the batch, then one by one
+    assert [p["value"] for p in _inputs(sessions, ids[0])] == ["a"]  # applied once, not twice
+    assert _inputs(sessions, ids[1]) == [] and _row(sessions, ids[1]).row_version == 1  # nothing of it kept
+    assert [p["value"] for p in _inputs(sessions, ids[2])] == ["c"]
+    with sessions() as db:
+        assert db.get(InboundReceipt, ("dev", "m-c")) is not None
+
+
+def test_a_batch_routes_opt_outs_unsolicited_and_a_started_flow_in_order(
+        sessions: sessionmaker[Session], seeded: Seeded, messaging: MessagingRuntime) -> None:
+    stop, stray = _senders(seeded, 2)
+    (stopping,) = _waiting(sessions, seeded, [stop])
+    routed = messaging.router.receive_many([_message(seeded, stop, "STOP"), _message(seeded, stop, "hello?"),
+                                            _message(seeded, stray, "hi"),
+                                            InboundMessage("dev", stray, "+19999999999", Input.text("x"))])
+    assert [r.outcome for r in routed] == ["opted_out", "unsolicited", "unsolicited", "unknown_number"]
+    row = _row(sessions, stopping)
+    assert row.status == "completed" and row.end_reason == "opted_out"
+    with sessions() as db:
+        contact = db.scalars(select(Contact).where(Contact.account_id == seeded.account_id, Contact.phone == stop)).one()
+        assert "sms" not in contact.channels
+
+
+def test_a_message_that_starts_a_flow_and_the_next_one_resume_the_same_session_in_one_batch(
+        sessions: sessionmaker[Session], seeded: Seeded, messaging: MessagingRuntime) -> None:
+    from voiceplatform.models import Number
+
+    with sessions.begin() as db:
+        number = db.get(Number, seeded.number_id)
+        assert number is not None
+        number.flow_name = "two_questions"
+    messaging.router.numbers.clear()  # the number's flow changed just now (the cache's bound: tested below)
+    sender = _senders(seeded, 1)[0]
+    routed = messaging.router.receive_many([_message(seeded, sender, "start me"), _message(seeded, sender, "red")])
+    assert [r.outcome for r in routed] == ["started", "resumed"]
+    assert routed[0].session_id == routed[1].session_id
+    assert [p.get("value") for p in _inputs(sessions, str(routed[0].session_id))] == ["start me", "red"]
+
+
+def test_a_stale_row_version_is_refused_by_the_batched_write(sessions: sessionmaker[Session], seeded: Seeded) -> None:
+    (session_id,) = _waiting(sessions, seeded, _senders(seeded, 1))
+    with sessions() as db:
+        row = db.get(FlowSession, session_id)  # read without the lock
+        assert row is not None
+        with sessions.begin() as other:  # another writer gets there first
+            theirs = other.get(FlowSession, session_id)
+            assert theirs is not None
+            theirs.end_reason = "theirs"
+        with pytest.raises(SessionConflictError), store.batched(db):
+            store.end(db, row, SessionStatus.EXPIRED, "mine")
+        db.rollback()
+    assert _row(sessions, session_id).end_reason == "theirs"
+
+
+def test_outside_a_batch_each_write_is_immediate_and_the_orm_row_stays_consistent(
+        sessions: sessionmaker[Session], seeded: Seeded) -> None:
+    (session_id,) = _waiting(sessions, seeded, _senders(seeded, 1))
+    with sessions.begin() as db:
+        row = store.lock(db, session_id)
+        store.append(db, row, [(EventKind.RUNTIME, "note", {"n": 1})])
+        assert db.scalar(select(func.count()).select_from(SessionEvent).where(SessionEvent.session_id == session_id)) == 1
+        store.save(db, row, Step((), (), {**row.state, "status": "completed", "end_reason": "done"}))
+        row.end_reason = "changed through the ORM afterwards"  # flushed by the ORM at commit, version compared
+    row = _row(sessions, session_id)
+    assert row.status == "completed" and row.end_reason == "changed through the ORM afterwards"
+    assert row.row_version == 4 and row.last_seq == 1
+
+
+def test_the_sweeper_works_in_batches_each_expiry_once(sessions: sessionmaker[Session], seeded: Seeded,
+                                                       messaging: MessagingRuntime) -> None:
+    ids = _waiting(sessions, seeded, _senders(seeded, 5), minutes=-5)
+    later = utcnow() + timedelta(seconds=1)
+    rounds = []
+    while (done := sweeper.sweep_once(messaging.runner, now=later, batch=2)):
+        rounds.append(done)
+    assert rounds[:3] == [2, 2, 1]
+    for session_id in ids:
+        assert [p["kind"] for p in _inputs(sessions, session_id)] == ["timeout"]
+        assert _row(sessions, session_id).status == "completed"
+
+
+def test_a_changed_opt_out_word_list_applies_within_the_cache_bound(sessions: sessionmaker[Session], seeded: Seeded,
+                                                                    messaging: MessagingRuntime) -> None:
+    clock = [1000.0]
+    cache = messaging.router.opt_out_words
+    cache.clock = lambda: clock[0]
+    first, second = _senders(seeded, 2)
+    _waiting(sessions, seeded, [first, second])
+    assert messaging.router.receive(_message(seeded, first, "basta")).outcome == "resumed"  # read and kept
+    with sessions.begin() as db:
+        db.add(OptOutSettings(account_id=seeded.account_id, words=["basta"], confirmation={}))
+    clock[0] += cache.seconds - 0.5
+    assert messaging.router.receive(_message(seeded, first, "basta")).outcome != "opted_out"  # the kept list
+    clock[0] += 1.0
+    assert messaging.router.receive(_message(seeded, second, "basta")).outcome == "opted_out"  # read again
