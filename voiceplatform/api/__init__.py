@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     from voiceplatform.api import body_limits, errors
     from voiceplatform.api.blueprints import calls, campaigns, contacts, dnc, flows, health, numbers, tokens, webhooks
     from voiceplatform.api.blueprints import sessions as sessions_api
+    from voiceplatform.api.blueprints import engagement, links, surveys
     from voiceplatform.api.openapi import DOCUMENT
     from voiceplatform.campaigns.pricing import Rates
     from voiceplatform.dialer.jobs import NoJobs
@@ -28,7 +29,8 @@ def init_app(app: Flask) -> None:
     app.extensions["vp_rates"] = Rates.from_mapping(app.config["RATES"]) if app.config.get("RATES") else Rates.from_env()
     app.extensions["vp_jobs"] = app.config.get("JOBS") or NoJobs()  # the embedded server and rq pass theirs
     for blueprint in (health.blueprint, flows.blueprint, tokens.blueprint, dnc.blueprint, calls.blueprint, contacts.blueprint,
-                      webhooks.blueprint, campaigns.blueprint, numbers.blueprint, sessions_api.blueprint):
+                      webhooks.blueprint, campaigns.blueprint, numbers.blueprint, sessions_api.blueprint,
+                      engagement.blueprint, surveys.blueprint, links.blueprint):  # links: the public /l/<token>
         app.register_blueprint(blueprint)
     from voiceplatform.channels.dev import dev_channel_enabled
 

@@ -4,6 +4,8 @@ campaign's interactions (calls on voice, sessions started on messaging), ``max_c
 the calls in progress on voice and ``max_sessions_per_second`` the sessions started in any one
 second on messaging; ``caller_id``, ``ring_seconds`` and ``expected_minutes`` are voice's,
 ``sender`` is messaging's (one of the account's numbers: the address replies come back to).
+``redirect_url``, ``links`` and ``link_days`` are the click-tracked links' (any channel's
+``track_link``; voiceplatform.safety.redirect_urls checks the URLs).
 
 Validated with ``context={"channel": ...}`` (the API does, at creation), retry rules must name
 outcomes of that channel; without it, any known outcome is accepted (a stored campaign)."""
@@ -15,7 +17,9 @@ from datetime import time
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from voiceplatform.campaigns.windows import DAY_NAMES, CallingWindow
+from voiceplatform.flow.short_links import check_name
 from voiceplatform.safety import switch_values
+from voiceplatform.safety.redirect_urls import redirect_target
 
 VOICE_OUTCOMES = ("busy", "no-answer", "rejected", "congestion", "failed", "machine")
 #: A message's outcomes that may be retried: what a delivery report (or the send itself) says
@@ -23,6 +27,7 @@ VOICE_OUTCOMES = ("busy", "no-answer", "rejected", "congestion", "failed", "mach
 MESSAGE_OUTCOMES = ("undelivered", "expired", "rejected", "failed")
 OUTCOMES = tuple(dict.fromkeys(VOICE_OUTCOMES + MESSAGE_OUTCOMES))
 RETRY_OUTCOMES = {"voice": VOICE_OUTCOMES, "sms": MESSAGE_OUTCOMES, "whatsapp": MESSAGE_OUTCOMES}
+MAX_LINKS = 20  # named links of one campaign
 
 
 class RetryRule(BaseModel):
@@ -81,6 +86,11 @@ class CampaignSettings(BaseModel):
     expected_minutes: float = Field(default=1, gt=0, le=120)  # per answered call, for the cost estimate
     max_sessions_per_second: float = Field(default=200, gt=0, le=1000)  # messaging: the cap, across workers
     sender: str | None = Field(default=None, min_length=1, max_length=64)  # messaging: our number (default: the first)
+    # Click-tracked links (docs/engagement.md): where track_link() sends a click (None: the neutral
+    # page), where track_link('name') does, and for how many days after a session's start a click counts.
+    redirect_url: str | None = None
+    links: dict[str, str] = Field(default_factory=dict, max_length=MAX_LINKS)
+    link_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("caller_id")
     @classmethod
@@ -89,6 +99,16 @@ class CampaignSettings(BaseModel):
         # validator refuses CR/LF, separators and over-long values (an UnsafeValueError is a
         # ValueError, so it is reported as this field's error).
         return None if value is None else switch_values.caller_id_text(value, "caller_id")
+
+    @field_validator("redirect_url")
+    @classmethod
+    def _redirect_url(cls, value: str | None) -> str | None:
+        return None if value is None else redirect_target(value, "redirect_url")
+
+    @field_validator("links")
+    @classmethod
+    def _links(cls, value: dict[str, str]) -> dict[str, str]:
+        return {check_name(name): redirect_target(url, f"links.{name}") for name, url in value.items()}
 
     @field_validator("retries")
     @classmethod

@@ -22,6 +22,8 @@ it from that context.
 - ``value|digits``: only the digits (any script's digits, as 0-9): ``"05-12 34"`` → ``"051234"``.
 - ``value|normalize`` (or ``normalise``): lower case, no accents, punctuation or extra spaces,
   as choice matching sees a reply.
+- ``track_link()``, ``track_link('offer')``: the recipient's own click-tracked short link
+  (voiceplatform.flow.short_links).
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from voiceplatform.flow.matching import normalise
+from voiceplatform.flow.short_links import check_name, track_link
 
 MAX_SUBJECT = 1_000  # characters a regex test or a parser looks at (a regex cannot be stopped)
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -287,8 +290,10 @@ FILTERS = {
 }
 GLOBALS = {
     "days": days, "hours": hours, "minutes": minutes, "weeks": weeks,
-    "business_hours": business_hours,
+    "business_hours": business_hours, "track_link": track_link,
 }
 TESTS = {"matching": matching}
 # Calls whose constant first argument validation checks: function name -> checker.
-CONSTANT_CHECKS = {"business_hours": parse_hours, "matching": compiled_pattern}
+CONSTANT_CHECKS: dict[str, Callable[[Any], object]] = {
+    "business_hours": parse_hours, "matching": compiled_pattern, "track_link": check_name,
+}

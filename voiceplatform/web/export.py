@@ -1,20 +1,18 @@
 """The recordings list as CSV, with each recording's QA review: streamed a row at a time (the
 search is iterated, the reviews are fetched a batch at a time), so a long list never sits in
-memory. Cells that a spreadsheet would run as a formula are prefixed with a quote."""
+memory. Cells that a spreadsheet would run as a formula are prefixed with a quote
+(voiceplatform.safety.spreadsheet_cells)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterable, Iterator
 from itertools import islice
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voiceplatform.models import QaReview, User
+from voiceplatform.safety.spreadsheet_cells import CsvLines, safe_cell
 from voiceplatform.review.search import RecordingRow
 from voiceplatform.web.rubric import RubricItem
 
@@ -22,26 +20,11 @@ BATCH = 500
 COLUMNS = ("recording_id", "call_id", "created_at", "duration", "to", "flow", "campaign_id", "outcome",
            "transcription_status", "audio_deleted", "qa_status", "score", "tags", "reviewer", "reviewed_at", "notes",
            "scores")  # every score as key=value;... then one column per item of the viewer's rubric
-_NUMBER = re.compile(r"^[+-]?[0-9][0-9. ]*$")
-
-
-def safe_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(text):
-        return "'" + text
-    return text
+__all__ = ["COLUMNS", "csv_lines", "safe_cell"]  # safe_cell: voiceplatform.safety.spreadsheet_cells
 
 
 def csv_lines(session: Session, rows: Iterable[RecordingRow], rubric: tuple[RubricItem, ...]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def line(cells: Iterable[Any]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([safe_cell(cell) for cell in cells])
-        return buffer.getvalue()
-
+    line = CsvLines().line
     yield line([*COLUMNS, *(f"score_{item.key}" for item in rubric)])
     iterator = iter(rows)
     while batch := list(islice(iterator, BATCH)):
