@@ -23,6 +23,9 @@ kept.
     ├── SmscError                       the local SMS gateway (``voiceplatform smsc``: Jasmin, its
     │                                   RabbitMQ vhost, its Redis, the handset network) cannot be
     │                                   installed, started, provisioned or reached
+    ├── SmppError                       talking SMPP to an SMSC (the SMS bridge's ESME: sms_bridge)
+    │   ├── SmppConnectionError         cannot connect, the bind is gone, or the SMSC stopped answering
+    │   └── SmppBindError               the SMSC refused the bind (.status: the SMPP command_status)
     ├── QueueBackendError               the shared state backend (Redis: job queue, switch
     │                                   capacity leases, campaign locks) cannot be reached or
     │                                   failed a command; callers retry later
@@ -154,6 +157,24 @@ class SmscError(VoicePlatformError):
     """The local SMS gateway that ``voiceplatform smsc`` runs (a real Jasmin, its RabbitMQ vhost, a
     private redis-server, the scripted handset network) cannot be installed, started, provisioned
     or reached. The message says which part and what to do."""
+
+
+class SmppError(VoicePlatformError):
+    """Talking SMPP to an SMSC (a gateway such as Jasmin, or a carrier): the SMS bridge's ESME
+    (sms_bridge) translates smpplib's and the socket's errors into these."""
+
+
+class SmppConnectionError(SmppError):
+    """No connection, or it dropped, or the SMSC stopped answering (no bind_resp, no
+    enquire_link_resp): the bridge reconnects with backoff."""
+
+
+class SmppBindError(SmppError):
+    """The SMSC refused the bind (wrong system_id or password, already bound...)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class QueueBackendError(VoicePlatformError):

@@ -14,6 +14,7 @@ from voiceplatform.models.review import AuditEvent, QaReview, QaRubricItem
 from voiceplatform.models.sessions import (DevMessage, FlowSession, InboundReceipt, OptOutSettings, SessionEvent,
                                          UnsolicitedMessage)
 from voiceplatform.models.signin import SigninFailure, SigninLockout, WebSession
+from voiceplatform.models.sms import SmsHeldReceipt, SmsMessage, SmsPart
 from voiceplatform.models.webhooks import WebhookDelivery, WebhookSubscription
 from voiceplatform.models.lengths import install as _install_length_checks
 
@@ -25,4 +26,5 @@ __all__ = [
     "FlowVersion", "IdempotencyKey", "Number", "NumberChannel", "QaReview", "QaRubricItem", "Recording", "Role", "SigninFailure", "SigninLockout", "User", "WebSession",
     "WebhookDelivery", "WebhookSubscription",
     "DevMessage", "FlowSession", "InboundReceipt", "OptOutSettings", "SessionEvent", "UnsolicitedMessage",
+    "SmsHeldReceipt", "SmsMessage", "SmsPart",
 ]

@@ -1,6 +1,6 @@
 """The messaging runtime a process builds once from its database: the channel registry (the dev
-channel when it is on; the bridges register theirs here when they land), the shared runner and
-the inbound router."""
+channel when it is on; the bridges' drivers named by ``VOICEPLATFORM_CHANNELS``), the shared
+runner and the inbound router."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from voiceplatform.channels.dev import DevChannel, dev_channel_enabled
+from voiceplatform.channels.plugins import register_configured
 from voiceplatform.channels.registry import ChannelRegistry
 from voiceplatform.sessions.inbound import MessageRouter
 from voiceplatform.sessions.runner import SessionRunner
@@ -25,6 +26,7 @@ def default_channels() -> ChannelRegistry:
     registry = ChannelRegistry()
     if dev_channel_enabled():
         registry.register(DevChannel())
+    register_configured(registry)  # VOICEPLATFORM_CHANNELS: the bridges' drivers (channels/plugins.py)
     return registry
 
 

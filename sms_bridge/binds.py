@@ -1,0 +1,97 @@
+"""The binds of one route: ``route.binds`` transceivers, each kept up by its own greenlet that
+reconnects with backoff (``reconnect_min`` doubling to ``reconnect_max``, with jitter, reset once
+a bind succeeds). A submit goes to the bound, unpaused bind with the fewest submits in flight;
+with none bound it waits up to ``bind_wait`` for one, then raises SubmitNotSent (the message
+goes back to the queue)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+
+import gevent
+from gevent.event import Event
+
+from voiceplatform.exceptions import SmppError
+
+from sms_bridge.config import BridgeSettings, SmppRoute
+from sms_bridge.esme import Deliver, Esme, SubmitAnswer, SubmitNotSent, SubmitRequest
+
+log = logging.getLogger(__name__)
+
+
+class BindPool:
+    def __init__(self, route: SmppRoute, settings: BridgeSettings, on_deliver: Callable[[Esme, Deliver], None],
+                 *, name: str = "smpp") -> None:
+        self.route = route
+        self.settings = settings
+        self.on_deliver = on_deliver
+        self.name = name
+        self.binds: list[Esme | None] = [None] * route.binds
+        self.bind_failures = 0
+        self._any_bound = Event()
+        self._stopping = False
+        self._keepers: list[gevent.Greenlet] = []
+
+    @property
+    def bound(self) -> list[Esme]:
+        return [esme for esme in self.binds if esme is not None and esme.bound]
+
+    def start(self) -> BindPool:
+        self._keepers = [gevent.spawn(self._keep, index) for index in range(self.route.binds)]
+        return self
+
+    def wait_bound(self, count: int | None = None, timeout: float = 10.0) -> bool:
+        """Whether ``count`` binds (default: all) are up within ``timeout``."""
+        wanted = self.route.binds if count is None else count
+        with gevent.Timeout(timeout, False):  # type: ignore[arg-type]  # gevent's stubs: False means no exception
+            while len(self.bound) < wanted:
+                gevent.sleep(0.01)
+        return len(self.bound) >= wanted
+
+    def stop(self) -> None:
+        self._stopping = True
+        for keeper in self._keepers:
+            keeper.kill(block=False)
+        for esme in self.binds:
+            if esme is not None:
+                esme.unbind()
+        self.binds = [None] * self.route.binds
+        self._any_bound.clear()
+
+    def submit(self, request: SubmitRequest) -> SubmitAnswer:
+        esme = self._pick()
+        return esme.submit(request)
+
+    def _pick(self) -> Esme:
+        bound = self.bound
+        if not bound:
+            self._any_bound.clear()
+            if not self._any_bound.wait(self.settings.bind_wait) or not self.bound:
+                raise SubmitNotSent(f"{self.name}: no bind is up")
+            bound = self.bound
+        ready = [esme for esme in bound if not esme.paused] or bound
+        return min(ready, key=lambda esme: esme.outstanding)
+
+    def _keep(self, index: int) -> None:
+        delay = self.settings.reconnect_min
+        while not self._stopping:
+            esme = Esme(self.route, self.settings, self.on_deliver, name=f"{self.name}-{index + 1}")
+            try:
+                esme.open()
+            except SmppError as exc:
+                self.bind_failures += 1
+                wait = delay * random.uniform(0.8, 1.2)
+                log.warning("%s: %s; trying again in %.1f s", esme.name, exc, wait)
+                gevent.sleep(wait)
+                delay = min(delay * 2, self.settings.reconnect_max)
+                continue
+            delay = self.settings.reconnect_min
+            self.binds[index] = esme
+            self._any_bound.set()
+            esme.closed.wait()
+            self.binds[index] = None
+            if not self._stopping:
+                log.warning("%s: the bind is gone (%s); reconnecting", esme.name, esme.close_reason)
+                gevent.sleep(self.settings.reconnect_min * random.uniform(0.8, 1.2))

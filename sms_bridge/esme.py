@@ -1,0 +1,377 @@
+"""One transceiver bind to an SMSC, on smpplib (PDU encoding and decoding only: the reading, the
+window and the keep-alive are ours, because smpplib has none of them).
+
+* **A window of outstanding submits.** :meth:`Esme.submit` may be called from many greenlets at
+  once: at most ``route.window`` submits wait for their ``submit_sm_resp`` at a time, each
+  matched to its answer by sequence number. One reader greenlet reads every PDU.
+* **Slow down, do not fail.** An answer of ESME_RTHROTTLED (0x58) or ESME_RMSGQFUL (0x14) is
+  returned to the caller (who tries that part again later) and pauses this bind's submits for
+  ``throttle_pause`` seconds, doubling while such answers last, up to ``throttle_pause_max``.
+* **Nothing written, or no answer.** A submit that could not be written (the bind is gone) raises
+  :class:`SubmitNotSent`: the SMSC never saw it, so it is safe to try again. A submit written
+  whose answer never came (timeout, or the connection dropped first) raises
+  :class:`SubmitUnanswered`: the SMSC may have taken it, so the caller must not resend it
+  silently (sms_bridge.config, ``no_response``).
+* **Keep-alive.** ``enquire_link`` every ``enquire_link_every`` seconds; no PDU at all within
+  ``link_timeout`` after it closes the bind (the pool reconnects). The SMSC's own
+  ``enquire_link`` and ``unbind`` are answered.
+* **Deliveries are answered after they are stored.** A ``deliver_sm`` (a receipt or a message
+  from a handset) is handed to ``on_deliver``; whoever stores it calls :meth:`Esme.respond`
+  after its commit, so an SMSC resends what was never stored.
+* **TLS** when the route says ``smpps://`` (certificate and host name checked unless
+  ``verify=0``).
+
+smpplib's and the socket's errors are translated here into voiceplatform.exceptions
+(SmppConnectionError, SmppBindError), ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gevent
+import smpplib.client
+import smpplib.consts
+import smpplib.exceptions
+import smpplib.smpp
+from gevent.event import AsyncResult, Event
+from gevent.lock import BoundedSemaphore, Semaphore
+
+from voiceplatform.exceptions import SmppBindError, SmppConnectionError
+
+from sms_bridge.addressing import WireAddress
+from sms_bridge.config import BridgeSettings, SmppRoute
+from sms_bridge.udh import Concatenation
+
+log = logging.getLogger(__name__)
+
+ESME_ROK = smpplib.consts.SMPP_ESME_ROK
+ESME_RTHROTTLED = smpplib.consts.SMPP_ESME_RTHROTTLED
+ESME_RMSGQFUL = smpplib.consts.SMPP_ESME_RMSGQFUL
+#: deliver_sm_resp for a PDU we cannot read: a permanent application error (no resend)
+ESME_RX_P_APPN = smpplib.consts.SMPP_ESME_RX_P_APPN
+#: deliver_sm_resp when we could not store it now: a temporary error (the SMSC resends)
+ESME_RX_T_APPN = smpplib.consts.SMPP_ESME_RX_T_APPN
+SLOW_DOWN = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
+STATUS_NAMES = {value: name[len("SMPP_"):] for name, value in vars(smpplib.consts).items()
+                if name.startswith("SMPP_ESME_") and isinstance(value, int)}
+_READ_ERRORS = (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError,
+                smpplib.exceptions.UnknownCommandError, OSError, ValueError, IndexError)
+
+
+def status_name(status: int) -> str:
+    return STATUS_NAMES.get(status, f"0x{status:08X}")
+
+
+class SubmitNotSent(SmppConnectionError):
+    """The submit was not written: no bind, or it failed first. Safe to try again."""
+
+
+class SubmitUnanswered(SmppConnectionError):
+    """The submit was written but no ``submit_sm_resp`` came: the SMSC may have taken it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRequest:
+    source: WireAddress
+    destination: WireAddress
+    short_message: bytes
+    data_coding: int
+    esm_class: int = 0  # the UDHI bit; store and forward mode is the default (0)
+    registered_delivery: int = 1  # a receipt whatever happens
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitAnswer:
+    status: int
+    message_id: str | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == ESME_ROK and bool(self.message_id)
+
+    @property
+    def slow_down(self) -> bool:
+        return self.status in SLOW_DOWN
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """A ``deliver_sm`` as read from the wire; ``sequence`` is what :meth:`Esme.respond` answers."""
+
+    sequence: int
+    source_addr: str
+    source_ton: int
+    destination_addr: str
+    destination_ton: int
+    esm_class: int
+    data_coding: int
+    short_message: bytes
+    receipted_message_id: str | None = None
+    message_state: int | None = None
+    sar: Concatenation | None = None
+
+    @classmethod
+    def of(cls, pdu: Any) -> Deliver:
+        sar = None
+        if getattr(pdu, "sar_msg_ref_num", None) is not None and getattr(pdu, "sar_total_segments", None):
+            sar = Concatenation(int(pdu.sar_msg_ref_num), int(pdu.sar_total_segments),
+                                int(pdu.sar_segment_seqnum or 0), 16)
+        state = getattr(pdu, "message_state", None)
+        return cls(sequence=int(pdu.sequence), source_addr=_text(pdu.source_addr),
+                   source_ton=int(pdu.source_addr_ton or 0), destination_addr=_text(pdu.destination_addr),
+                   destination_ton=int(pdu.dest_addr_ton or 0), esm_class=int(pdu.esm_class or 0),
+                   data_coding=int(pdu.data_coding or 0), short_message=bytes(pdu.short_message or b""),
+                   receipted_message_id=_text(getattr(pdu, "receipted_message_id", None)) or None,
+                   message_state=int(state) if state is not None else None, sar=sar)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.split(b"\x00", 1)[0].decode("ascii", "replace")
+    return str(value)
+
+
+class _Client(smpplib.client.Client):
+    """smpplib's client with TLS that checks the host name, and TCP_NODELAY."""
+
+    def _create_socket(self) -> socket.socket:
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        raw.settimeout(self.timeout)
+        if self._ssl_context is None:
+            return raw
+        return self._ssl_context.wrap_socket(raw, server_hostname=self.host)
+
+
+def tls_context(route: SmppRoute) -> ssl.SSLContext | None:
+    if not route.tls:
+        return None
+    context = ssl.create_default_context(cafile=route.ca_file)
+    if not route.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Esme:
+    def __init__(self, route: SmppRoute, settings: BridgeSettings, on_deliver: Callable[[Esme, Deliver], None],
+                 name: str = "bind-1") -> None:
+        self.route = route
+        self.settings = settings
+        self.name = name
+        self.on_deliver = on_deliver
+        self.closed = Event()
+        self.close_reason: str | None = None
+        self._client: Any = None
+        self._window = BoundedSemaphore(route.window)
+        self._write = Semaphore()
+        self._waiting: dict[int, AsyncResult] = {}
+        self._bound = False
+        self._pause_until = 0.0
+        self._pause = 0.0
+        self._last_heard = time.monotonic()
+        self._greenlets: list[gevent.Greenlet] = []
+
+    # ---- the bind ------------------------------------------------------------------------------
+
+    @property
+    def bound(self) -> bool:
+        return self._bound
+
+    @property
+    def outstanding(self) -> int:
+        """Submits waiting for their answer."""
+        return len(self._waiting)
+
+    @property
+    def paused(self) -> bool:
+        return self._pause_until > time.monotonic()
+
+    def open(self) -> None:
+        """Connect and bind as a transceiver; raises SmppConnectionError or SmppBindError."""
+        route = self.route
+        client = _Client(route.host, route.port, timeout=self.settings.bind_timeout, ssl_context=tls_context(route),
+                         allow_unknown_opt_params=True, logger_name=f"sms_bridge.smpplib.{self.name}")
+        try:
+            client.connect()
+            client.bind_transceiver(system_id=route.system_id, password=route.password,
+                                    system_type=route.system_type)
+        except smpplib.exceptions.PDUError as exc:
+            client.disconnect()
+            status = int(exc.args[1]) if len(exc.args) > 1 else 0
+            raise SmppBindError(f"{route.host}:{route.port} refused the bind of {route.system_id!r}: "
+                                f"{status_name(status)}", status) from exc
+        except (smpplib.exceptions.ConnectionError, OSError, ssl.SSLError) as exc:
+            client.disconnect()
+            raise SmppConnectionError(f"cannot bind to {route.host}:{route.port}: {exc or type(exc).__name__}") from exc
+        client._socket.settimeout(None)  # the reader blocks; the keep-alive notices a dead link
+        self._client, self._bound, self._last_heard = client, True, time.monotonic()
+        self._greenlets = [gevent.spawn(self._read), gevent.spawn(self._keep_alive)]
+        log.info("%s: bound to %s:%s as %s", self.name, route.host, route.port, route.system_id)
+
+    def unbind(self, timeout: float = 2.0) -> None:
+        """Unbind politely (the SMSC answers), then close."""
+        if self._bound:
+            try:
+                self._send(smpplib.smpp.make_pdu("unbind", client=self._client))
+                self.closed.wait(timeout)
+            except SmppConnectionError:
+                pass
+        self.close("unbound")
+
+    def close(self, reason: str) -> None:
+        """Close the connection; every submit still waiting gets SubmitUnanswered."""
+        if self.closed.is_set():
+            return
+        self._bound = False
+        self.close_reason = reason
+        waiting, self._waiting = self._waiting, {}
+        for waiter in waiting.values():
+            waiter.set_exception(SubmitUnanswered(f"{self.name}: the connection closed ({reason}) before the answer"))
+        if self._client is not None:
+            try:
+                self._client.disconnect()
+            except OSError:
+                pass
+        self.closed.set()
+        current = gevent.getcurrent()
+        for greenlet in self._greenlets:
+            if greenlet is not current:
+                greenlet.kill(block=False)
+        log.info("%s: closed (%s)", self.name, reason)
+
+    # ---- submitting ----------------------------------------------------------------------------
+
+    def submit(self, request: SubmitRequest) -> SubmitAnswer:
+        """Submit one part and wait for its answer (see the module's docstring)."""
+        with self._window:
+            pause = self._pause_until - time.monotonic()
+            if pause > 0:
+                gevent.sleep(pause)
+            if not self._bound:
+                raise SubmitNotSent(f"{self.name} is not bound")
+            pdu = smpplib.smpp.make_pdu(
+                "submit_sm", client=self._client, service_type="",
+                source_addr_ton=request.source.ton, source_addr_npi=request.source.npi,
+                source_addr=request.source.address, dest_addr_ton=request.destination.ton,
+                dest_addr_npi=request.destination.npi, destination_addr=request.destination.address,
+                esm_class=request.esm_class, registered_delivery=request.registered_delivery,
+                data_coding=request.data_coding, short_message=request.short_message)
+            waiter: AsyncResult = AsyncResult()
+            self._waiting[pdu.sequence] = waiter
+            try:
+                self._send(pdu)
+            except SmppConnectionError as exc:
+                self._waiting.pop(pdu.sequence, None)
+                raise SubmitNotSent(f"{self.name}: {exc}") from exc
+            try:
+                answer: SubmitAnswer = waiter.get(timeout=self.settings.response_timeout)  # type: ignore[assignment]  # gevent's stubs: Any | None
+            except gevent.Timeout as exc:
+                self._waiting.pop(pdu.sequence, None)
+                raise SubmitUnanswered(f"{self.name}: no submit_sm_resp within {self.settings.response_timeout:g} s"
+                                       ) from exc
+        self._pace(answer)
+        return answer
+
+    def _pace(self, answer: SubmitAnswer) -> None:
+        if answer.slow_down:
+            self._pause = min(max(self._pause * 2, self.settings.throttle_pause), self.settings.throttle_pause_max)
+            self._pause_until = time.monotonic() + self._pause
+        elif answer.status == ESME_ROK:
+            self._pause = 0.0
+
+    def respond(self, sequence: int, status: int = ESME_ROK) -> None:
+        """Answer the ``deliver_sm`` numbered ``sequence``; a closed bind answers nothing (the
+        SMSC sends it again)."""
+        pdu = smpplib.smpp.make_pdu("deliver_sm_resp", client=self._client, status=status)
+        pdu.sequence = sequence
+        try:
+            self._send(pdu)
+        except SmppConnectionError as exc:
+            log.info("%s: deliver_sm %s not answered (%s); the SMSC will send it again", self.name, sequence, exc)
+
+    def _send(self, pdu: Any) -> None:
+        with self._write:
+            if not self._bound and pdu.command != "unbind":
+                raise SmppConnectionError(f"{self.name} is not bound")
+            try:
+                self._client.send_pdu(pdu)
+            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError) as exc:
+                gevent.spawn(self.close, f"write failed: {exc or type(exc).__name__}")
+                raise SmppConnectionError(f"{self.name}: cannot write {pdu.command}: {exc or type(exc).__name__}"
+                                          ) from exc
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        reason = "the SMSC closed the connection"
+        try:
+            while True:
+                pdu = self._client.read_pdu()
+                self._last_heard = time.monotonic()
+                if not self._dispatch(pdu):
+                    reason = "the SMSC unbound"
+                    return
+        except _READ_ERRORS as exc:
+            reason = f"read failed: {exc or type(exc).__name__}"
+        finally:
+            gevent.spawn(self.close, reason)
+
+    def _dispatch(self, pdu: Any) -> bool:
+        """Act on one PDU; False when the bind is over."""
+        command = pdu.command
+        if command in ("submit_sm_resp", "generic_nack"):
+            waiter = self._waiting.pop(pdu.sequence, None)
+            if waiter is not None:
+                message_id = _text(getattr(pdu, "message_id", None)) or None
+                waiter.set(SubmitAnswer(int(pdu.status), message_id))
+            elif command == "generic_nack":
+                log.warning("%s: generic_nack %s for sequence %s", self.name, status_name(int(pdu.status)),
+                            pdu.sequence)
+        elif command == "deliver_sm":
+            self._delivered(pdu)
+        elif command == "enquire_link":
+            answer = smpplib.smpp.make_pdu("enquire_link_resp", client=self._client)
+            answer.sequence = pdu.sequence
+            self._send(answer)
+        elif command == "unbind":
+            answer = smpplib.smpp.make_pdu("unbind_resp", client=self._client)
+            answer.sequence = pdu.sequence
+            self._send(answer)
+            return False
+        elif command == "unbind_resp":
+            return False
+        elif command != "enquire_link_resp":
+            log.warning("%s: ignored %s", self.name, command)
+        return True
+
+    def _delivered(self, pdu: Any) -> None:
+        try:
+            deliver = Deliver.of(pdu)
+        except (TypeError, ValueError) as exc:
+            log.warning("%s: unreadable deliver_sm %s (%s)", self.name, pdu.sequence, exc)
+            self.respond(int(pdu.sequence), ESME_RX_P_APPN)
+            return
+        self.on_deliver(self, deliver)
+
+    def _keep_alive(self) -> None:
+        while self._bound:
+            gevent.sleep(self.settings.enquire_link_every)
+            asked = time.monotonic()
+            try:
+                self._send(smpplib.smpp.make_pdu("enquire_link", client=self._client))
+            except SmppConnectionError:
+                return
+            gevent.sleep(self.settings.link_timeout)
+            if self._last_heard < asked:
+                self.close(f"no answer to enquire_link within {self.settings.link_timeout:g} s")
+                return
