@@ -53,6 +53,9 @@ kept.
     │   ├── UploadTooLargeError         a file of more than max_upload_bytes; 413
     │   ├── ContactListExistsError      the list name is taken and appending was not asked; 409
     │   └── ImportKeyReusedError        the Idempotency-Key was used for another request; 422
+    ├── MessageRefusedError             a message of the messages API (voiceplatform.messages)
+    │                                   refused before anything is sent (.code, .field, .status:
+    │                                   the API's answer; a personalised row's own error)
     └── InputRejectedError              a value from outside refused at the edge (.code, .field);
         │                               the API answers 400/422 naming the field
         ├── HostileJsonError            a JSON body that is not plain data: a lone surrogate,
@@ -334,6 +337,21 @@ class ImportKeyReusedError(ContactImportError):
     """The ``Idempotency-Key`` of an import was already used for a different request."""
 
     code = "idempotency_key_reused"
+
+
+class MessageRefusedError(VoicePlatformError):
+    """A message of the messages API cannot be sent as asked: a number that is not one, an empty
+    or too long text, a sender that is not the account's, a recipient on the do-not-call list or
+    opted out of SMS, a personalised row without a value its template needs, a balance that does
+    not cover it. ``code`` is stable and machine-readable, ``field`` names the value, ``status``
+    is the API's answer to a single message (a personalised request answers it in the row)."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None, status: int = 422) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.status = status
 
 
 class SessionStoreError(VoicePlatformError):

@@ -76,6 +76,17 @@ class ResourceLimits:
     #: applied, the first ones are listed), so that no report ever leaves a rejected row out.
     max_import_rejected_rows: int = 10_000
 
+    # ---- the messages API (voiceplatform.messages, docs/messages-api.md) -----------------------
+    #: Recipients (CSV rows after the header) in one personalised SMS request (the brief's 4.7:
+    #: 3,000). 413 past it, nothing sent.
+    max_personalised_recipients: int = 3_000
+    #: Personalised SMS requests one account may make in any 60 seconds (the brief's 4.7: 30).
+    #: Past it 429 with ``Retry-After``; counted in the database, so it holds across processes.
+    personalised_requests_per_minute: int = 30
+    #: SMS parts one message may take (a longer text is refused: 422 ``too_long``). Ten parts are
+    #: 1,530 GSM-7 characters or 670 UCS-2 code units.
+    max_sms_parts: int = 10
+
     # ---- signing in to the web UI --------------------------------------------------------------
     #: Failed sign-ins for one account (e-mail address) within the window before it is locked.
     max_signin_failures_per_user: int = 5

@@ -59,6 +59,20 @@ def parse_phone(raw: str, default_region: str = "US") -> Phone:
     return Phone(e164, zones[0] if zones and zones[0] != UNKNOWN_ZONE else "UTC")
 
 
+def region_of(e164: str) -> str | None:
+    """The ISO 3166 region (``SA``, ``US``) an E.164 number belongs to, as phonenumbers reads its
+    prefix (a shared calling code such as +1 or +7 is told apart by the number's own digits);
+    None for a number it cannot place."""
+    number = _plain_e164(e164)
+    if number is None:
+        try:
+            number = phonenumbers.parse(e164, None)
+        except phonenumbers.NumberParseException:
+            return None
+    region = phonenumbers.region_code_for_number(number)
+    return region if region and region != "ZZ" else None
+
+
 def _plain_e164(text: str) -> phonenumbers.PhoneNumber | None:
     """``+`` and 8 to 15 digits, split into country code and national number without the general
     parser; None for anything else (leading zeros, national prefixes, punctuation...)."""

@@ -22,7 +22,7 @@ def deliveries(sessions: sessionmaker[Session]) -> list[WebhookDelivery]:
 
 def test_the_documented_events() -> None:
     assert EVENTS == ("call.ended", "campaign.started", "campaign.paused", "campaign.resumed", "campaign.cancelled",
-                      "campaign.completed", "campaign.failed", "message.received")
+                      "campaign.completed", "campaign.failed", "message.received", "message.status")
     assert KNOWN_EVENTS == (*EVENTS, "ping") and ALL == "*"
     assert all(wants(["*"], name) for name in EVENTS) and not wants(["*"], PING)
     assert wants(["call.ended"], "call.ended") and not wants(["call.ended"], "campaign.failed") and not wants([], "call.ended")

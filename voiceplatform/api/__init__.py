@@ -9,7 +9,7 @@ from flask import Flask
 
 #: Endpoints that take a file upload: their body may be max_upload_bytes, not max_request_bytes
 #: (voiceplatform.api.body_limits). A new upload route adds its endpoint name here.
-UPLOAD_ENDPOINTS = frozenset({"contacts.import_file"})
+UPLOAD_ENDPOINTS = frozenset({"contacts.import_file", "personalised.send_personalised"})
 
 
 def init_app(app: Flask) -> None:
@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     from voiceplatform.api.blueprints import calls, campaigns, contacts, dnc, flows, health, numbers, tokens, webhooks
     from voiceplatform.api.blueprints import sessions as sessions_api
     from voiceplatform.api.blueprints import engagement, links, surveys
+    from voiceplatform.api.blueprints import messages, personalised, senders
     from voiceplatform.api.openapi import DOCUMENT
     from voiceplatform.campaigns.pricing import Rates
     from voiceplatform.dialer.jobs import NoJobs
@@ -30,7 +31,8 @@ def init_app(app: Flask) -> None:
     app.extensions["vp_jobs"] = app.config.get("JOBS") or NoJobs()  # the embedded server and rq pass theirs
     for blueprint in (health.blueprint, flows.blueprint, tokens.blueprint, dnc.blueprint, calls.blueprint, contacts.blueprint,
                       webhooks.blueprint, campaigns.blueprint, numbers.blueprint, sessions_api.blueprint,
-                      engagement.blueprint, surveys.blueprint, links.blueprint):  # links: the public /l/<token>
+                      engagement.blueprint, surveys.blueprint, links.blueprint,  # links: the public /l/<token>
+                      messages.blueprint, personalised.blueprint, senders.blueprint):
         app.register_blueprint(blueprint)
     from voiceplatform.channels.dev import dev_channel_enabled
 

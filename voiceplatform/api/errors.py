@@ -19,12 +19,14 @@ from voiceplatform.exceptions import HostileJsonError, InputRejectedError, Value
 
 
 class ApiError(VoicePlatformError):
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(self, status: int, code: str, message: str, details: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers or {}  # sent with the answer (a 429's Retry-After)
 
 
 def bad_request(message: str, details: Any = None, code: str = "bad_request") -> ApiError:
@@ -45,7 +47,7 @@ def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):  # type: ignore[no-untyped-def]
-        return jsonify(_body(error.code, error.message, error.details)), error.status
+        return jsonify(_body(error.code, error.message, error.details)), error.status, error.headers
 
     @app.errorhandler(InputRejectedError)
     def input_rejected(error: InputRejectedError):  # type: ignore[no-untyped-def]

@@ -109,12 +109,44 @@ NUMBER_BODY: dict[str, Any] = {"type": "object", "required": ["number"], "proper
     "channel_flows": {"type": "object", "additionalProperties": NUMBER_FLOW, "description": "a channel's own flow, by channel"},
     "account_id": ID}}
 
+MESSAGE_BODY: dict[str, Any] = {"type": "object", "required": ["to", "text"], "additionalProperties": False, "properties": {
+    "to": {"type": "string", "maxLength": 64, "example": "+966501234567", "description": "E.164, or national in `region`"},
+    "text": {"type": "string", "maxLength": 4096, "description": "at most max_sms_parts (10) parts; trimmed"},
+    "from": {"type": "string", "maxLength": 64, "description": "one of the account's numbers or registered sender IDs "
+             "(default: its first number on the SMS channel)"},
+    "region": {"type": "string", "maxLength": 3, "example": "SA"}}}
+MESSAGE_FILTERS = [
+    {"name": "from", "in": "query", "schema": TIME, "description": "the period's start (default: 31 days before `to`)"},
+    {"name": "to", "in": "query", "schema": TIME, "description": "the period's end (default: now)"},
+    {"name": "status", "in": "query", "schema": {"enum": ["accepted", "queued", "sent", "delivered", "undelivered",
+                                                           "expired", "rejected", "failed"]}},
+    {"name": "interface", "in": "query", "schema": {"enum": ["api", "personalised"]}},
+    {"name": "sender", "in": "query", "schema": {"type": "string", "maxLength": 64}},
+    {"name": "recipient", "in": "query", "schema": {"type": "string", "maxLength": 64}},
+    {"name": "batch_id", "in": "query", "schema": {"type": "string", "maxLength": 32}},
+    {"name": "account_id", "in": "query", "schema": ID, "description": "one sub-account's messages"}]
+PERSONALISED_FIELDS = {
+    "template": {"type": "string", "maxLength": 4096, "example": "Dear @name, your code is @code",
+                 "description": "@column (or {{ contact.column }}) reads the row's value"},
+    "from": MESSAGE_BODY["properties"]["from"], "region": MESSAGE_BODY["properties"]["region"],
+    "phone_column": {"type": "string", "maxLength": 200, "description": "default: a column named phone, number, "
+                     "mobile, msisdn..., else the first"}}
+PERSONALISED_JSON = {"type": "object", "required": ["csv", "template"], "additionalProperties": False, "properties": {
+    "csv": {"type": "string", "description": "the recipients file: a header row, then one row per recipient"},
+    **PERSONALISED_FIELDS}}
+SENDER_BODY: dict[str, Any] = {"type": "object", "required": ["sender"], "additionalProperties": False, "properties": {
+    "sender": {"type": "string", "maxLength": 16, "example": "ACME"},
+    "countries": {"type": "array", "maxItems": 250, "items": {"type": "string", "example": "SA"},
+                  "description": "ISO 3166 codes of the countries it is registered in"},
+    "account_id": ID}}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "voiceplatform API", "version": "0.1.0",
              "description": "Flows, tokens, the do-not-call list and calls. Bearer tokens; JSON errors."},
     "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "basic": {
+            "type": "http", "scheme": "basic", "description": "the account's id and an API token (POST /messages/personalised only)"}},
         "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"],
             "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}}},
@@ -195,7 +227,7 @@ DOCUMENT: dict[str, Any] = {
                     "url": {"type": "string", "format": "uri", "maxLength": 2000},
                     "events": {"type": "array", "minItems": 1, "items": {"enum": [
                         "call.ended", "campaign.started", "campaign.paused", "campaign.resumed", "campaign.cancelled",
-                        "campaign.completed", "campaign.failed", "message.received", "*"]}},
+                        "campaign.completed", "campaign.failed", "message.received", "message.status", "*"]}},
                     "secret": {"type": "string", "minLength": 16, "maxLength": 200}, "active": {"type": "boolean"},
                     "account_id": ID}}),
         },
@@ -240,6 +272,34 @@ DOCUMENT: dict[str, Any] = {
         "/sessions/{session_id}": {"get": _op("One session, with its history (ordered events: kind, type, channel, time, "
                                               "payload), and the path (parts per channel: nodes, conversation events) and "
                                               "transcript rendered from it", params=[_path_param("session_id")])},
+        # The messages API (voiceplatform.api.blueprints.messages, personalised, senders: docs/messages-api.md).
+        "/messages": {
+            "post": _op("Send one SMS now: 202 with its id, parts, encoding, cost and country warnings", "202",
+                        errors=("402", "409", "503"), idempotent=True, body=MESSAGE_BODY),
+            "get": _op("Messages of a period (at most 31 days), newest first, with counts: messages (not parts), "
+                       "parts, cost, by status", schema=PAGE, params=[*PAGING, *MESSAGE_FILTERS]),
+        },
+        "/messages/{message_id}": {"get": _op("One message and its status", params=[_path_param("message_id", "integer")])},
+        "/messages/personalised": {"post": {
+            **_op("The personalised SMS API: a recipients file and an @column template, answered per recipient "
+                  "(at most 3,000; 30 requests a minute per account; HTTP Basic: account id and API token)", "202",
+                  errors=("402", "413", "429", "503"), idempotent=True),
+            "security": [{"bearer": []}, {"basic": []}],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": PERSONALISED_JSON},
+                "multipart/form-data": {"schema": {"type": "object", "required": ["file", "template"], "properties": {
+                    "file": {"type": "string", "format": "binary"}, **PERSONALISED_FIELDS}}}}}}},
+        "/senders": {
+            "get": _op("The account's registered sender IDs (and its sub-accounts')", schema=PAGE, params=PAGING),
+            "post": _op("Register a sender ID (alphanumeric, 1-11 GSM-7 characters, or 1-15 digits) with the countries it "
+                        "is registered in", "201", errors=("409",), idempotent=True, body=SENDER_BODY),
+        },
+        "/senders/{sender_id}": {
+            "get": _op("One sender ID", params=[_path_param("sender_id", "integer")]),
+            "patch": _op("Change its countries", params=[_path_param("sender_id", "integer")], body={
+                "type": "object", "properties": {"countries": SENDER_BODY["properties"]["countries"]}}),
+            "delete": _op("Remove it", "204", params=[_path_param("sender_id", "integer")]),
+        },
         # The dev channel (voiceplatform.channels.dev): absent when VOICEPLATFORM_DEV_CHANNEL=0.
         "/dev/inbound": {
             "post": _op("Inject a reply on the dev channel: resumes the contact's waiting session, else starts the number's flow, "

@@ -14,8 +14,10 @@ reports that follow. The one place the campaign's retry rules meet a message.
   campaign runs again for it. ``sent``, ``queued`` and ``accepted`` change nothing.
 
 Reports only move an attempt forward, once: the first final report of an attempt decides (a
-second report, a late one for an attempt already retried, or one for a session of no campaign
-is recorded nowhere and changes nothing). The attempt's row is locked first (a no-op UPDATE: the
+second report, or a late one for an attempt already retried, changes nothing). A report for a
+session of no campaign goes to the messages API's message of that session, if it is one
+(voiceplatform.messages.reports: its status and ``message.status`` webhook); else it is
+recorded nowhere. The attempt's row is locked first (a no-op UPDATE: the
 row lock on PostgreSQL, the write lock on SQLite), so two reports of one attempt that arrive
 together are applied one after the other; the campaign's row is locked next, so a report that
 makes a contact due again and the dialler completing the campaign never cross (one sees the
@@ -34,6 +36,7 @@ from voiceplatform.campaigns import lifecycle
 from voiceplatform.campaigns.decisions import after_attempt
 from voiceplatform.campaigns.pricing import Rates, parts_of
 from voiceplatform.campaigns.settings import CampaignSettings
+from voiceplatform.messages.reports import apply_report
 from voiceplatform.models import (Account, Campaign, CampaignContact, CampaignContactStatus, CampaignMessage,
                                   CampaignStatus, Contact)
 from voiceplatform.models.base import utcnow
@@ -66,7 +69,8 @@ def record_sent(db: Session, campaign: Campaign, entry: CampaignContact, *, sess
     """The attempt whose session ``session_id`` just started and queued ``texts`` (its first
     step's messages on the campaign's channel), in the caller's transaction."""
     parts = parts_of(campaign.channel, texts)
-    cost = rates.message_cost(campaign.channel, len(texts), parts)
+    contact = db.get(Contact, entry.contact_id)  # already loaded by the claim: SMS is priced by its country
+    cost = rates.message_cost(campaign.channel, len(texts), parts, to=contact.phone if contact else None)
     entry.attempts += 1
     attempt = CampaignMessage(campaign_id=campaign.id, campaign_contact_id=entry.id, session_id=session_id,
                               channel=campaign.channel, transport=transport, attempt=entry.attempts,
@@ -106,8 +110,11 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
                .values(outcome=CampaignMessage.outcome).execution_options(synchronize_session=False))
     attempt = db.scalars(select(CampaignMessage).where(CampaignMessage.session_id == session_id)
                          .with_for_update().execution_options(populate_existing=True)).first()
-    if attempt is None:
-        return MessageSettled(False, "not a campaign's message")
+    if attempt is None:  # a message of the messages API (POST /messages), or nobody's
+        applied = apply_report(db, session_id, outcome, now)
+        if applied is None:
+            return MessageSettled(False, "not a campaign's message")
+        return MessageSettled(applied.changed, applied.reason, applied.status, final=applied.final)
     if outcome in IN_PROGRESS_REPORTS:
         return MessageSettled(False, f"{outcome}: nothing to decide", attempt.outcome, attempt.campaign_contact_id)
     if attempt.outcome != SENT:

@@ -1,13 +1,17 @@
 """What calls and messages cost, per channel, and a campaign's estimate against the balance.
 
 Rates are configuration: ``VOICEPLATFORM_RATES`` holds JSON such as
-``{"voice_per_minute": "0.02", "sms_per_part": "0.0075", "whatsapp_per_message": "0.005"}``;
-the API's ``RATES`` setting overrides it.
+``{"voice_per_minute": "0.02", "sms_per_part": "0.0075", "whatsapp_per_message": "0.005",
+"sms_per_part_by_country": {"SA": "0.034", "EG": "0.021"}}``; the API's ``RATES`` setting
+overrides it. ``sms_per_part_by_country`` prices a part by the destination's country (ISO 3166
+codes, the region of the E.164 number: voiceplatform.phone.region_of); a country it does not
+name pays ``sms_per_part``.
 
 - **voice**: billed per started minute of billable (answered) time; an unanswered call costs
   nothing. The minimum charge (what the balance must cover to place the next call) is a minute.
 - **sms**: billed per part on submission (a 200-character GSM-7 text is 2 parts, an 80-character
-  Arabic one 2 parts: voiceplatform.text.sms_segments); the minimum charge is one part.
+  Arabic one 2 parts: voiceplatform.text.sms_segments), at the destination country's rate; the
+  minimum charge is one part at the default rate.
 - **whatsapp**: billed per message on submission; the minimum charge is one message.
 
 The estimate is an estimate: the actual cost is known once the calls are made or the messages
@@ -18,10 +22,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
+import phonenumbers
+
+from voiceplatform.phone import region_of
 from voiceplatform.text.sms_segments import measure
 
 QUANTUM = Decimal("0.0001")
@@ -32,6 +39,8 @@ class Rates:
     voice_per_minute: Decimal = Decimal("0.02")
     sms_per_part: Decimal = Decimal("0.0075")
     whatsapp_per_message: Decimal = Decimal("0.005")
+    #: A part's rate by destination country (ISO 3166 region: ``{"SA": Decimal("0.034")}``).
+    sms_per_part_by_country: Mapping[str, Decimal] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None) -> Rates:
@@ -39,7 +48,12 @@ class Rates:
         unknown = set(raw or {}) - known
         if unknown:
             raise ValueError(f"unknown rates {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**{name: Decimal(str(value)) for name, value in (raw or {}).items()})
+        values: dict[str, Any] = {name: Decimal(str(value)) for name, value in (raw or {}).items()
+                                  if name != "sms_per_part_by_country"}
+        by_country = (raw or {}).get("sms_per_part_by_country")
+        if by_country is not None:
+            values["sms_per_part_by_country"] = _country_rates(by_country)
+        return cls(**values)
 
     @classmethod
     def from_env(cls) -> Rates:
@@ -48,10 +62,19 @@ class Rates:
     def call_cost(self, billable_seconds: float) -> Decimal:
         return self.voice_per_minute * math.ceil(max(0.0, float(billable_seconds)) / 60)
 
-    def message_cost(self, channel: str, messages: int, parts: int) -> Decimal:
-        """What ``messages`` messages of ``parts`` SMS parts in all cost on ``channel``."""
+    def sms_part_rate(self, to: str | None = None) -> Decimal:
+        """What one SMS part to ``to`` (E.164) costs: its country's rate, else the default."""
+        if to and self.sms_per_part_by_country:
+            region = region_of(to)
+            if region is not None and region in self.sms_per_part_by_country:
+                return self.sms_per_part_by_country[region]
+        return self.sms_per_part
+
+    def message_cost(self, channel: str, messages: int, parts: int, to: str | None = None) -> Decimal:
+        """What ``messages`` messages of ``parts`` SMS parts in all cost on ``channel``, sent to
+        ``to`` (E.164: an SMS part is priced by its destination's country)."""
         if channel == "sms":
-            return self.sms_per_part * parts
+            return self.sms_part_rate(to) * parts
         if channel == "whatsapp":
             return self.whatsapp_per_message * messages
         raise ValueError(f"{channel!r} is not a messaging channel")
@@ -69,6 +92,22 @@ class Rates:
         if channel == "sms":
             return "part", self.sms_per_part
         return "message", self.whatsapp_per_message
+
+
+def _country_rates(raw: Any) -> dict[str, Decimal]:
+    """``{"SA": "0.034"}`` checked: known ISO 3166 regions (upper case), non-negative rates."""
+    if not isinstance(raw, Mapping):
+        raise ValueError("sms_per_part_by_country must map ISO 3166 country codes to rates")
+    rates: dict[str, Decimal] = {}
+    for region, value in raw.items():
+        code = str(region).strip().upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"sms_per_part_by_country: {region!r} is not an ISO 3166 country code phonenumbers knows")
+        rate = Decimal(str(value))
+        if not rate.is_finite() or rate < 0:
+            raise ValueError(f"sms_per_part_by_country: the rate of {code} must be a non-negative number")
+        rates[code] = rate
+    return rates
 
 
 def parts_of(channel: str, texts: Iterable[str]) -> int:

@@ -9,7 +9,9 @@ from voiceplatform.models.campaigns import Campaign, CampaignContact, CampaignCo
 from voiceplatform.models.contacts import Contact, ContactImport, ContactList, ContactListMember, DoNotCall
 from voiceplatform.models.flows import FlowStatus, FlowVersion
 from voiceplatform.models.idempotency import IdempotencyKey
+from voiceplatform.models.messages import ApiMessage, SenderId
 from voiceplatform.models.numbers import Number, NumberChannel
+from voiceplatform.models.rate_limits import RateLimitHit
 from voiceplatform.models.review import AuditEvent, QaReview, QaRubricItem
 from voiceplatform.models.sessions import (DevMessage, FlowSession, InboundReceipt, OptOutSettings, SessionEvent,
                                          UnsolicitedMessage)
@@ -26,5 +28,6 @@ __all__ = [
     "FlowVersion", "IdempotencyKey", "Number", "NumberChannel", "QaReview", "QaRubricItem", "Recording", "Role", "SigninFailure", "SigninLockout", "User", "WebSession",
     "WebhookDelivery", "WebhookSubscription",
     "DevMessage", "FlowSession", "InboundReceipt", "OptOutSettings", "SessionEvent", "UnsolicitedMessage",
+    "ApiMessage", "RateLimitHit", "SenderId",
     "SmsHeldReceipt", "SmsMessage", "SmsPart",
 ]

@@ -33,12 +33,13 @@ CAMPAIGN_CANCELLED = "campaign.cancelled"
 CAMPAIGN_COMPLETED = "campaign.completed"
 CAMPAIGN_FAILED = "campaign.failed"
 MESSAGE_RECEIVED = "message.received"  # an inbound message no session or flow took (sessions.inbound)
+MESSAGE_STATUS = "message.status"  # a message of the messages API changed status (voiceplatform.messages)
 PING = "ping"  # sent only by POST /webhooks/{id}/ping, to that one subscription
 ALL = "*"  # in a subscription's events: every event in EVENTS, including ones added later
 
 EVENTS: tuple[str, ...] = (
     CALL_ENDED, CAMPAIGN_STARTED, CAMPAIGN_PAUSED, CAMPAIGN_RESUMED, CAMPAIGN_CANCELLED,
-    CAMPAIGN_COMPLETED, CAMPAIGN_FAILED, MESSAGE_RECEIVED,
+    CAMPAIGN_COMPLETED, CAMPAIGN_FAILED, MESSAGE_RECEIVED, MESSAGE_STATUS,
 )
 """The events ``emit`` accepts and a subscription may list (besides ``*``)."""
 KNOWN_EVENTS: tuple[str, ...] = (*EVENTS, PING)

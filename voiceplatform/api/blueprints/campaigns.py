@@ -24,12 +24,15 @@ from voiceplatform.campaigns.pricing import Rates, estimate_messages, estimate_v
 from voiceplatform.campaigns.progress import progress
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.campaigns import lifecycle
+from voiceplatform.channels.dev.routes import messaging
+from voiceplatform.exceptions import ChannelUnavailableError
+from voiceplatform.messages import senders
 from voiceplatform.dialer.jobs import Jobs
 from voiceplatform.flow import Flow, load_flow_text
 from voiceplatform.inbound.router import contact_view
 from voiceplatform.models import (
     Account, Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact, ContactList, ContactListMember,
-    FlowVersion, Number, Role,
+    FlowVersion, Role,
 )
 from voiceplatform.models.base import utcnow
 from voiceplatform.models.campaigns import CAMPAIGN_CHANNELS
@@ -96,11 +99,23 @@ def _runs_on(version: FlowVersion, channel: str) -> None:
 
 
 def _sender(settings: dict[str, Any]) -> None:
-    """A messaging campaign's ``sender`` is one of the account's own numbers."""
+    """A messaging campaign's ``sender`` is one of the account's own numbers or registered sender
+    IDs (voiceplatform.messages.senders)."""
     sender = settings.get("sender")
-    if sender is not None and db().scalars(select(Number.id).where(
-            Number.account_id == account_id(), Number.number == sender)).first() is None:
-        raise bad_request(f"settings.sender {sender} is not a number of this account", {"field": "settings.sender"})
+    if sender is not None and not senders.is_own_sender(db(), account_id(), sender):
+        raise bad_request(f"settings.sender {sender} is neither a number nor a registered sender ID of this account",
+                          {"field": "settings.sender"})
+
+
+def _country_warnings(campaign: Campaign, members: Any, sender: str | None) -> list[dict[str, Any]]:
+    """The brief's country check (4.2.9) for an SMS campaign's list (voiceplatform.messages.senders)."""
+    try:
+        transport = messaging().channels.for_engine_channel(campaign.channel).capabilities.name
+    except ChannelUnavailableError:
+        return []
+    phones = members.subquery()
+    prefixes = db().scalars(select(func.substr(phones.c.phone, 1, 4)).distinct()).all()
+    return senders.destination_warnings(db(), campaign.account_id, sender, transport, prefixes)
 
 
 def _mine(campaign_id: int) -> Campaign:
@@ -258,8 +273,10 @@ def estimate(campaign_id: int):  # type: ignore[no-untyped-def]
     sample = sample_first_step(_flow_of(version), campaign.channel, [contact_view(c) for c in sampled], utcnow())
     cost = estimate_messages(rates(), campaign.channel, contacts, sample.messages_per_contact, sample.parts_per_contact)
     per = "part" if campaign.channel == "sms" else "message"
+    warnings = _country_warnings(campaign, members, settings.sender) if campaign.channel == "sms" else []
     return {**common, "sampled_contacts": sample.contacts, "messages_per_contact": sample.messages_per_contact,
             "parts_per_contact": sample.parts_per_contact, "estimated_cost": str(cost), "sufficient": balance >= cost,
+            "warnings": warnings,
             "note": f"an estimate: every remaining contact sent the flow's first step once, its messages and parts "
                     f"measured on the first {SAMPLE} contacts' own texts; billed per {per} when sent, and again for "
                     f"each retry"}

@@ -1,0 +1,67 @@
+"""A delivery report applied to a message of the messages API, and its ``message.status``
+webhook in the same transaction.
+
+The channel reports a delivery the way it does for every session's message: the bridge (or the
+dev channel's ``POST /dev/receipts``) calls
+``voiceplatform.campaigns.message_outcomes.settle_message_outcome(db, session_id, outcome)``,
+which hands a session of no campaign here. The message's row is locked first (a no-op UPDATE:
+the row lock on PostgreSQL, the write lock on SQLite), so two reports of one message that
+arrive together are applied one after the other; the status only moves forward
+(voiceplatform.messages.statuses), and each move is one webhook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from voiceplatform.messages.statuses import FINAL, advance
+from voiceplatform.models.messages import ApiMessage
+from voiceplatform.webhooks.events import MESSAGE_STATUS, emit
+
+
+@dataclass(frozen=True)
+class ReportApplied:
+    """What a report did to message ``message_id``: ``changed`` it to ``status`` or not
+    (``reason`` in words)."""
+
+    message_id: int
+    changed: bool
+    status: str
+    reason: str
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+
+def event_payload(message: ApiMessage, previous: str | None = None) -> dict[str, Any]:
+    """What a ``message.status`` webhook carries (also the API's view of a message, less the text)."""
+    return {"message_id": message.id, "status": message.status, "previous_status": previous,
+            "from": message.sender, "to": message.recipient, "country": message.country,
+            "parts": message.parts, "encoding": message.encoding, "cost": str(message.cost),
+            "interface": message.interface, "batch_id": message.batch, "row": message.row,
+            "session_id": message.session_id, "status_at": message.status_at.isoformat()}
+
+
+def apply_report(db: Session, session_id: str, outcome: str, now: datetime) -> ReportApplied | None:
+    """Apply ``outcome`` to the message of session ``session_id``, in the caller's transaction;
+    None when the session is no message of the messages API."""
+    db.execute(update(ApiMessage).where(ApiMessage.session_id == session_id)
+               .values(status=ApiMessage.status).execution_options(synchronize_session=False))
+    message = db.scalars(select(ApiMessage).where(ApiMessage.session_id == session_id)
+                         .with_for_update().execution_options(populate_existing=True)).first()
+    if message is None:
+        return None
+    previous = message.status
+    moved = advance(previous, outcome)
+    if moved is None:
+        return ReportApplied(message.id, False, previous, f"{outcome}: the message was already {previous}")
+    message.status, message.status_at = moved, now
+    db.flush()
+    emit(db, message.account_id, MESSAGE_STATUS, event_payload(message, previous))
+    return ReportApplied(message.id, True, moved, moved)
