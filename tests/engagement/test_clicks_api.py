@@ -173,6 +173,7 @@ def test_the_summary_counts_clicks_clickers_and_the_click_through_rate(
     assert {row["link"]: (row["clicks"], row["unique_clickers"]) for row in summary["by_link"]} == {
         None: (summary["clicks"] - 1, 2), "terms": (1, 1)}
     assert summary["first_click_at"] <= summary["last_click_at"]
+    assert client.get(f"/campaigns/{campaign_id}/stats", headers=operator).get_json()["clicks"] == summary
     undelivered = client.post("/dev/receipts", json={"message_id": ran["sent"][PHONES[2]]["id"], "status": "undelivered"},
                               headers=operator)
     assert undelivered.status_code == 200
