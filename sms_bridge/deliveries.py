@@ -163,14 +163,22 @@ class Deliveries:
             completed.append(_Completed(message, received, ton))
         self._route(completed)
 
+    def expire_once(self) -> int:
+        """Route the long messages given up on (timed out), incomplete; gives how many."""
+        given_up = self.reassembler.expire()
+        if given_up:
+            self.counters.mo_incomplete += len(given_up)
+            self._route([_Completed(message, None, self._tons.get((message.sender, message.our_address), (0, 0)))
+                         for message in given_up])
+        return len(given_up)
+
     def _expire_loop(self) -> None:
         while True:
             gevent.sleep(max(0.05, min(1.0, self.reassembly_timeout / 4)))
-            given_up = self.reassembler.expire()
-            if given_up:
-                self.counters.mo_incomplete += len(given_up)
-                self._route([_Completed(message, None, self._tons.get((message.sender, message.our_address), (0, 0)))
-                             for message in given_up])
+            try:
+                self.expire_once()
+            except Exception:
+                log.exception("incomplete messages could not be routed")
 
     def _route(self, completed: list[_Completed]) -> None:
         routable: list[tuple[_Completed, InboundMessage]] = []
