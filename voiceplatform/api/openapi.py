@@ -49,6 +49,11 @@ def _op(summary: str, ok: str = "200", schema: dict[str, Any] | None = None, *, 
     return operation
 
 
+def _csv_responses() -> dict[str, Any]:
+    return {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+            **{status: {"description": "error", **_json(ERROR)} for status in ("401", "403", "404")}}
+
+
 def _path_param(name: str, kind: str = "string") -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": ID if kind == "integer" else {"type": kind}}
 
@@ -71,7 +76,13 @@ CAMPAIGN_SETTINGS = {"type": "object", "additionalProperties": False, "propertie
     "max_sessions_per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000,
                                 "description": "messaging: sessions started in any one second, at most"},
     "sender": {"type": ["string", "null"], "maxLength": 64,
-               "description": "messaging: the account's number the sessions speak from (default: its first on the channel)"}}}
+               "description": "messaging: the account's number the sessions speak from (default: its first on the channel)"},
+    "redirect_url": {"type": ["string", "null"], "maxLength": 2000, "example": "https://example.com/offer",
+                     "description": "where a click on track_link() goes (http or https; default: the neutral page /l/)"},
+    "links": {"type": "object", "maxProperties": 20, "additionalProperties": {"type": "string", "maxLength": 2000},
+              "description": "named links: track_link('offer') goes to links.offer (names: 1-24 letters, digits, _)"},
+    "link_days": {"type": "integer", "minimum": 1, "maximum": 3650,
+                  "description": "days after a session's start its links count (later: the neutral page, no click)"}}}
 CAMPAIGN_BODY = {"type": "object", "required": ["name", "flow", "contact_list_id"], "properties": {
     "name": {"type": "string", "minLength": 1, "maxLength": 200}, "flow": FLOW_REF, "contact_list_id": ID,
     "channel": {"enum": ["voice", "sms", "whatsapp"], "description": "default voice; the flow's channels must include it"},
@@ -154,6 +165,15 @@ DOCUMENT: dict[str, Any] = {
     "security": [{"bearer": []}],
     "paths": {
         "/health": {"get": _op("Health check", public=True)},
+        # The public short links of click-tracked messages (voiceplatform.api.blueprints.links).
+        "/l/": {"get": {**_op("The neutral page a click lands on when the campaign has no page of its own", public=True),
+                        "responses": {"200": {"description": "an HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+        "/l/{token}": {"get": {**_op("Follow a click-tracked link: the click is recorded and redirected to the campaign's "
+                                     "URL, or to /l/ (no URL, or an unknown, forged or expired link)", public=True,
+                                     params=[{"name": "token", "in": "path", "required": True,
+                                              "schema": {"type": "string", "maxLength": 200}}]),
+                               "responses": {"302": {"description": "to the campaign's URL or to /l/",
+                                                     "headers": {"Location": {"schema": {"type": "string"}}}}}}},
         "/openapi.json": {"get": _op("This document", public=True)},
         "/flows": {
             "get": _op("List flow versions", schema=PAGE, params=PAGING),
@@ -207,13 +227,27 @@ DOCUMENT: dict[str, Any] = {
         },
         "/campaigns/{campaign_id}": {"get": _op("One campaign, with its progress", params=[CAMPAIGN_ID])},
         "/campaigns/{campaign_id}/stats": {"get": _op("Progress: contacts by state, outcomes, attempts by outcome on the "
-                                                      "campaign's channel (messages and SMS parts), rate, time left",
+                                                      "campaign's channel (messages and SMS parts), rate, time left, "
+                                                      "and the clicks on its click-tracked links",
                                                       params=[CAMPAIGN_ID])},
         "/campaigns/{campaign_id}/estimate": {"get": _op("Estimated cost of the remaining contacts against the balance, "
                                                          "per the campaign's channel (minutes, SMS parts, messages)",
                                                          params=[CAMPAIGN_ID])},
         "/campaigns/{campaign_id}/contacts": {"get": _op("Each contact's state, attempts and last outcome", schema=PAGE, params=[
             CAMPAIGN_ID, *PAGING, {"name": "status", "in": "query", "schema": {"enum": ["pending", "dialling", "done", "skipped", "cancelled"]}}])},
+        "/campaigns/{campaign_id}/clicks": {"get": _op("Clicks on the campaign's click-tracked links: total, unique "
+                                                       "clickers, recipients reached, click-through rate, per link",
+                                                       params=[CAMPAIGN_ID])},
+        "/campaigns/{campaign_id}/clicks/export": {"get": {**_op("CSV, one row per recipient: recipient, phone, sent_at, "
+                                                                 "clicks, first_click_at, last_click_at", params=[CAMPAIGN_ID]),
+                                                           "responses": _csv_responses()}},
+        "/campaigns/{campaign_id}/survey": {"get": _op("Survey results per question (each gather's result): counts per "
+                                                       "answer with labels; count, average, min, max and distribution "
+                                                       "of numeric answers", params=[CAMPAIGN_ID])},
+        "/campaigns/{campaign_id}/survey/export": {"get": {**_op("CSV (UTF-8 with a byte-order mark), every answer: "
+                                                                 "recipient, phone, question, answer, label, input, "
+                                                                 "answered_at, channel", params=[CAMPAIGN_ID]),
+                                                           "responses": _csv_responses()}},
         **{f"/campaigns/{{campaign_id}}/{action}": {"post": _op(summary, params=[CAMPAIGN_ID], errors=("402", "409"), idempotent=True)}
            for action, summary in (("start", "Start a draft or scheduled campaign now"), ("pause", "Pause (calls in progress finish)"),
                                    ("resume", "Resume a paused campaign"),

@@ -7,6 +7,7 @@ from voiceplatform.models.base import Base
 from voiceplatform.models.calls import Call, Recording
 from voiceplatform.models.campaigns import Campaign, CampaignContact, CampaignContactStatus, CampaignMessage, CampaignStatus
 from voiceplatform.models.contacts import Contact, ContactImport, ContactList, ContactListMember, DoNotCall
+from voiceplatform.models.engagement import EngagementEvent, EngagementKind
 from voiceplatform.models.flows import FlowStatus, FlowVersion
 from voiceplatform.models.idempotency import IdempotencyKey
 from voiceplatform.models.messages import ApiMessage, SenderId
@@ -28,6 +29,7 @@ __all__ = [
     "FlowVersion", "IdempotencyKey", "Number", "NumberChannel", "QaReview", "QaRubricItem", "Recording", "Role", "SigninFailure", "SigninLockout", "User", "WebSession",
     "WebhookDelivery", "WebhookSubscription",
     "DevMessage", "FlowSession", "InboundReceipt", "OptOutSettings", "SessionEvent", "UnsolicitedMessage",
+    "EngagementEvent", "EngagementKind",
     "ApiMessage", "RateLimitHit", "SenderId",
     "SmsHeldReceipt", "SmsMessage", "SmsPart",
 ]

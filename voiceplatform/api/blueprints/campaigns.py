@@ -1,6 +1,7 @@
 """Campaigns on any channel (``voice``, ``sms``, ``whatsapp``): create (draft, scheduled, or
 started at once), start, pause, resume, cancel, resend to the contacts not reached, progress and
-stats, the cost estimate against the balance, and each contact's state. The dialling and the
+stats (with the clicks on its click-tracked links: voiceplatform.engagement), the cost estimate
+against the balance, and each contact's state. The dialling and the
 sending happen in the workers (docs/campaigns.md, docs/messaging-campaigns.md)."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from voiceplatform.channels.dev.routes import messaging
 from voiceplatform.exceptions import ChannelUnavailableError
 from voiceplatform.messages import senders
 from voiceplatform.dialer.jobs import Jobs
+from voiceplatform.engagement.report import click_summary
 from voiceplatform.flow import Flow, load_flow_text
 from voiceplatform.inbound.router import contact_view
 from voiceplatform.models import (
@@ -192,7 +194,8 @@ def detail(campaign_id: int):  # type: ignore[no-untyped-def]
 @blueprint.get("/<int:campaign_id>/stats")
 @requires(Role.OPERATOR, Role.SUPERVISOR)
 def stats(campaign_id: int):  # type: ignore[no-untyped-def]
-    return progress(db(), _mine(campaign_id), utcnow())
+    campaign = _mine(campaign_id)
+    return {**progress(db(), campaign, utcnow()), "clicks": click_summary(db(), campaign)}
 
 
 @blueprint.post("/<int:campaign_id>/start")
