@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from voiceplatform import limits
-from voiceplatform.campaigns.pricing import Rates
+from voiceplatform.campaigns.pricing import QUANTUM, Rates
 from voiceplatform.contacts.opt_out import accepts
 from voiceplatform.db import rows_changed
 from voiceplatform.exceptions import MessageRefusedError
@@ -123,7 +123,7 @@ class Submission:
                 f"at most {limits.current().max_sms_parts} are sent", field="text"))
         country = region_of(to)
         warning = countries.warning(self.sender.address, country, self.sender.registered_in, self.required)
-        cost = self.rates.message_cost(ENGINE_CHANNEL, 1, size.segments, to=to)
+        cost = self.rates.message_cost(ENGINE_CHANNEL, 1, size.segments, to=to).quantize(QUANTUM)
         return Prepared(item.row, to, country, text, size, cost, None, (warning,) if warning else ())
 
     def _reachability(self, phones: Iterable[str]) -> tuple[dict[str, MessageRefusedError], dict[str, int]]:
