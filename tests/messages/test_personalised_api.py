@@ -146,6 +146,7 @@ def test_what_a_request_refuses_as_a_whole(client: FlaskClient, shop: Callable[.
     ({"csv": "phone\n+12025550100\n", "template": "Hi", "callback_url": "https://example.com"}, None),
     ({"csv": "phone\n+12025550100\n", "template": "Hi", "from": 5}, "from"),
     ({"csv": "phone\n+12025550100\n", "template": "Hi", "phone_column": 5}, "phone_column"),
+    ({"csv": "phone\n+12025550100\n", "template": "Hi", "phone_column": "p" * 201}, "phone_column"),
     ({"csv": "phone\n+12025550100\n", "template": "Hi", "region": 5}, "region"),
 ])
 def test_hostile_bodies_are_400(client: FlaskClient, shop: Callable[..., Shop], body: dict[str, Any],

@@ -34,6 +34,7 @@ blueprint = Blueprint("personalised", __name__, url_prefix="/messages")
 SCOPE = "personalised_sms"
 FIELDS = ("csv", "template", "from", "region", "phone_column")
 FORM_FIELDS = ("file", *FIELDS[1:])
+MAX_NAME_CHARS = 200  # from, phone_column
 MAX_CSV_CHARS = 20_000_000  # a JSON body is capped by max_upload_bytes before it is read; this is the same bound
 
 
@@ -60,8 +61,8 @@ def _input() -> tuple[IO[bytes], str, dict[str, Any]]:
 
 def _optional(values: dict[str, Any], name: str) -> str | None:
     value = values.get(name)
-    if value is not None and not isinstance(value, str):
-        raise bad_request(f"{name!r} must be a string", {"field": name})
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_NAME_CHARS):
+        raise bad_request(f"{name!r} must be a string of at most {MAX_NAME_CHARS} characters", {"field": name})
     return value or None
 
 
