@@ -20,6 +20,9 @@ def test_sessions_benchmark_runs_and_reports(tmp_path: Path) -> None:
         assert run["resume"]["outcomes"] == {"resumed": report["sizes"]["sessions"]}
         assert run["latency"]["outcomes"] == {"resumed": report["sizes"]["latency_messages"]}
         assert run["sweep"]["swept"] == report["sizes"]["expired"] == run["sweep"]["seeded"]
-        assert run["baseline_update"]["updates"] == report["sizes"]["baseline"]
-        for figure in (run["resume"]["per_s"], run["latency"]["p99_ms"], run["baseline_update"]["per_s"]):
+        assert run["baseline_update"]["updates"] == run["baseline_update_batched"]["updates"] == report["sizes"]["baseline"]
+        assert run["baseline_update_batched"]["per_commit"] > run["baseline_update"]["per_commit"] == 1
+        assert min(run["memory"]["rss_before"], run["memory"]["rss_middle"], run["memory"]["rss_after"]) > 0
+        for figure in (run["resume"]["per_s"], run["latency"]["p99_ms"], run["baseline_update"]["per_s"],
+                       run["resume_to_baseline"], run["resume_to_batched_baseline"]):
             assert figure > 0

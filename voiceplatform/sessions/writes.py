@@ -26,9 +26,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import JSON, Dialect, Table, inspect
+from sqlalchemy import JSON, DateTime, Dialect, Table
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from voiceplatform.exceptions import SessionConflictError
 from voiceplatform.models.base import Base
@@ -113,11 +113,11 @@ def write(db: Session) -> None:
         return
     dialect = db.get_bind().dialect
     postgresql = dialect.name == "postgresql"
-    states = [inspect(row) for row in rows]
+    states = [instance_state(row) for row in rows]
     with db.no_autoflush:  # the ORM must not write these rows itself meanwhile
         if any(not state.persistent for state in states):
             db.flush()  # a row added but not flushed yet (store.create always flushes)
-        values = [{name: getattr(row, name) for name in WRITTEN} for row in rows]
+        values = [_written(row, state) for row, state in zip(rows, states)]
         cursor = db.connection().connection.cursor()  # the DBAPI's own: no per-row work of SQLAlchemy's
         written = 0
         if rows:
@@ -133,11 +133,19 @@ def write(db: Session) -> None:
         _set_committed(row, {"row_version": row.row_version + 1})
 
 
+def _written(row: FlowSession, state: Any) -> dict[str, Any]:
+    """The row's :data:`WRITTEN` values (from the instance's dict when all are loaded)."""
+    loaded = row.__dict__
+    if not state.expired_attributes and all(name in loaded for name in WRITTEN):
+        return {name: loaded[name] for name in WRITTEN}
+    return {name: getattr(row, name) for name in WRITTEN}
+
+
 def _set_committed(row: FlowSession, values: dict[str, Any]) -> None:
     """``values`` as the row's committed ones (no history: the ORM will not write them). Into
     the instance's dict when none of its attributes has history or is expired (what
     set_committed_value does, without its per-attribute bookkeeping), else one by one."""
-    state = inspect(row)
+    state = instance_state(row)
     if not state.committed_state and not state.expired_attributes:
         row.__dict__.update(values)
         return
@@ -146,18 +154,24 @@ def _set_committed(row: FlowSession, values: dict[str, Any]) -> None:
 
 
 def _update_sqlite(cursor: Any, rows: list[FlowSession], values: list[dict[str, Any]], dialect: Dialect) -> int:
-    convert = _converters(_SESSIONS, WRITTEN, dialect)
-    cursor.executemany(_SQLITE_UPDATE, [
-        (*(to(changes[name]) for name, to in zip(WRITTEN, convert)), row.row_version + 1, row.id, row.row_version)
-        for row, changes in zip(rows, values)])
+    columns = _columns(values, WRITTEN, _converters(_SESSIONS, WRITTEN, dialect))
+    columns += [[row.row_version + 1 for row in rows], [row.id for row in rows], [row.row_version for row in rows]]
+    cursor.executemany(_SQLITE_UPDATE, zip(*columns))
     return int(cursor.rowcount)
 
 
 def _insert_sqlite(cursor: Any, table: Table, rows: list[dict[str, Any]], dialect: Dialect) -> None:
     names = tuple(rows[0])
-    convert = _converters(table, names, dialect)
+    columns = _columns(rows, names, _converters(table, names, dialect))
     cursor.executemany(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
-                       [tuple(to(row[name]) for name, to in zip(names, convert)) for row in rows])
+                       zip(*columns))
+
+
+def _columns(rows: list[dict[str, Any]], names: tuple[str, ...],
+             convert: list[Callable[[Any], Any]]) -> list[list[Any]]:
+    """The rows' values column by column, each converted as the driver needs it."""
+    return [[row[name] for row in rows] if to is _same else list(map(to, [row[name] for row in rows]))
+            for name, to in zip(names, convert)]
 
 
 def _update_postgresql(cursor: Any, rows: list[FlowSession], values: list[dict[str, Any]], dialect: Dialect) -> int:
@@ -170,10 +184,10 @@ def _update_postgresql(cursor: Any, rows: list[FlowSession], values: list[dict[s
 
 def _copy_postgresql(cursor: Any, table: Table, rows: list[dict[str, Any]], dialect: Dialect) -> None:
     names = tuple(rows[0])
-    convert = _converters(table, names, dialect)
+    columns = _columns(rows, names, _converters(table, names, dialect))
     with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([to(row[name]) for name, to in zip(names, convert)])
+        for row in zip(*columns):
+            copy.write_row(row)
 
 
 _CONVERTERS: dict[tuple[str, tuple[str, ...], str], list[Callable[[Any], Any]]] = {}
@@ -194,7 +208,26 @@ def _converter(kind: Any, dialect: Dialect) -> Callable[[Any], Any]:
     if dialect.name == "postgresql" and isinstance(kind.dialect_impl(dialect), JSON):
         return lambda value: None if value is None else json.dumps(value)  # COPY's text format
     process = kind.dialect_impl(dialect).bind_processor(dialect)
-    return process if process is not None else _same
+    if process is None:
+        return _same
+    return _remembering(process) if _is_time(kind) else process
+
+
+def _is_time(kind: Any) -> bool:
+    return isinstance(getattr(kind, "impl", kind), DateTime)  # a TypeDecorator's impl, or the type
+
+
+def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` that converts the same object once in a row: a step's history rows, and a
+    batch's rows, share their timestamp object."""
+    last: list[Any] = [object(), None]
+
+    def convert(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+
+    return convert
 
 
 def _same(value: Any) -> Any:

@@ -31,7 +31,7 @@ import subprocess
 import sys
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any, Callable, Mapping, Sequence
 
 from sqlalchemy import insert
@@ -86,9 +86,11 @@ def seed_contacts(sessions: sessionmaker[Session], account_id: int, phones: Sequ
 
 
 def seed_waiting(sessions: sessionmaker[Session], seeded: Seeded, addresses: Sequence[str], *,
-                 expires_at: datetime, contact_ids: Mapping[str, int] | None = None) -> list[str]:
+                 expires_at: datetime, every: timedelta = timedelta(0),
+                 contact_ids: Mapping[str, int] | None = None) -> list[str]:
     """One session per address waiting on the flow's first question, inserted in bulk: the
-    flow's real started state, each with its own id, its wait expiring at ``expires_at``. Gives
+    flow's real started state, each with its own id, the i-th one's wait expiring at
+    ``expires_at + i * every`` (sessions started one after the other, ``every`` apart). Gives
     the session ids in the order of ``addresses``."""
     from voiceplatform.flow import start
     from voiceplatform.models.base import utcnow
@@ -106,10 +108,11 @@ def seed_waiting(sessions: sessionmaker[Session], seeded: Seeded, addresses: Seq
         rows = [{"id": session_id, "account_id": seeded.account_id, "channel": "dev", "address": address,
                  "our_address": seeded.our_address, "number_id": seeded.number_id,
                  "contact_id": (contact_ids or {}).get(address), "flow_version_id": seeded.version_id,
-                 "status": "waiting", "wait_kind": template.state["wait"]["kind"], "wait_expires_at": expires_at,
+                 "status": "waiting", "wait_kind": template.state["wait"]["kind"],
+                 "wait_expires_at": expires_at + (first + i) * every,
                  "state": {**state, "session": session_id, "contact": {"phone": address}}, "row_version": 1,
                  "last_seq": 0, "started_at": now, "updated_at": now}
-                for session_id, address in zip(ids[first:first + 5000], addresses[first:first + 5000])]
+                for i, (session_id, address) in enumerate(zip(ids[first:first + 5000], addresses[first:first + 5000]))]
         with sessions.begin() as db:
             db.execute(insert(FlowSession), rows)
     return ids
