@@ -123,10 +123,11 @@ class Worker:
 
         from voiceplatform.models.base import utcnow
         from voiceplatform.models.sessions import FlowSession
+        from voiceplatform.sessions.writes import table_of
 
         with self.sessions() as db:
             ids = list(db.scalars(select(FlowSession.id).limit(n)))
-        table = FlowSession.__table__
+        table = table_of(FlowSession)
         statement = update(table).where(table.c.id == bindparam("b_id"))
         began = time.perf_counter()
         for first in range(0, len(ids), per_commit):
@@ -243,6 +244,7 @@ def two_sweepers(load: Load, url: str) -> dict[str, Any]:
 
 
 def run(kind: str, sizes: dict[str, int]) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]  # the machine is shared: the figures carry its load
     with database(kind) as url:
         load = Load(url)
         try:
@@ -263,6 +265,7 @@ def run(kind: str, sizes: dict[str, int]) -> dict[str, Any]:
     grown = started["rss_after"] - started["rss_middle"]
     return {
         "database": kind,
+        "load_average": {"before": load_before, "after": os.getloadavg()[0]},
         "resume": {**resumed, "target": TARGETS["resumed_per_s"]},
         "latency": {**latency, "target": TARGETS["latency_p99_ms"] + " ms"},
         "sweep": {**swept, "seeded": seeded["seeded"], "target": TARGETS["sweep_100k_s"] + " s for 100,000"},
@@ -299,6 +302,8 @@ def table(reports: list[dict[str, Any]]) -> str:
     rows.append(("resume / baseline (one a commit)", "", *(f"{r['resume_to_baseline']:.2f}" for r in reports)))
     rows.append((f"resume / baseline ({BASELINE_BATCH} a commit)", "",
                  *(f"{r['resume_to_batched_baseline']:.2f}" for r in reports)))
+    rows.append(("machine load, 1-minute average (before / after)", "", *(
+        f"{r['load_average']['before']:.2f} / {r['load_average']['after']:.2f}" for r in reports)))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in rows)
 

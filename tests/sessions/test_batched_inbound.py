@@ -221,3 +221,32 @@ def test_a_changed_opt_out_word_list_applies_within_the_cache_bound(sessions: se
     assert messaging.router.receive(_message(seeded, first, "basta")).outcome != "opted_out"  # the kept list
     clock[0] += 1.0
     assert messaging.router.receive(_message(seeded, second, "basta")).outcome == "opted_out"  # read again
+
+
+def test_a_message_id_applied_by_another_worker_meanwhile_is_a_duplicate(
+        sessions: sessionmaker[Session], seeded: Seeded, messaging: MessagingRuntime,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other worker's receipt commits after this batch read the receipts: the INSERT of the
+    same id fails (an IntegrityError, as SQLAlchemy reports it), nothing of the batch is kept,
+    and the messages applied again find the receipt."""
+    first, second = _senders(seeded, 2)
+    ids = _waiting(sessions, seeded, [first, second])
+    with sessions.begin() as db:
+        db.add(InboundReceipt(channel="dev", message_id="seen-elsewhere", account_id=seeded.account_id,
+                              session_id=ids[0], outcome="resumed", received_at=utcnow()))
+    applied = type(messaging.router)._applied
+    reads: list[int] = []
+
+    def stale(db: Session, messages: list[InboundMessage]) -> set[tuple[str, str]]:
+        reads.append(len(messages))
+        return set() if len(reads) == 1 else applied(db, messages)  # the first read misses it
+
+    monkeypatch.setattr(type(messaging.router), "_applied", staticmethod(stale))
+    routed = messaging.router.receive_many([_message(seeded, first, "red", "seen-elsewhere"),
+                                            _message(seeded, second, "green", "fresh")])
+    assert [r.outcome for r in routed] == ["duplicate", "resumed"]
+    assert _inputs(sessions, ids[0]) == [] and [p["value"] for p in _inputs(sessions, ids[1])] == ["green"]
+    reads.clear()  # one message alone: its own retry (receive) reads the receipts again
+    single = messaging.router.receive(_message(seeded, first, "red", "seen-elsewhere"))
+    assert single.outcome == "duplicate" and reads == [1, 1]
+    assert _inputs(sessions, ids[0]) == []

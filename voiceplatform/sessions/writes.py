@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sqlalchemy import JSON, DateTime, Dialect, Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
@@ -119,11 +120,16 @@ def write(db: Session) -> None:
             db.flush()  # a row added but not flushed yet (store.create always flushes)
         values = [_written(row, state) for row, state in zip(rows, states)]
         cursor = db.connection().connection.cursor()  # the DBAPI's own: no per-row work of SQLAlchemy's
-        written = 0
-        if rows:
-            written = (_update_postgresql if postgresql else _update_sqlite)(cursor, rows, values, dialect)
-        for table, new in inserts:
-            (_copy_postgresql if postgresql else _insert_sqlite)(cursor, table, new, dialect)
+        try:
+            written = 0
+            if rows:
+                written = (_update_postgresql if postgresql else _update_sqlite)(cursor, rows, values, dialect)
+            for table, new in inserts:
+                (_copy_postgresql if postgresql else _insert_sqlite)(cursor, table, new, dialect)
+        except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy reports it (an IntegrityError: a retry)
+            raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+        finally:
+            cursor.close()
     if written != len(rows):
         raise SessionConflictError(f"{len(rows) - written} of {len(rows)} sessions were changed by another writer")
     for row, state, changes in zip(rows, states, values):
