@@ -8,11 +8,12 @@ on by SMS is *one* session whose ``channel`` changes; its events keep both parts
 A waiting session lives only here (a worker holds nothing in memory for it), so any worker can
 resume it when the reply comes, and the sweeper can expire it when nobody replies.
 
-Locking: ``row_version`` is SQLAlchemy's version counter (``version_id_col``): every UPDATE of
-a session says ``WHERE id = :id AND row_version = :seen`` and raises ``StaleDataError`` when
-another writer got there first, so a resume can never be applied on top of a state it did not
-read. The runner also takes the row with ``SELECT ... FOR UPDATE`` on PostgreSQL (a second
-resume waits instead of failing); on SQLite the write transaction serialises writers.
+Locking: every UPDATE of a session says ``WHERE id = :id AND row_version = :seen`` and fails
+when another writer got there first (the batched writes of voiceplatform.sessions.writes raise
+``SessionConflictError``; ``row_version`` is also SQLAlchemy's ``version_id_col`` for the rows
+the ORM flushes itself), so a resume can never be applied on top of a state it did not read.
+The runner also takes the rows with ``SELECT ... FOR UPDATE`` on PostgreSQL (a second resume
+waits instead of failing); on SQLite the write transaction serialises writers.
 See docs/sessions.md.
 """
 
