@@ -27,6 +27,7 @@ class BindPool:
         self.route = route
         self.settings = settings
         self.on_deliver = on_deliver
+        self.on_answer: Callable[[str], None] | None = None  # each bind's (Esme.on_answer)
         self.name = name
         self.binds: list[Esme | None] = [None] * route.binds
         self.bind_failures = 0
@@ -77,7 +78,8 @@ class BindPool:
     def _keep(self, index: int) -> None:
         delay = self.settings.reconnect_min
         while not self._stopping:
-            esme = Esme(self.route, self.settings, self.on_deliver, name=f"{self.name}-{index + 1}")
+            esme = Esme(self.route, self.settings, self.on_deliver, name=f"{self.name}-{index + 1}",
+                        on_answer=self.on_answer)
             try:
                 esme.open()
             except SmppError as exc:

@@ -20,6 +20,7 @@ import socket
 import uuid
 
 import gevent
+from gevent.event import Event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -72,7 +73,10 @@ class SmsBridge:
                                      reassembly_timeout=self.settings.reassembly_timeout, on_queued=self.wake)
         self.binds = BindPool(self.route, self.settings, self.deliveries.on_deliver)
         self.sender = Sender(sessions, self.binds, self.settings, self.worker, self.counters)
+        self.deliveries.answers = self.sender
+        self.binds.on_answer = self.sender.answered
         self._upkeep: gevent.Greenlet | None = None
+        self._stopping = Event()
 
     def start(self) -> SmsBridge:
         self.deliveries.start()
@@ -88,11 +92,12 @@ class SmsBridge:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop claiming, wait for the answers in flight and write them, unbind."""
+        self._stopping.set()
         if self._upkeep is not None:
-            self._upkeep.kill(block=False)
+            self._upkeep.join(timeout)
         self.sender.stop(timeout)
+        self.deliveries.stop(timeout)  # what the binds delivered meanwhile is stored and answered
         self.binds.stop()
-        self.deliveries.stop()
         log.info("sms bridge %s stopped: %s", self.worker, self.counters.as_dict())
 
     def upkeep_once(self, *, recover: bool = True, drop: bool = False) -> None:
@@ -106,8 +111,7 @@ class SmsBridge:
 
     def _upkeep_loop(self) -> None:
         rounds = 0
-        while True:
-            gevent.sleep(self.settings.held_receipts_every)
+        while not self._stopping.wait(self.settings.held_receipts_every):
             rounds += 1
             try:
                 self.upkeep_once(recover=rounds % max(1, int(RECOVER_EVERY / self.settings.held_receipts_every)) == 0,

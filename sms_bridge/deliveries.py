@@ -5,7 +5,8 @@ greenlets store them in batches, each ``deliver_sm`` answered only after its bat
 an SMSC resends whatever was never stored:
 
 - **receipts** (sms_bridge.receipts.is_receipt) are read (a malformed one is answered
-  ESME_RX_P_APPN and counted) and applied in one transaction per batch
+  ESME_RX_P_APPN and counted), wait for the write of this process's own answers they
+  overtook (``answers``), and are applied in one transaction per batch
   (sms_bridge.delivery_reports); if the database is away they are answered ESME_RX_T_APPN, and
   the SMSC sends them again;
 - **messages** are read (sms_bridge.mo_messages.read_mo), long ones put back together in memory
@@ -22,10 +23,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 import gevent
+from gevent.event import Event
 from gevent.queue import Empty, Queue
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,6 +51,15 @@ from sms_bridge.receipts import DeliveryReceipt, is_receipt, parse_receipt
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
+STOP = None
+
+
+class Answers(Protocol):
+    """The sender's answers not written yet (sms_bridge.sender.Sender)."""
+
+    def pending(self, submit_ids: Collection[str]) -> set[str]: ...
+
+    def wait_written(self, submit_ids: Collection[str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +81,18 @@ class _Completed:
 class Deliveries:
     def __init__(self, sessions: sessionmaker[Session], router: MessageRouter, driver: SmsChannel,
                  counters: Counters, *, reassembly_timeout: float, on_queued: Callable[[], None] = lambda: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 answers: Answers | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.sessions = sessions
         self.router = router
         self.driver = driver
         self.counters = counters
         self.on_queued = on_queued
+        self.answers = answers
         self.reassembler = Reassembler(reassembly_timeout, clock)
         self.reassembly_timeout = reassembly_timeout
-        self._receipts: Queue[Received] = Queue()
-        self._messages: Queue[Received] = Queue()
+        self._receipts: Queue[Received | None] = Queue()  # None: stop
+        self._messages: Queue[Received | None] = Queue()
+        self._stopping = Event()
         self._tons: dict[tuple[str, str], tuple[int, int]] = {}  # an open long message's address types
         self._greenlets: list[gevent.Greenlet] = []
 
@@ -88,7 +102,12 @@ class Deliveries:
                            gevent.spawn(self._expire_loop)]
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Store what was queued, then stop (a batch being stored is never cut short)."""
+        self._stopping.set()
+        self._receipts.put(STOP)
+        self._messages.put(STOP)
+        gevent.joinall(self._greenlets, timeout=timeout)
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
 
@@ -98,7 +117,7 @@ class Deliveries:
         (self._receipts if is_receipt(deliver.esm_class) else self._messages).put(received)
 
     @staticmethod
-    def _loop(queue: Queue[Received], store: Callable[[list[Received]], None]) -> None:
+    def _loop(queue: Queue[Received | None], store: Callable[[list[Received]], None]) -> None:
         while True:
             batch = [queue.get()]
             while len(batch) < MAX_BATCH:
@@ -106,10 +125,14 @@ class Deliveries:
                     batch.append(queue.get_nowait())
                 except Empty:
                     break
+            received = [item for item in batch if item is not None]
             try:
-                store(batch)
+                if received:
+                    store(received)
             except Exception:  # answered nothing: the SMSC sends them again; the loop goes on
-                log.exception("%d deliveries could not be stored", len(batch))
+                log.exception("%d deliveries could not be stored", len(received))
+            if len(received) < len(batch):
+                return
 
     # ---- receipts ------------------------------------------------------------------------------
 
@@ -126,6 +149,11 @@ class Deliveries:
                 received.answer(ESME_RX_P_APPN)
         if not parsed:
             return
+        if self.answers is not None:  # receipts overtaking this process's own answers wait for their write
+            ids = {receipt.message_id for _, receipt in parsed} | {r.text_id for _, r in parsed if r.text_id}
+            early = self.answers.pending(ids)
+            if early:
+                self.answers.wait_written(early)
         try:
             with self.sessions.begin() as db:
                 applied = apply_receipts(db, [receipt for _, receipt in parsed], utcnow())
@@ -173,8 +201,7 @@ class Deliveries:
         return len(given_up)
 
     def _expire_loop(self) -> None:
-        while True:
-            gevent.sleep(max(0.05, min(1.0, self.reassembly_timeout / 4)))
+        while not self._stopping.wait(max(0.05, min(1.0, self.reassembly_timeout / 4))):
             try:
                 self.expire_once()
             except Exception:

@@ -24,12 +24,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import delete, exists, insert, or_, select, union
 from sqlalchemy.orm import Session
 
-from voiceplatform.models.sms import SmsHeldReceipt, SmsMessage, SmsPart
+from voiceplatform.models.sms import SmsHeldReceipt, SmsPart
 from voiceplatform.sessions.store import one_of, take_write_lock
 
+from sms_bridge import message_rows as rows
 from sms_bridge.delivery_status import FAILURES, DeliveryStatus, advance
 from sms_bridge.message_status import roll, status_of
 from sms_bridge.receipts import DeliveryReceipt
@@ -54,9 +55,9 @@ class Report:
         text_id = receipt.text_id if receipt.text_id != receipt.message_id else None
         return cls(receipt.message_id, receipt.status, receipt.state[:40], text_id, (receipt.error or None))
 
-    def held(self, now: datetime) -> SmsHeldReceipt:
-        return SmsHeldReceipt(submit_id=self.submit_id, text_id=self.text_id, status=self.status.value,
-                              state=self.state, error=(self.error or "")[:20] or None, payload={}, received_at=now)
+    def held(self, now: datetime) -> dict[str, object]:
+        return {"submit_id": self.submit_id, "text_id": self.text_id, "status": self.status.value, "state": self.state,
+                "error": (self.error or "")[:20] or None, "payload": {}, "received_at": now}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,25 +65,6 @@ class Applied:
     applied: int = 0  # receipts matched to a part
     held: int = 0  # kept for later
     messages_changed: int = 0
-
-
-def lock_messages(db: Session, ids: Collection[int]) -> dict[int, SmsMessage]:
-    """The messages, locked in id order (see the module's docstring)."""
-    if not ids:
-        return {}
-    query = (select(SmsMessage).where(one_of(db, SmsMessage.id, ids)).order_by(SmsMessage.id)
-             .execution_options(populate_existing=True).with_for_update())
-    return {message.id: message for message in db.scalars(query)}
-
-
-def parts_of(db: Session, message_ids: Collection[int]) -> dict[int, list[SmsPart]]:
-    found: dict[int, list[SmsPart]] = {message_id: [] for message_id in message_ids}
-    if message_ids:
-        query = select(SmsPart).where(one_of(db, SmsPart.message_id, message_ids)).execution_options(
-            populate_existing=True)
-        for part in db.scalars(query):
-            found[part.message_id].append(part)
-    return found
 
 
 def apply_receipts(db: Session, receipts: Sequence[DeliveryReceipt], now: datetime) -> Applied:
@@ -98,9 +80,10 @@ def apply_held(db: Session, now: datetime, submit_ids: Collection[str] | None = 
         return Applied()
     take_write_lock(db)
     held = SmsHeldReceipt
-    if submit_ids is not None:
-        condition = or_(one_of(db, held.submit_id, submit_ids), one_of(db, held.text_id, submit_ids))
-        query = select(held).where(condition).order_by(held.id)
+    if submit_ids is not None:  # two indexed lookups rather than one OR
+        ids = union(select(held.id).where(one_of(db, held.submit_id, submit_ids)),
+                    select(held.id).where(one_of(db, held.text_id, submit_ids))).subquery()
+        query = select(held).where(held.id.in_(select(ids.c.id))).order_by(held.id)
     else:
         matched = exists().where(or_(SmsPart.submit_id == held.submit_id, SmsPart.submit_id == held.text_id))
         query = select(held).where(matched).order_by(held.id).limit(MAX_HELD_SWEEP)
@@ -126,12 +109,12 @@ def expiry_cutoff(now: datetime, ttl_seconds: float) -> datetime:
 def _apply(db: Session, reports: Sequence[Report], now: datetime, *, hold: bool) -> Applied:
     take_write_lock(db)
     ids = {report.submit_id for report in reports} | {report.text_id for report in reports if report.text_id}
-    owners = {submit_id: message_id for submit_id, message_id in db.execute(
-        select(SmsPart.submit_id, SmsPart.message_id).where(one_of(db, SmsPart.submit_id, ids)))}
-    messages = lock_messages(db, set(owners.values()))
-    parts = parts_of(db, messages.keys())
-    by_submit = {part.submit_id: part for rows in parts.values() for part in rows if part.submit_id}
-    applied, held, done_held = 0, [], []
+    messages = rows.lock(db, set(rows.owners(db, ids).values()))
+    parts = rows.parts_of(db, messages.keys())
+    by_submit = {part.submit_id: part for found in parts.values() for part in found.values() if part.submit_id}
+    applied = 0
+    held: list[dict[str, object]] = []
+    done_held: list[int] = []
     touched: set[int] = set()
     for report in reports:
         part = by_submit.get(report.submit_id) or (by_submit.get(report.text_id) if report.text_id else None)
@@ -144,16 +127,18 @@ def _apply(db: Session, reports: Sequence[Report], now: datetime, *, hold: bool)
             done_held.append(report.held_id)
         moved = advance(status_of(part.status), report.status)
         if moved.value != part.status:
-            part.status, part.status_at = moved.value, now
+            part.status, part.status_at, part.changed = moved.value, now, True
             if moved in FAILURES:
                 part.error = f"{report.state} err:{report.error}"[:MAX_ERROR] if report.error else report.state
             touched.add(part.message_id)
     changed = 0
     for message_id in sorted(touched):
-        statuses = {part.seq: part.status for part in parts[message_id]}
+        statuses = {seq: part.status for seq, part in parts[message_id].items()}
         changed += roll(db, messages[message_id], statuses, now)
+    rows.write_parts(db, (part for found in parts.values() for part in found.values()))
+    rows.write_messages(db, messages.values())
     if held:
-        db.add_all(held)
+        db.execute(insert(SmsHeldReceipt), held)
     if done_held:
         db.execute(delete(SmsHeldReceipt).where(one_of(db, SmsHeldReceipt.id, done_held))
                    .execution_options(synchronize_session=False))

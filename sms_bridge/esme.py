@@ -164,11 +164,12 @@ def tls_context(route: SmppRoute) -> ssl.SSLContext | None:
 
 class Esme:
     def __init__(self, route: SmppRoute, settings: BridgeSettings, on_deliver: Callable[[Esme, Deliver], None],
-                 name: str = "bind-1") -> None:
+                 name: str = "bind-1", on_answer: Callable[[str], None] | None = None) -> None:
         self.route = route
         self.settings = settings
         self.name = name
         self.on_deliver = on_deliver
+        self.on_answer = on_answer  # an accepted submit's id, as read: before any PDU after it
         self.closed = Event()
         self.close_reason: str | None = None
         self._client: Any = None
@@ -333,6 +334,8 @@ class Esme:
             waiter = self._waiting.pop(pdu.sequence, None)
             if waiter is not None:
                 message_id = _text(getattr(pdu, "message_id", None)) or None
+                if message_id and self.on_answer is not None and int(pdu.status) == ESME_ROK:
+                    self.on_answer(message_id)  # its receipt may be the very next PDU
                 waiter.set(SubmitAnswer(int(pdu.status), message_id))
             elif command == "generic_nack":
                 log.warning("%s: generic_nack %s for sequence %s", self.name, status_name(int(pdu.status)),

@@ -17,16 +17,16 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from voiceplatform.campaigns.message_outcomes import settle_message_outcome
-from voiceplatform.models.sms import SmsMessage
 
 from sms_bridge.delivery_status import DEFINITE, DeliveryStatus, advance, roll_up
+from sms_bridge.message_rows import MessageRow
 
 
 def status_of(value: str | None) -> DeliveryStatus | None:
     return DeliveryStatus(value) if value else None
 
 
-def roll(db: Session, message: SmsMessage, part_statuses: Mapping[int, str | None], now: datetime) -> bool:
+def roll(db: Session, message: MessageRow, part_statuses: Mapping[int, str | None], now: datetime) -> bool:
     """Set the message's status from its parts' (``seq`` -> status; a part not in the map has
     none yet); True when it changed."""
     rolled = roll_up(status_of(part_statuses.get(seq)) for seq in range(1, message.parts + 1))
@@ -36,13 +36,13 @@ def roll(db: Session, message: SmsMessage, part_statuses: Mapping[int, str | Non
     moved = advance(current, rolled)
     if moved == current:
         return False
-    message.status, message.status_at = moved.value, now
+    message.status, message.status_at, message.changed = moved.value, now, True
     if moved in DEFINITE and message.session_id is not None:
         settle_message_outcome(db, message.session_id, moved.value, now)
     return True
 
 
-def settle_failed(db: Session, message: SmsMessage, now: datetime) -> None:
+def settle_failed(db: Session, message: MessageRow, now: datetime) -> None:
     """A message that could not be sent at all: its campaign attempt (if any) failed."""
     if message.session_id is not None:
         settle_message_outcome(db, message.session_id, "failed", now)

@@ -43,8 +43,10 @@ from voiceplatform.models.sms import FAILED, QUEUED, SUBMITTED, SUBMITTING, SmsM
 from voiceplatform.sessions.store import one_of, take_write_lock
 
 from sms_bridge.config import RESEND, BridgeSettings
-from sms_bridge.delivery_reports import apply_held, lock_messages, parts_of
+from sms_bridge import message_rows as rows
+from sms_bridge.delivery_reports import apply_held
 from sms_bridge.delivery_status import DeliveryStatus
+from sms_bridge.message_rows import MessageRow, PartRow
 from sms_bridge.message_status import roll, settle_failed
 
 log = logging.getLogger(__name__)
@@ -142,10 +144,10 @@ def record(db: Session, results: Sequence[SendResult], worker: str, now: datetim
            settings: BridgeSettings) -> Recorded:
     """Store what the SMSC answered for each message (see the module's docstring)."""
     take_write_lock(db)
-    messages = lock_messages(db, {result.message_id for result in results})
-    parts = parts_of(db, messages.keys())
+    messages = rows.lock(db, {result.message_id for result in results})
+    parts = rows.parts_of(db, messages.keys())
     summary = Recorded()
-    new_parts: list[SmsPart] = []
+    new_parts: list[PartRow] = []
     for result in results:
         message = messages.get(result.message_id)
         if message is None:
@@ -154,12 +156,13 @@ def record(db: Session, results: Sequence[SendResult], worker: str, now: datetim
             log.warning("sms message %s: answered after its claim was recovered (%s); recording the answers",
                         message.id, message.send_state)
         message.claimed_by = message.claimed_until = None
+        message.changed = True
         if result.failure is not None:
             message.send_state, message.error, message.status_at = FAILED, result.failure[:MAX_ERROR], now
             settle_failed(db, message, now)
             summary.failed += 1
             continue
-        statuses = {part.seq: part.status for part in parts[message.id]}
+        statuses = {seq: part.status for seq, part in parts[message.id].items()}
         refused = _apply_answers(message, result, statuses, new_parts, now, settings, summary)
         message.attempts += 1
         if refused or len(statuses) >= message.parts:
@@ -170,34 +173,32 @@ def record(db: Session, results: Sequence[SendResult], worker: str, now: datetim
             message.send_state, message.next_attempt_at = QUEUED, now + _retry_delay(message.attempts, settings)
             summary.requeued += 1
         roll(db, message, statuses, now)
-    db.add_all(new_parts)
-    db.flush()
+    rows.insert_parts(db, new_parts)
+    rows.write_messages(db, messages.values())
     apply_held(db, now, summary.accepted_ids)
     return summary
 
 
-def _apply_answers(message: SmsMessage, result: SendResult, statuses: dict[int, str | None], new_parts: list[SmsPart],
+def _apply_answers(message: MessageRow, result: SendResult, statuses: dict[int, str | None], new_parts: list[PartRow],
                    now: datetime, settings: BridgeSettings, summary: Recorded) -> bool:
     """Add the parts' rows for ``result``; True when a part was refused."""
     refused = False
     for part in result.parts:
         if part.outcome is Outcome.ACCEPTED:
-            row = SmsPart(message_id=message.id, seq=part.seq, submit_id=part.submit_id,
-                          status=DeliveryStatus.ACCEPTED.value, submitted_at=now, status_at=now)
+            row = PartRow(message.id, part.seq, part.submit_id, DeliveryStatus.ACCEPTED.value, None, now, now)
             summary.accepted_ids.append(part.submit_id or "")
         elif part.outcome is Outcome.REFUSED:
             refused = True
             message.error = f"part {part.seq}: {part.detail}"[:MAX_ERROR]
-            row = SmsPart(message_id=message.id, seq=part.seq, status=DeliveryStatus.REJECTED.value,
-                          error=(part.detail or "")[:MAX_ERROR], submitted_at=now, status_at=now)
+            row = PartRow(message.id, part.seq, None, DeliveryStatus.REJECTED.value, (part.detail or "")[:MAX_ERROR],
+                          now, now)
         elif part.outcome is Outcome.UNANSWERED:
             message.unconfirmed += 1
             summary.unconfirmed += 1
             message.error = f"part {part.seq}: {NO_ANSWER} ({part.detail})"[:MAX_ERROR]
             if settings.no_response == RESEND:
                 continue  # sent again on the next pass
-            row = SmsPart(message_id=message.id, seq=part.seq, status=DeliveryStatus.UNKNOWN.value,
-                          error=NO_ANSWER, submitted_at=now, status_at=now)
+            row = PartRow(message.id, part.seq, None, DeliveryStatus.UNKNOWN.value, NO_ANSWER, now, now)
         else:  # slowed down, or never written: the next pass sends it
             continue
         statuses[part.seq] = row.status
@@ -213,29 +214,32 @@ def _retry_delay(attempts: int, settings: BridgeSettings) -> timedelta:
 def recover(db: Session, now: datetime, settings: BridgeSettings, limit: int = 500) -> int:
     """Settle claims that ran out (see the module's docstring); gives how many."""
     take_write_lock(db)
-    stale = list(db.scalars(select(SmsMessage).where(
-        and_(SmsMessage.send_state == SUBMITTING, SmsMessage.claimed_until < now))
-        .order_by(SmsMessage.id).limit(limit).with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)))
+    stale_ids = list(db.scalars(select(SmsMessage.id).where(
+        and_(SmsMessage.send_state == SUBMITTING, SmsMessage.claimed_until < now)).order_by(SmsMessage.id).limit(limit)))
+    stale = rows.lock(db, stale_ids, skip_locked=True)
+    stale = {key: message for key, message in stale.items()  # still run out, now that it is locked
+             if message.send_state == SUBMITTING and message.claimed_until is not None and message.claimed_until < now}
     if not stale:
         return 0
-    parts = parts_of(db, [message.id for message in stale])
-    for message in stale:
+    parts = rows.parts_of(db, stale.keys())
+    new_parts: list[PartRow] = []
+    for message in stale.values():
         log.warning("sms message %s: the claim of %s ran out; %s", message.id, message.claimed_by,
                     "queued again" if settings.no_response == RESEND else "unanswered parts are unknown")
         message.claimed_by = message.claimed_until = None
+        message.changed = True
         if settings.no_response == RESEND:
             message.send_state = QUEUED
             continue
-        statuses = {part.seq: part.status for part in parts[message.id]}
+        statuses = {seq: part.status for seq, part in parts[message.id].items()}
         missing = [seq for seq in range(1, message.parts + 1) if seq not in statuses]
         for seq in missing:
-            db.add(SmsPart(message_id=message.id, seq=seq, status=DeliveryStatus.UNKNOWN.value, error=STOPPED,
-                           status_at=now))
+            new_parts.append(PartRow(message.id, seq, None, DeliveryStatus.UNKNOWN.value, STOPPED, None, now))
             statuses[seq] = DeliveryStatus.UNKNOWN.value
         message.unconfirmed += len(missing)
         message.send_state, message.error = SUBMITTED, STOPPED
         message.submitted_at = message.submitted_at or now
         roll(db, message, statuses, now)
-    db.flush()
+    rows.insert_parts(db, new_parts)
+    rows.write_messages(db, stale.values())
     return len(stale)

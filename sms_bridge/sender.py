@@ -13,6 +13,9 @@ through the binds' windows, and writes the answers in batches.
 - **Writing** takes every answer waiting, up to :data:`MAX_RECORD` at a time, in one
   transaction: the messages table always lags the SMSC by one batch at most. A write that fails
   (the database is away) is tried again with the same answers until it succeeds.
+- **A receipt that overtakes its answer's write** (the SMSC reports at once) waits for it in
+  this process (:meth:`Sender.wait_written`), so it is applied right after, without going
+  through the held receipts table (which remains for answers written by another process).
 - **Claims are renewed** every third of the lease while their messages are in flight, so a
   slow SMSC never makes a live sender's messages look abandoned.
 """
@@ -20,12 +23,13 @@ through the binds' windows, and writes the answers in batches.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
 import gevent
-from gevent.event import Event
+from gevent.event import AsyncResult, Event
 from gevent.queue import Empty, Queue
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +50,7 @@ log = logging.getLogger(__name__)
 
 MAX_RECORD = 500
 DATABASE_RETRY = 1.0
+WAIT_WRITTEN = 10.0  # longest a receipt waits for its answer's write before it is held
 
 
 class Submitter(Protocol):
@@ -104,10 +109,14 @@ class Sender:
         self.counters = counters
         self.clock = clock
         self.in_flight: dict[int, gevent.Greenlet] = {}
+        #: SMSC ids answered but not written yet (-> message id, 0 until its greenlet ran): a
+        #: receipt for one waits for the write
+        self.unwritten: dict[str, int] = {}
+        self._written: AsyncResult = AsyncResult()
         self._answers: Queue[SendResult] = Queue()
         self._wake = Event()
         self._room = Event()
-        self._stopping = False
+        self._stopping = Event()
         self._greenlets: list[gevent.Greenlet] = []
         self._writer: gevent.Greenlet | None = None
 
@@ -120,15 +129,16 @@ class Sender:
         self._wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop claiming, let the messages in flight get their answers, write them, stop."""
-        self._stopping = True
+        """Stop claiming (a round in progress finishes: no transaction is cut short), let the
+        messages in flight get their answers, write them, stop."""
+        self._stopping.set()
         self._wake.set()
-        for greenlet in self._greenlets:
-            greenlet.kill(block=False)
+        self._room.set()
+        gevent.joinall(self._greenlets, timeout=timeout)
         gevent.joinall(list(self.in_flight.values()), timeout=timeout)
         for greenlet in list(self.in_flight.values()):
             greenlet.kill(block=False)  # left to recovery: their claims run out
-        self._answers.put(SendResult(-1))  # wakes the writer, which then stops
+        self._answers.put(SendResult(-1))  # wakes the writer, which writes what is left and stops
         if self._writer is not None:
             self._writer.join(timeout=timeout)
 
@@ -147,12 +157,12 @@ class Sender:
         return len(claimed)
 
     def _claim_loop(self) -> None:
-        while not self._stopping:
+        while not self._stopping.is_set():
             try:
                 started = self.claim_once()
             except SQLAlchemyError as exc:
                 log.warning("sms sender: claiming failed (%s); trying again", exc)
-                gevent.sleep(DATABASE_RETRY)
+                self._stopping.wait(DATABASE_RETRY)
                 continue
             if started:
                 continue
@@ -170,7 +180,28 @@ class Sender:
             log.exception("sms message %s: submitting failed; left to recovery", message.id)
             self.in_flight.pop(message.id, None)
             return
+        for part in result.parts:
+            if part.submit_id:
+                self.unwritten[part.submit_id] = message.id
         self._answers.put(result)
+
+    def answered(self, submit_id: str) -> None:
+        """A bind read an accepted answer (Esme.on_answer): from now until it is written, a
+        receipt for it waits, even one read right after it, before its submit's greenlet ran."""
+        self.unwritten.setdefault(submit_id, 0)
+
+    def pending(self, submit_ids: Collection[str]) -> set[str]:
+        """Those of ``submit_ids`` answered in this process and not written yet."""
+        return {submit_id for submit_id in submit_ids if submit_id in self.unwritten}
+
+    def wait_written(self, submit_ids: Collection[str], timeout: float = WAIT_WRITTEN) -> None:
+        """Wait (at most ``timeout``) until the answers carrying ``submit_ids`` are written."""
+        deadline = time.monotonic() + timeout
+        while self.pending(submit_ids):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._written.wait(remaining)
 
     # ---- writing -------------------------------------------------------------------------------
 
@@ -201,14 +232,18 @@ class Sender:
         self.counters.messages_failed += recorded.failed
         for result in batch:
             self.in_flight.pop(result.message_id, None)
+            for part in result.parts:
+                if part.submit_id:
+                    self.unwritten.pop(part.submit_id, None)
+        written, self._written = self._written, AsyncResult()
+        written.set(None)
         self._room.set()
 
     # ---- claims stay alive ---------------------------------------------------------------------
 
     def _renew_loop(self) -> None:
         every = self.settings.claim_lease / 3
-        while not self._stopping:
-            gevent.sleep(every)
+        while not self._stopping.wait(every):
             if not self.in_flight:
                 continue
             try:

@@ -95,7 +95,7 @@ class SmsHeldReceipt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submit_id: Mapped[str] = mapped_column(String(65), index=True)
-    text_id: Mapped[str | None] = mapped_column(String(65))  # the text's own id: when it differs from the TLV's
+    text_id: Mapped[str | None] = mapped_column(String(65), index=True)  # the text's id, when not the TLV's
     status: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(40))  # the receipt's stat word
     error: Mapped[str | None] = mapped_column(String(20))

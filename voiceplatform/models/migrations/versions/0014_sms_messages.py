@@ -94,6 +94,7 @@ def upgrade() -> None:
     with op.batch_alter_table("sms_held_receipts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sms_held_receipts_submit_id"), ["submit_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_sms_held_receipts_received_at"), ["received_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sms_held_receipts_text_id"), ["text_id"], unique=False)
 
 
 def downgrade() -> None:
