@@ -275,7 +275,8 @@ class Esme:
                 self._waiting.pop(pdu.sequence, None)
                 raise SubmitNotSent(f"{self.name}: {exc}") from exc
             try:
-                answer: SubmitAnswer = waiter.get(timeout=self.settings.response_timeout)  # type: ignore[assignment]  # gevent's stubs: Any | None
+                # types-gevent: get() may return None; with block=True it returns the value or raises
+                answer: SubmitAnswer = waiter.get(timeout=self.settings.response_timeout)  # type: ignore[assignment]
             except gevent.Timeout as exc:
                 self._waiting.pop(pdu.sequence, None)
                 raise SubmitUnanswered(f"{self.name}: no submit_sm_resp within {self.settings.response_timeout:g} s"
