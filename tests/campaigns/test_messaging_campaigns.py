@@ -100,9 +100,11 @@ def test_pacing_spaces_the_sessions(engine: Engine) -> None:
     seeded = seed_messaging(sessions, numbers(10, 400), name="sms-pace", settings={"calls_per_second": 5})
     MessagingWorld(sessions).completed(seeded.campaign_id)
     starts = sorted(attempt.sent_at for attempt in attempts(sessions, seeded.campaign_id))
-    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
     assert len(starts) == 10
-    assert min(gaps) >= 0.1  # 5/s (0.2 s apart) never bursts; the exact rate is not a unit test's business
+    # 5/s (0.2 s apart) never bursts: after a delay the schedule catches up at most one interval,
+    # so two starts may be close but never three within one interval; the exact rate is not a
+    # unit test's business
+    assert all((c - a).total_seconds() >= 0.2 * 0.9 for a, c in zip(starts, starts[2:]))
     assert (starts[-1] - starts[0]).total_seconds() >= 9 / 5 * 0.9
 
 
@@ -222,3 +224,35 @@ def test_two_reports_of_one_attempt_at_once_are_applied_once(engine: Engine) -> 
     (after,) = attempts(sessions, seeded.campaign_id)
     assert row.last_outcome == after.outcome and row.attempts == 1
     assert (row.status == CampaignContactStatus.PENDING) == (after.outcome == "undelivered")
+
+
+MENU = """spec_version: 1
+name: notice
+channels: [whatsapp, sms]
+start: ask
+nodes:
+  - id: ask
+    type: gather
+    text: "Confirm your visit?"
+    choices:
+      - {key: "1", label: "Yes"}
+      - {key: "2", label: "No"}
+    next: done
+  - id: done
+    type: say
+    text: "Thanks"
+"""
+
+
+def test_a_whatsapp_campaign_carried_by_the_dev_channel_is_rendered_for_whatsapp(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    phones = numbers(2, 950)
+    seeded = seed_messaging(sessions, phones, name="wa-dev", channel="whatsapp", definition=MENU)
+    MessagingWorld(sessions).completed(seeded.campaign_id)
+    sent = outbox(sessions, seeded.account_id)
+    assert sorted(m.to_address for m in sent) == sorted(phones)
+    assert {m.rendered_as for m in sent} == {"whatsapp"}
+    # WhatsApp quick-reply buttons, not the SMS "Reply 1 or 2" text menu
+    assert all([b["title"] for b in m.payload["buttons"]] == ["Yes", "No"] for m in sent)
+    started = sessions_of(sessions, [row.id for row in contacts(sessions, seeded.campaign_id)])
+    assert {s.state["channel"] for s in started} == {"whatsapp"} and {s.channel for s in started} == {"dev"}

@@ -11,8 +11,10 @@ no switch slot is involved: a worker with no switch runs messaging campaigns.
 
 The transport is the channel registry's: the bridge registered for the campaign's channel, else
 the ``dev`` channel standing in (voiceplatform.channels.registry). The session speaks from the
-campaign's ``sender`` (one of the account's numbers), else the account's first number on that
-transport, so that replies come back to it.
+campaign's ``sender`` (one of the account's numbers, so that replies come back to it, or one of its
+registered sender IDs: voiceplatform.messages.senders.resolve), else the account's first number on
+that transport. A ``sender`` that is no longer the account's (a sender ID removed since the
+campaign was created) fails the attempt with the reason; nothing is sent from another address.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from voiceplatform.campaigns import lifecycle
@@ -33,8 +34,8 @@ from voiceplatform.dialer.claims import next_to_message
 from voiceplatform.exceptions import ChannelUnavailableError, VoicePlatformError
 from voiceplatform.flow import outputs as out
 from voiceplatform.inbound.router import contact_view
-from voiceplatform.models import (Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact, Number,
-                                  NumberChannel)
+from voiceplatform.messages.senders import Sender, default_number, resolve
+from voiceplatform.models import Campaign, CampaignContact, CampaignContactStatus, CampaignStatus, Contact
 from voiceplatform.models.base import utcnow
 from voiceplatform.models.sessions import EventKind
 from voiceplatform.sessions import store
@@ -107,12 +108,12 @@ class MessageSender:
         try:
             driver = self.runner.channels.for_engine_channel(campaign.channel)
             transport = driver.capabilities.name
-            number = sender_number(db, campaign.account_id, transport, settings.sender)
+            sender = campaign_sender(db, campaign.account_id, transport, settings.sender)
             result, requests = self.runner.start_in(
                 db, account_id=campaign.account_id, flow_version_id=campaign.flow_version_id, channel=transport,
-                address=contact.phone, our_address=number.number if number else None,
-                number_id=number.id if number else None, contact_id=contact.id, contact=contact_view(contact),
-                campaign_contact_id=entry.id, language=contact.language)
+                address=contact.phone, our_address=sender.address if sender else None,
+                number_id=sender.number_id if sender else None, contact_id=contact.id, contact=contact_view(contact),
+                campaign_contact_id=entry.id, language=contact.language, renders_as=campaign.channel)
         except VoicePlatformError as exc:
             raise _NotStarted(entry.id, self._transport(campaign), str(exc)) from exc
         if result.status == "failed":  # the flow failed at its first step
@@ -141,14 +142,14 @@ class MessageSender:
             record_failed(db, campaign, entry, transport=transport, reason=reason, session_id=None, now=self.clock())
 
 
-def sender_number(db: Session, account_id: int, transport: str, sender: str | None) -> Number | None:
-    """The number a campaign's sessions speak from: ``sender`` if it is the account's, else the
-    account's first number that takes ``transport``; None when the account has none."""
-    query = select(Number).where(Number.account_id == account_id)
+def campaign_sender(db: Session, account_id: int, transport: str, sender: str | None) -> Sender | None:
+    """What a campaign's sessions speak from: ``sender`` (its ``settings.sender``: one of the
+    account's numbers in any spelling, or a registered sender ID; MessageRefusedError when it is
+    neither), else the account's first number that takes ``transport``; None when it has none."""
     if sender is not None:
-        return db.scalars(query.where(Number.number == sender)).first()
-    return db.scalars(query.join(NumberChannel, NumberChannel.number_id == Number.id)
-                      .where(NumberChannel.channel == transport).order_by(Number.id)).first()
+        return resolve(db, account_id, sender, transport)
+    number = default_number(db, account_id, transport)
+    return Sender(number.number, number.id, frozenset()) if number else None
 
 
 def sent_texts(db: Session, session_id: str, channels: frozenset[str]) -> list[str]:

@@ -34,8 +34,9 @@ from voiceplatform.channels.handling import PerformHttp, handle_step, perform_we
 from voiceplatform.channels.registry import ChannelRegistry
 from voiceplatform.exceptions import (ChannelUnavailableError, InvalidInputError, SessionConflictError,
                                       SessionEndedError, StateError)
-from voiceplatform.flow import Input, Step, resume, start
+from voiceplatform.flow import Channel, Input, Step, resume, start
 from voiceplatform.flow import outputs as out
+from voiceplatform.flow.render import ChannelLimits
 from voiceplatform.models.base import utcnow
 from voiceplatform.models.sessions import EventKind, FlowSession, SessionStatus
 from voiceplatform.sessions import store, stored_runtime
@@ -86,24 +87,28 @@ class SessionRunner:
     def start_in(self, db: Session, *, account_id: int, flow_version_id: int, channel: str, address: str,
                  our_address: str | None = None, number_id: int | None = None, contact_id: int | None = None,
                  contact: dict[str, Any] | None = None, campaign_contact_id: int | None = None,
-                 language: str | None = None, trigger: Input | None = None) -> tuple[RunResult, list[out.HttpRequest]]:
+                 language: str | None = None, trigger: Input | None = None,
+                 renders_as: str | None = None) -> tuple[RunResult, list[out.HttpRequest]]:
         """:meth:`start` inside the caller's transaction; the caller commits, then passes the
-        requests to :meth:`follow_http`."""
+        requests to :meth:`follow_http`. ``renders_as`` is the engine channel the session runs on
+        when the driver serves more than one (the dev channel standing in for WhatsApp); by default
+        the driver's own."""
         driver = self.channels.get(channel)
         if driver.capabilities.live:
             raise ChannelUnavailableError(f"{channel} sessions are run live by their driver, not started here")
+        engine_channel = engine_channel_of(driver, renders_as)
         now = self.clock()
         flow = self.flows.get(db, flow_version_id)
         session_id = store.new_id()
-        step = start(flow, dict(contact or {"phone": address}), driver.capabilities.renders_as,
-                     session_id=session_id, now=now, language=language)
+        step = start(flow, dict(contact or {"phone": address}), engine_channel, session_id=session_id, now=now,
+                     language=language, channel_limits=limits_of(driver))
         row = store.create(db, session_id=session_id, account_id=account_id, flow_version_id=flow_version_id,
                            channel=channel, address=address, state=step.state, contact_id=contact_id,
                            campaign_contact_id=campaign_contact_id, our_address=our_address, number_id=number_id,
                            now=now)
         if trigger is not None:  # the message that started it: history, not an answer to the flow
             store.append(db, row, [(EventKind.INPUT, trigger.kind.value, {**trigger.to_dict(), "trigger": True})], now=now)
-        requests = self._apply(db, row, step, driver, now)
+        requests = self._apply(db, row, step, driver, now, rendered_as=engine_channel.value)
         return RunResult(session_id, "started", row.status), requests
 
     # ---- resuming ------------------------------------------------------------------------------
@@ -130,8 +135,11 @@ class SessionRunner:
             return RunResult(row.id, "ended", row.status), []
         now = self.clock()
         flow = self.flows.get(db, row.flow_version_id)
+        driver = self.channels.get(row.channel)
+        rendered_as = str(row.state.get("channel") or driver.capabilities.renders_as.value)  # before this step
         try:
-            step = resume(flow, row.state, given, now=now)
+            step = resume(flow, row.state, given, now=now,
+                          channel_limits=limits_of(driver))
         except SessionEndedError:
             return RunResult(row.id, "ended", row.status), []
         except InvalidInputError:
@@ -143,7 +151,7 @@ class SessionRunner:
             store.end(db, row, SessionStatus.FAILED, "state_error", now)
             return RunResult(row.id, "resumed", row.status), []
         store.append(db, row, [(EventKind.INPUT, given.kind.value, given.to_dict())], now=now)
-        requests = self._apply(db, row, step, self.channels.get(row.channel), now)
+        requests = self._apply(db, row, step, driver, now, rendered_as=rendered_as)
         return RunResult(row.id, "resumed", row.status), requests
 
     def follow_http(self, result: RunResult, requests: list[out.HttpRequest]) -> RunResult:
@@ -165,8 +173,8 @@ class SessionRunner:
     # ---- what every channel does alike: voiceplatform.channels.handling ------------------------
 
     def _apply(self, db: Session, row: FlowSession, step: Step, driver: ChannelDriver,
-               now: datetime) -> list[out.HttpRequest]:
-        runtime = stored_runtime.StoredSessionRuntime(db, row, driver, self.channels, now)
+               now: datetime, rendered_as: str | None = None) -> list[out.HttpRequest]:
+        runtime = stored_runtime.StoredSessionRuntime(db, row, driver, self.channels, now, rendered_as)
         requests = list(handle_step(step, runtime).requests)
         runtime.flush()
         if requests and step.wait and step.wait.get("kind") == "http":
@@ -191,3 +199,24 @@ class SessionRunner:
                 next_result, requests = self.resume_in(db, row, given)
             result = RunResult(result.session_id, result.outcome, next_result.status)
         return result
+
+
+def engine_channel_of(driver: ChannelDriver, renders_as: str | None) -> Channel:
+    """The engine channel a session on ``driver`` runs on: ``renders_as`` when the driver serves
+    it (its own, or one it stands in for), else ChannelUnavailableError; by default its own."""
+    own = driver.capabilities.renders_as
+    if renders_as is None or renders_as == own.value:
+        return own
+    try:
+        wanted = Channel(renders_as)
+    except ValueError:
+        raise ChannelUnavailableError(f"unknown channel {renders_as!r}") from None
+    if wanted not in driver.capabilities.stands_in_for:
+        raise ChannelUnavailableError(f"the {driver.capabilities.name} channel does not carry {renders_as} sessions")
+    return wanted
+
+
+def limits_of(driver: ChannelDriver) -> dict[Channel, ChannelLimits]:
+    """The limits the driver declares, for the engine channel they belong to (a session the
+    driver carries on another channel, standing in, is rendered with that channel's standard ones)."""
+    return {driver.capabilities.renders_as: driver.capabilities.limits}

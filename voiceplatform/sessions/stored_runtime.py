@@ -41,10 +41,13 @@ class StoredSessionRuntime:
     call :meth:`flush` once the step is handled."""
 
     def __init__(self, db: Session, row: FlowSession, driver: ChannelDriver, channels: ChannelRegistry,
-                 now: datetime) -> None:
+                 now: datetime, rendered_as: str | None = None) -> None:
         self.db = db
         self.row = row
         self.current = driver  # the session's driver (another one after a switch_channel)
+        # the engine channel the step's messages were made for (the session's when the step
+        # began: the dev channel carries WhatsApp sessions too); a switch_channel changes it
+        self.rendered_as = rendered_as or driver.capabilities.renders_as.value
         self.channels = channels
         self.now = now
         self._batch: list[out.Output] = []
@@ -81,6 +84,7 @@ class StoredSessionRuntime:
         self.write_history([("runtime", "channel_switched",
                              {"from": previous, "to": self.row.channel, "renders_as": switch.channel})])
         self.current = target
+        self.rendered_as = switch.channel
 
     def opt_out(self, channels: tuple[str, ...]) -> bool:
         return apply_opt_outs(self.db, self.row.contact_id, channels, self.now)
@@ -94,8 +98,7 @@ class StoredSessionRuntime:
     def flush(self) -> None:
         """Hand the messages gathered for the current driver to it."""
         if self._batch:
-            self._deliver(self.current, tuple(self._batch), self.current.capabilities.renders_as.value,
-                          self.row.address)
+            self._deliver(self.current, tuple(self._batch), self.rendered_as, self.row.address)
             self._batch.clear()
 
     def _deliver(self, driver: ChannelDriver, outputs: tuple[out.Output, ...], rendered_as: str, address: str) -> None:
