@@ -12,11 +12,10 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voiceplatform.dialer.messaging import sender_number
 from voiceplatform.exceptions import InputRejectedError, MessageRefusedError
 from voiceplatform.inbound.addresses import normalise
 from voiceplatform.messages import countries
-from voiceplatform.models import Number
+from voiceplatform.models import Number, NumberChannel
 from voiceplatform.models.messages import SenderId
 from voiceplatform.phone import InvalidPhoneNumber
 
@@ -29,6 +28,14 @@ class Sender:
     address: str
     number_id: int | None
     registered_in: frozenset[str]
+
+
+def default_number(db: Session, account_id: int, transport: str) -> Number | None:
+    """The account's first number that takes ``transport`` (what it sends from when no sender is
+    named); None when it has none."""
+    return db.scalars(select(Number).join(NumberChannel, NumberChannel.number_id == Number.id)
+                      .where(Number.account_id == account_id, NumberChannel.channel == transport)
+                      .order_by(Number.id)).first()
 
 
 def registered_countries(db: Session, account_id: int, address: str) -> frozenset[str]:
@@ -56,7 +63,7 @@ def resolve(db: Session, account_id: int, raw: str | None, transport: str) -> Se
     """The sender ``raw`` names for the account; without one, the account's first number on
     ``transport``. MessageRefusedError (400, field ``from``) when it is not the account's."""
     if raw is None:
-        number = sender_number(db, account_id, transport, None)
+        number = default_number(db, account_id, transport)
         if number is None:
             raise MessageRefusedError("no_sender", f"give 'from': the account has no number on {transport} and no "
                                       "default sender", field="from", status=400)
