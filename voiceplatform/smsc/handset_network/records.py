@@ -9,10 +9,14 @@ Every record has ``n`` (its position in the file, from 0; a restarted network go
   ``script``, ``source``, ``destination``, ``data_coding``, ``esm_class``,
   ``registered_delivery``, ``text``, ``udh``, ``reference``, ``total``, ``index``,
   ``short_message`` (hex), ``system_id``;
-- ``receipt``: ``message_id``, ``stat``, ``err``, ``source`` (the handset), ``destination``;
+- ``receipt``: ``message_id``, ``stat``, ``err``, ``source`` (the handset), ``destination``
+  (when it is made: it is then sent, or held until a gateway binds);
 - ``mo``: ``source`` (the handset), ``destination``, ``text``, ``data_coding``, ``total``,
   ``index``;
-- ``deliver_sm_resp``: ``sequence``, ``status`` (the gateway's answer to a receipt or an MO).
+- ``deliver_sm_resp``: ``sequence``, ``status`` (the gateway's answer to a receipt or an MO);
+- ``redelivery``: ``of`` (``receipt`` or ``mo``), ``message_id`` (a receipt's), ``attempt``,
+  ``system_id``: a deliver_sm sent again, its gateway gone before answering, or answered with a
+  temporary error (handset_network.forwarding).
 """
 
 from __future__ import annotations

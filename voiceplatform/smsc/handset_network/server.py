@@ -4,7 +4,9 @@ It answers binds (transmitter, receiver, transceiver) and ``enquire_link``; ackn
 ``submit_sm`` with a message id, or refuses or ignores it as the destination's script says
 (:mod:`~voiceplatform.smsc.handset_network.numbers`); sends the delivery receipt and the scripted
 reply; records everything (:mod:`~voiceplatform.smsc.handset_network.records`); and injects MO
-messages on command (:meth:`HandsetNetwork.inject_mo`).
+messages on command (:meth:`HandsetNetwork.inject_mo`). What it sends a gateway is kept until the
+gateway answers it, and sent again when the gateway was gone
+(:mod:`~voiceplatform.smsc.handset_network.forwarding`).
 
 One greenlet reads each connection; receipts and replies go out from their own greenlets, so a
 slow receipt never holds up the next submit. Sockets use TCP_NODELAY.
@@ -25,6 +27,7 @@ from gevent.lock import Semaphore
 from gevent.server import StreamServer
 
 from voiceplatform.smsc.handset_network import pdu, receipts, texts
+from voiceplatform.smsc.handset_network.forwarding import REDELIVER_SECONDS, Owed, retry_after_answer
 from voiceplatform.smsc.handset_network.numbers import (
     RECEIPT_SECONDS,
     SLOW_RECEIPT_SECONDS,
@@ -73,6 +76,8 @@ class Session:
     mode: str | None = None
     system_id: str | None = None
     lock: Semaphore = field(default_factory=Semaphore)
+    #: deliver_sm sent on this connection and not answered yet, by sequence number
+    owed: dict[int, Owed] = field(default_factory=dict)
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -109,6 +114,8 @@ class HandsetNetwork:
         self._attempts: Counter[tuple[str, str, bytes]] = Counter()
         self._references = itertools.count(1)
         self._next_receiver = 0
+        #: deliver_sm owed while no gateway was bound to receive: sent when one binds
+        self.held: list[Owed] = []
 
     @property
     def address(self) -> tuple[str, int]:
@@ -147,6 +154,9 @@ class HandsetNetwork:
         finally:
             self.sessions.remove(session)
             _close(sock)
+            owed, session.owed = list(session.owed.values()), {}
+            for unanswered in owed:  # the gateway may not have it: sent again
+                self._forward(unanswered.again())
 
     def _handle(self, session: Session, request: Pdu) -> bool:
         """Answer one PDU; False ends the connection."""
@@ -163,6 +173,9 @@ class HandsetNetwork:
         elif command in (Command.DELIVER_SM_RESP, Command.GENERIC_NACK):
             self.recorder.add("deliver_sm_resp", sequence=request.sequence, status=request.status,
                               system_id=session.system_id)
+            owed = session.owed.pop(request.sequence, None)
+            if owed is not None and retry_after_answer(owed, request.status):
+                gevent.spawn_later(REDELIVER_SECONDS, self._forward, owed.again())
         elif command in (Command.ENQUIRE_LINK_RESP, Command.UNBIND_RESP):
             pass
         else:
@@ -188,6 +201,10 @@ class HandsetNetwork:
         if status == Status.ESME_ROK:
             session.mode, session.system_id = mode, bind.system_id
         session.send(pdu.bind_resp(request.command_id, status, request.sequence, SYSTEM_ID))
+        if session.receives and self.held:
+            held, self.held = self.held, []
+            for owed in held:
+                self._forward(owed, session)
 
     def _submit(self, session: Session, request: Pdu) -> None:
         if not session.transmits:
@@ -240,21 +257,34 @@ class HandsetNetwork:
                 gevent.sleep(delay)
             self._send_receipt(session, message, content, message_id, script, submitted_at)
         if script.reply is not None and content.index in (None, content.total):
-            self.inject_mo(message.destination_addr, message.source_addr, script.reply)
+            self.inject_mo(message.destination_addr, message.source_addr, script.reply, hold=True)
 
     def _send_receipt(self, session: Session, message: ShortMessage, content: texts.Content,
                       message_id: str, script: Script, submitted_at: float) -> None:
         assert script.stat is not None
         deliver = receipts.receipt(message, content.text, message_id, script.stat, script.err,
                                    submitted_at, time.time())
-        target = session if session in self.sessions and session.receives else self._receiver()
-        if target is None:
-            log.warning("receipt for %s dropped: no receiver bound", message_id)
-            return
         self.recorder.add("receipt", message_id=message_id, stat=script.stat, err=script.err,
                           source=deliver.source_addr, destination=deliver.destination_addr)
-        target.send(pdu.encode(Command.DELIVER_SM, Status.ESME_ROK, target.next_sequence(),
-                               deliver.body()))
+        self._forward(Owed("receipt", deliver.body(), message_id), session)
+
+    def _forward(self, owed: Owed, preferred: Session | None = None) -> None:
+        """Send ``owed`` to ``preferred`` if it still receives, else to another receiver; held
+        while there is none."""
+        target = preferred if preferred in self.sessions and preferred.receives else self._receiver()
+        if target is None:
+            log.info("%s %s held: no gateway is bound to receive", owed.what, owed.message_id or "")
+            self.held.append(owed)
+            return
+        if owed.attempt > 1:
+            self.recorder.add("redelivery", of=owed.what, message_id=owed.message_id, attempt=owed.attempt,
+                              system_id=target.system_id)
+        sequence = target.next_sequence()
+        target.owed[sequence] = owed
+        try:
+            target.send(pdu.encode(Command.DELIVER_SM, Status.ESME_ROK, sequence, owed.body))
+        except OSError as exc:  # still owed by that connection: sent again once its end is read
+            log.info("%s %s not written to %s: %s", owed.what, owed.message_id or "", target.peer, exc)
 
     def _receiver(self) -> Session | None:
         receivers = [session for session in self.sessions if session.receives]
@@ -263,11 +293,13 @@ class HandsetNetwork:
         self._next_receiver = (self._next_receiver + 1) % len(receivers)
         return receivers[self._next_receiver]
 
-    def inject_mo(self, source: str, destination: str, text: str) -> int:
+    def inject_mo(self, source: str, destination: str, text: str, *, hold: bool = False) -> int:
         """Send ``text`` from handset ``source`` to ``destination`` (our number) as a phone
-        would: one deliver_sm, or UDH-concatenated parts. Returns the number of parts."""
+        would: one deliver_sm, or UDH-concatenated parts. Returns the number of parts. With no
+        gateway bound to receive, NoReceiverError, or (``hold``: a scripted reply) held until one
+        binds."""
         target = self._receiver()
-        if target is None:
+        if target is None and not hold:
             raise NoReceiverError("no gateway is bound as receiver or transceiver")
         parts = texts.encode_parts(text, next(self._references))
         for index, part in enumerate(parts, start=1):
@@ -278,8 +310,7 @@ class HandsetNetwork:
             )
             self.recorder.add("mo", source=message.source_addr, destination=message.destination_addr,
                               text=text, data_coding=part.data_coding, total=len(parts), index=index)
-            target.send(pdu.encode(Command.DELIVER_SM, Status.ESME_ROK, target.next_sequence(),
-                                   message.body()))
+            self._forward(Owed("mo", message.body()), target)
         return len(parts)
 
     def binds(self) -> list[dict[str, str | None]]:
