@@ -27,12 +27,17 @@ NO_RESPONSE_ENV = "VOICEPLATFORM_SMS_NO_RESPONSE"
 SENDER_ENV = "VOICEPLATFORM_SMS_SENDER"
 REGION_ENV = "VOICEPLATFORM_SMS_REGION"
 RESPONSE_TIMEOUT_ENV = "VOICEPLATFORM_SMS_RESPONSE_TIMEOUT"
+CLAIM_LEASE_ENV = "VOICEPLATFORM_SMS_CLAIM_LEASE"
 
 UNKNOWN, RESEND = "unknown", "resend"
 NO_RESPONSE_POLICIES = (UNKNOWN, RESEND)
 MAX_BINDS = 32
 MAX_WINDOW = 1000
 DEFAULT_RESPONSE_TIMEOUT = 10.0
+DEFAULT_CLAIM_LEASE = 120.0
+#: passes on which a temporary refusal (ESME_RSYSERR, ESME_RSUBMITFAIL) is tried again: with the
+#: retry delay doubling from 1 s, the last is about 4 minutes after the first refusal
+TEMPORARY_REFUSALS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,19 @@ def _int(query: Mapping[str, str], name: str, default: int, maximum: int) -> int
     return int(raw)
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} is a number of seconds above 0, not {raw!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class BridgeSettings:
     """Everything the bridge reads. Times are seconds."""
@@ -104,12 +122,16 @@ class BridgeSettings:
     #: a message with a part refused for throttling is tried again after this (doubling per pass)
     retry_delay: float = 1.0
     retry_delay_max: float = 300.0
+    #: a part refused with a temporary error (esme.TEMPORARY) on the message's first this many
+    #: passes is tried again (after retry_delay, doubling); on a later pass it is rejected
+    temporary_refusals: int = TEMPORARY_REFUSALS
     #: how long a message may wait for a bind before it goes back to the queue
     bind_wait: float = 5.0
     #: messages claimed in one statement, and the most in flight at once
     claim_batch: int = 200
     max_in_flight: int = 2000
-    claim_lease: float = 120.0
+    #: how long a claim lasts unless renewed: a sender that died leaves its messages this long
+    claim_lease: float = DEFAULT_CLAIM_LEASE
     #: how often an idle sender looks for queued messages
     poll_every: float = 0.05
     #: a long MO message whose parts have not all come within this is delivered incomplete
@@ -128,5 +150,6 @@ class BridgeSettings:
             raise ValueError(f"{NO_RESPONSE_ENV} is one of {list(NO_RESPONSE_POLICIES)}, not {policy!r}")
         settings = cls(route=SmppRoute.from_url(url) if url else None, no_response=policy,
                        response_timeout=float(env.get(RESPONSE_TIMEOUT_ENV, DEFAULT_RESPONSE_TIMEOUT)),
+                       claim_lease=_seconds(env, CLAIM_LEASE_ENV, DEFAULT_CLAIM_LEASE),
                        default_sender=env.get(SENDER_ENV) or None, region=env.get(REGION_ENV, DEFAULT_REGION))
         return replace(settings, **overrides) if overrides else settings

@@ -11,6 +11,7 @@ class Counters:
     parts_submitted: int = 0  # submit_sm written
     parts_accepted: int = 0
     parts_slowed: int = 0  # answered ESME_RTHROTTLED or ESME_RMSGQFUL: tried again later
+    parts_deferred: int = 0  # refused with a temporary error (esme.TEMPORARY): tried again later
     parts_refused: int = 0  # any other error status: the message is rejected
     parts_unanswered: int = 0  # written, no submit_sm_resp: unknown (or resent, by the policy)
     messages_failed: int = 0  # nothing could be sent (no sender, a text SMPP cannot carry)

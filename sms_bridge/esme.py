@@ -6,7 +6,9 @@ window and the keep-alive are ours, because smpplib has none of them).
   matched to its answer by sequence number. One reader greenlet reads every PDU.
 * **Slow down, do not fail.** An answer of ESME_RTHROTTLED (0x58) or ESME_RMSGQFUL (0x14) is
   returned to the caller (who tries that part again later) and pauses this bind's submits for
-  ``throttle_pause`` seconds, doubling while such answers last, up to ``throttle_pause_max``.
+  ``throttle_pause`` seconds, doubling while such answers last, up to ``throttle_pause_max``. A
+  temporary refusal (:data:`TEMPORARY`: the SMSC's own trouble, such as Jasmin's broker being away)
+  pauses the bind the same way; the caller tries it again for a while (sms_bridge.sender).
 * **Nothing written, or no answer.** A submit that could not be written (the bind is gone) raises
   :class:`SubmitNotSent`: the SMSC never saw it, so it is safe to try again. A submit written
   whose answer never came (timeout, or the connection dropped first) raises
@@ -59,6 +61,10 @@ ESME_RX_P_APPN = smpplib.consts.SMPP_ESME_RX_P_APPN
 #: deliver_sm_resp when we could not store it now: a temporary error (the SMSC resends)
 ESME_RX_T_APPN = smpplib.consts.SMPP_ESME_RX_T_APPN
 SLOW_DOWN = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
+#: refusals that say the SMSC cannot take a submit now rather than that the message is wrong:
+#: Jasmin answers ESME_RSUBMITFAIL (0x45) while its RabbitMQ is away, and ESME_RSYSERR (0x08) is
+#: the SMSC's "system error". The SMSC did not take the part, so trying it again sends nothing twice.
+TEMPORARY = frozenset({smpplib.consts.SMPP_ESME_RSYSERR, smpplib.consts.SMPP_ESME_RSUBMITFAIL})
 STATUS_NAMES = {value: name[len("SMPP_"):] for name, value in vars(smpplib.consts).items()
                 if name.startswith("SMPP_ESME_") and isinstance(value, int)}
 _READ_ERRORS = (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError,
@@ -99,6 +105,10 @@ class SubmitAnswer:
     @property
     def slow_down(self) -> bool:
         return self.status in SLOW_DOWN
+
+    @property
+    def temporary(self) -> bool:
+        return self.status in TEMPORARY
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +295,7 @@ class Esme:
         return answer
 
     def _pace(self, answer: SubmitAnswer) -> None:
-        if answer.slow_down:
+        if answer.slow_down or answer.temporary:
             self._pause = min(max(self._pause * 2, self.settings.throttle_pause), self.settings.throttle_pause_max)
             self._pause_until = time.monotonic() + self._pause
         elif answer.status == ESME_ROK:

@@ -8,8 +8,9 @@ through the binds' windows, and writes the answers in batches.
   sms_bridge.submit_encoding (UDH-concatenated ``short_message`` parts only, never
   ``message_payload``), from the sender ID's TON/NPI (sms_bridge.addressing), with a receipt
   asked for every part. A refusal stops the message; a slow-down or a missing bind leaves the
-  remaining parts for the next pass; an unanswered part is passed on as such (the policy is
-  the outbox's).
+  remaining parts for the next pass; so does a temporary refusal (esme.TEMPORARY: the SMSC's own
+  trouble) on the message's first ``temporary_refusals`` passes, after which it is a refusal; an
+  unanswered part is passed on as such (the policy is the outbox's).
 - **Writing** takes every answer waiting, up to :data:`MAX_RECORD` at a time, in one
   transaction: the messages table always lags the SMSC by one batch at most. A write that fails
   (the database is away) is tried again with the same answers until it succeeds.
@@ -38,7 +39,7 @@ from voiceplatform.models.base import utcnow
 
 from sms_bridge import outbox
 from sms_bridge.addressing import WireAddress, destination_address, source_address
-from sms_bridge.config import BridgeSettings
+from sms_bridge.config import TEMPORARY_REFUSALS, BridgeSettings
 from sms_bridge.counters import Counters
 from sms_bridge.errors import SmsTextError
 from sms_bridge.esme import SubmitAnswer, SubmitNotSent, SubmitRequest, SubmitUnanswered, status_name
@@ -57,7 +58,8 @@ class Submitter(Protocol):
     def submit(self, request: SubmitRequest) -> SubmitAnswer: ...
 
 
-def submit_message(submitter: Submitter, message: Claimed, counters: Counters) -> SendResult:
+def submit_message(submitter: Submitter, message: Claimed, counters: Counters,
+                   temporary_refusals: int = TEMPORARY_REFUSALS) -> SendResult:
     """Submit ``message``'s unanswered parts in order (see the module's docstring)."""
     if message.refused:
         return SendResult(message.id, failure=message.refused)
@@ -89,6 +91,10 @@ def submit_message(submitter: Submitter, message: Claimed, counters: Counters) -
             results.append(PartResult(seq, Outcome.ACCEPTED, answer.message_id))
         elif answer.slow_down:
             counters.parts_slowed += 1
+            results.append(PartResult(seq, Outcome.SLOW_DOWN, detail=status_name(answer.status)))
+            break
+        elif answer.temporary and message.attempts < temporary_refusals:
+            counters.parts_deferred += 1  # the SMSC did not take it: the next pass sends it
             results.append(PartResult(seq, Outcome.SLOW_DOWN, detail=status_name(answer.status)))
             break
         else:
@@ -175,7 +181,7 @@ class Sender:
 
     def _send(self, message: Claimed) -> None:
         try:
-            result = submit_message(self.submitter, message, self.counters)
+            result = submit_message(self.submitter, message, self.counters, self.settings.temporary_refusals)
         except Exception:  # which parts went out is not known: the claim runs out, recovery settles it
             log.exception("sms message %s: submitting failed; left to recovery", message.id)
             self.in_flight.pop(message.id, None)
