@@ -1,7 +1,9 @@
 """The batched runtime (SQLite and PostgreSQL): MessageRouter.receive_many applies the waiting
 messages in one transaction, in order, each once, and falls back to one by one when the batch
-fails; the store's batched writes refuse a stale row version; the sweeper's batches; the cached
-opt-out words and numbers apply a change within their bound."""
+fails; the store's batched writes refuse a stale row version; the sweeper's batches (plain rows,
+store.claim_many: the same outcome, history, messages and opt-out checks as a resume of the ORM row;
+a stale row version refused); the cached opt-out words and numbers apply a change within their
+bound; session ids in the order they were made."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.sessions.conftest import FLOW
 from voiceplatform.channels.contract import InboundMessage
+from voiceplatform.contacts.opt_out import apply_opt_outs
 from voiceplatform.db import session_factory
+from voiceplatform.flow import short_links
 from voiceplatform.exceptions import SessionConflictError
 from voiceplatform.flow import Input, Step
 from voiceplatform.models import Contact, FlowSession, SessionEvent
@@ -24,7 +28,8 @@ from voiceplatform.models.base import utcnow
 from voiceplatform.models.sessions import DevMessage, EventKind, InboundReceipt, OptOutSettings, SessionStatus
 from voiceplatform.sessions import runtime, store, sweeper
 from voiceplatform.sessions.runtime import MessagingRuntime
-from voiceplatform.testing.session_worker import Seeded, seed, seed_waiting
+from voiceplatform.sessions.rows import ClaimedRow
+from voiceplatform.testing.session_worker import Seeded, seed, seed_contacts, seed_waiting
 
 _numbers = itertools.count(1)
 
@@ -250,3 +255,102 @@ def test_a_message_id_applied_by_another_worker_meanwhile_is_a_duplicate(
     single = messaging.router.receive(_message(seeded, first, "red", "seen-elsewhere"))
     assert single.outcome == "duplicate" and reads == [1, 1]
     assert _inputs(sessions, ids[0]) == []
+
+
+def _at_the_second_question(sessions: sessionmaker[Session], seeded: Seeded, messaging: MessagingRuntime,
+                            n: int, opted_out: bool = False) -> list[str]:
+    """n sessions of contacts waiting on the second question (its timeout says "Too late.")."""
+    senders = _senders(seeded, n)
+    contacts = seed_contacts(sessions, seeded.account_id, senders)
+    ids = seed_waiting(sessions, seeded, senders, expires_at=utcnow() + timedelta(hours=1), contact_ids=contacts)
+    routed = messaging.router.receive_many([_message(seeded, sender, "red") for sender in senders])
+    assert [r.outcome for r in routed] == ["resumed"] * n
+    if opted_out:
+        with sessions.begin() as db:
+            for contact_id in contacts.values():
+                apply_opt_outs(db, contact_id, ["sms"], utcnow())
+    return ids
+
+
+def _history(sessions: sessionmaker[Session], session_id: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+    with sessions() as db:
+        return [(event.kind, event.type, event.channel, event.payload) for event in store.history(db, session_id)]
+
+
+def _outbox(sessions: sessionmaker[Session], session_id: str) -> list[str]:
+    with sessions() as db:
+        return list(db.scalars(select(DevMessage.text).where(DevMessage.session_id == session_id)
+                               .order_by(DevMessage.id)))
+
+
+def _comparable(state: dict[str, Any]) -> dict[str, Any]:
+    """A state without what differs between two sessions (id, contact, times)."""
+    ignored = {"session", "contact", "started_at", "updated_at"}
+    return {key: value for key, value in state.items() if key not in ignored} | {
+        "results": {name: {k: v for k, v in result.items() if k != "at"} for name, result in state["results"].items()}}
+
+
+@pytest.mark.parametrize("opted_out", [False, True], ids=["contact", "opted-out contact"])
+def test_a_swept_session_ends_as_a_resume_of_its_orm_row_would(sessions: sessionmaker[Session], seeded: Seeded,
+                                                               messaging: MessagingRuntime, opted_out: bool) -> None:
+    swept, resumed = _at_the_second_question(sessions, seeded, messaging, 2, opted_out)
+    messaging.runner.resume(resumed, Input.timeout())  # the ORM row, under store.lock
+    later = utcnow() + timedelta(hours=2)
+    assert sweeper.sweep(messaging.runner, now=later) >= 1  # plain rows, claimed by store.claim_many
+    assert _history(sessions, swept) == _history(sessions, resumed)
+    assert _outbox(sessions, swept) == _outbox(sessions, resumed) == (
+        ["Second answer?"] + ([] if opted_out else ["Too late."]))  # (seeded waiting: no first question sent)
+    kinds = [(kind, type_) for kind, type_, _, _ in _history(sessions, swept)]
+    assert (("runtime", "suppressed") in kinds) is opted_out
+    rows = _row(sessions, swept), _row(sessions, resumed)
+    for row in rows:
+        assert (row.status, row.wait_kind, row.wait_expires_at, row.row_version) == ("completed", None, None, 3)
+        assert row.ended_at is not None and row.last_seq == len(_history(sessions, row.id))
+    assert rows[0].end_reason == rows[1].end_reason
+    assert _comparable(rows[0].state) == _comparable(rows[1].state)
+
+
+def test_a_claimed_row_written_by_someone_else_meanwhile_is_refused(sessions: sessionmaker[Session],
+                                                                     seeded: Seeded) -> None:
+    (session_id,) = _waiting(sessions, seeded, _senders(seeded, 1), minutes=-5)
+    with sessions() as db:
+        (row,) = store.claim_many(db, FlowSession.id == session_id)
+        assert isinstance(row, ClaimedRow) and row.row_version == 1 and row.status == "waiting"
+        assert row.state["node"] == "q1" and row.wait_kind == "gather" and row.wait_expires_at is not None
+        # another writer's UPDATE (a stand-in in the same transaction: the lock keeps real ones out)
+        db.execute(text("UPDATE sessions SET row_version = row_version + 1, end_reason = 'theirs' WHERE id = :id"),
+                   {"id": session_id})
+        with pytest.raises(SessionConflictError), store.batched(db):
+            store.append(db, row, [(EventKind.RUNTIME, "note", {})])
+            store.end(db, row, SessionStatus.EXPIRED, "mine")
+        db.rollback()
+    found = _row(sessions, session_id)
+    assert (found.status, found.end_reason, found.row_version) == ("waiting", None, 1)
+    assert _history(sessions, session_id) == []
+
+
+def test_a_claimed_row_is_written_as_its_step_left_it(sessions: sessionmaker[Session], seeded: Seeded) -> None:
+    (session_id,) = _waiting(sessions, seeded, _senders(seeded, 1), minutes=-5)
+    with sessions.begin() as db, store.batched(db):
+        (row,) = store.claim_many(db, FlowSession.id == session_id)
+        store.append(db, row, [(EventKind.RUNTIME, "note", {"n": 1}), ("runtime", "other", {"text": "عربي"})])
+        row.channel = "sms"  # a switch_channel sets it on the row, as on an ORM row
+        store.end(db, row, SessionStatus.EXPIRED, "mine")
+    found = _row(sessions, session_id)
+    assert (found.status, found.end_reason, found.channel, found.row_version, found.last_seq) == (
+        "expired", "mine", "sms", 2, 2)
+    assert row.row_version == 2  # the plain row moved on with the one it wrote
+    assert _history(sessions, session_id) == [("runtime", "note", "dev", {"n": 1}),
+                                              ("runtime", "other", "dev", {"text": "عربي"})]
+
+
+def test_session_ids_are_32_hex_digits_in_the_order_they_were_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1_767_000_000_000_000_000]  # nanoseconds
+    monkeypatch.setattr(store.time, "time_ns", lambda: now[0])
+    same_moment = {store.new_id() for _ in range(1000)}
+    now[0] += 1_000_000  # a millisecond later
+    later = store.new_id()
+    assert len(same_moment) == 1000  # 80 random bits after the time
+    assert all(len(i) == 32 and int(i, 16) >= 0 and i < later for i in same_moment)
+    assert {i[:12] for i in same_moment} == {f"{now[0] // 1_000_000 - 1:012x}"}
+    assert short_links.parse_token(short_links.token(later)) == (later, None)  # still a click-tracked link's id

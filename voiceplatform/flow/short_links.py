@@ -3,10 +3,10 @@
 Each recipient gets their own short link, ``<public URL>/l/<token>``, computed from the session it
 is sent in and nothing else, so the engine stays pure (no table, no key, no clock):
 
-- the **token** is the session's id (a 32-hex-digit random id that the platform issued: 122
-  random bits) in base 62, :data:`ID_CHARS` characters, then ``-<name>`` for a named link. It is
-  unguessable because the id is, and the platform checks it by finding the session when the link
-  is clicked (voiceplatform.engagement.clicks); the page the click goes to is never in the token:
+- the **token** is the session's id (a 32-hex-digit id that the platform issued: its start time
+  in milliseconds, then 80 random bits) in base 62, :data:`ID_CHARS` characters, then
+  ``-<name>`` for a named link. It is unguessable because the id is, and the platform checks it
+  by finding the session when the link is clicked (voiceplatform.engagement.clicks); the page the click goes to is never in the token:
   it is the campaign's ``redirect_url`` (``track_link()``) or ``links.<name>``, looked up then, so
   the link cannot be turned into a redirect to somewhere else;
 - a session id that is not 32 hex digits (the campaign estimate's stand-in, a simulator run, a

@@ -38,9 +38,10 @@ from voiceplatform.flow import Channel, Input, Step, resume, start
 from voiceplatform.flow import outputs as out
 from voiceplatform.flow.render import ChannelLimits
 from voiceplatform.models.base import utcnow
-from voiceplatform.models.sessions import EventKind, FlowSession, SessionStatus
+from voiceplatform.models.sessions import EventKind, SessionStatus
 from voiceplatform.sessions import store, stored_runtime
 from voiceplatform.sessions.flows import FlowCache
+from voiceplatform.sessions.rows import SessionRow
 from voiceplatform.switches import http_client
 
 log = logging.getLogger(__name__)
@@ -127,13 +128,15 @@ class SessionRunner:
                 log.info("session %s: changed by another writer; reading it again", session_id)
         return self._follow_http(result, requests)
 
-    def resume_in(self, db: Session, row: FlowSession, given: Input) -> tuple[RunResult, list[out.HttpRequest]]:
-        """:meth:`resume` on a row the caller has locked (store.lock), in the caller's
-        transaction. A session that has ended, or that is not waiting for this input, is left
-        as it is (``ended`` / ``refused``): the caller decides what the input becomes."""
+    def resume_in(self, db: Session, row: SessionRow, given: Input,
+                  now: datetime | None = None) -> tuple[RunResult, list[out.HttpRequest]]:
+        """:meth:`resume` on a row the caller has locked (store.lock, lock_many or claim_many), in
+        the caller's transaction, at ``now`` (default: the runner's clock; a batch reads it once).
+        A session that has ended, or that is not waiting for this input, is left as it is
+        (``ended`` / ``refused``): the caller decides what the input becomes."""
         if row.ended:
             return RunResult(row.id, "ended", row.status), []
-        now = self.clock()
+        now = now or self.clock()
         flow = self.flows.get(db, row.flow_version_id)
         driver = self.channels.get(row.channel)
         rendered_as = str(row.state.get("channel") or driver.capabilities.renders_as.value)  # before this step
@@ -158,21 +161,21 @@ class SessionRunner:
         """Perform the webhooks a committed step asked for, resuming with each answer."""
         return self._follow_http(result, requests)
 
-    def apply_in(self, db: Session, row: FlowSession, step: Step, driver: ChannelDriver,
+    def apply_in(self, db: Session, row: SessionRow, step: Step, driver: ChannelDriver,
                  now: datetime) -> list[out.HttpRequest]:
         """Apply a step the caller ran itself (a finished call's ``on.no_answer``, started by
         voiceplatform.sessions.calls) to ``row`` as any step: history, deliveries, switches,
         opt-outs, the row saved; gives the webhooks to :meth:`follow_http` after the commit."""
         return self._apply(db, row, step, driver, now)
 
-    def driver_for(self, channel: str, db: Session, row: FlowSession, now: datetime) -> ChannelDriver | None:
+    def driver_for(self, channel: str, db: Session, row: SessionRow, now: datetime) -> ChannelDriver | None:
         """The driver for engine channel ``channel``; None (and an ``undeliverable`` history row)
         when no driver delivers it."""
         return stored_runtime.driver_for(self.channels, db, row, channel, now)
 
     # ---- what every channel does alike: voiceplatform.channels.handling ------------------------
 
-    def _apply(self, db: Session, row: FlowSession, step: Step, driver: ChannelDriver,
+    def _apply(self, db: Session, row: SessionRow, step: Step, driver: ChannelDriver,
                now: datetime, rendered_as: str | None = None) -> list[out.HttpRequest]:
         runtime = stored_runtime.StoredSessionRuntime(db, row, driver, self.channels, now, rendered_as)
         requests = list(handle_step(step, runtime).requests)

@@ -24,12 +24,13 @@ The caller owns the transaction (``with sessionmaker.begin() as db``); nothing h
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import ARRAY, ColumnElement, any_, bindparam, select, update
+from sqlalchemy import ARRAY, ColumnElement, Select, Text, any_, bindparam, cast, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.exc import StaleDataError
@@ -40,15 +41,27 @@ from voiceplatform.flow.state import SessionStatus as EngineStatus
 from voiceplatform.models import Contact
 from voiceplatform.models.base import utcnow
 from voiceplatform.models.sessions import EventKind, FlowSession, SessionEvent, SessionStatus
-from voiceplatform.sessions import writes
+from voiceplatform.sessions import json_text, writes
+from voiceplatform.sessions.rows import COLUMNS, ClaimedRow, SessionRow
 from voiceplatform.sessions.writes import assign, write
 
 _SESSIONS = writes.table_of(FlowSession)
 _EVENTS = writes.table_of(SessionEvent)
+_CLAIMED = (*(_SESSIONS.c[name] for name in COLUMNS[:-1]), cast(_SESSIONS.c.state, Text))  # ClaimedRow's order
+_KINDS: dict[EventKind | str, str] = {kind.value: kind.value for kind in EventKind}  # an EventKind is its value too
+_ENDED_AS = {EngineStatus.COMPLETED.value: SessionStatus.COMPLETED,
+             EngineStatus.INTERRUPTED.value: SessionStatus.COMPLETED, EngineStatus.FAILED.value: SessionStatus.FAILED}
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A new session id: 32 hex digits, the milliseconds since the epoch (12) then 80 random
+    bits (20), the layout of a UUIDv7 without its version bits. Unguessable (a click-tracked
+    link's token is the id: voiceplatform.flow.short_links), and in the order sessions start, so
+    that the rows and index entries of sessions started together are written together: the
+    sweep's batches (sessions that waited alike expire in the order they started) and their
+    history rows touch a few index pages, not one page per session (docs/sessions.md,
+    Performance)."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 # ---- transactions --------------------------------------------------------------------------------
@@ -129,32 +142,55 @@ def lock_many(db: Session, *conditions: ColumnElement[bool], order_by: Sequence[
     statement (PostgreSQL: ``FOR UPDATE`` in ``order_by`` order, ``SKIP LOCKED`` if asked;
     SQLite: the write lock first), with their contacts read into the session too (the runner
     looks each one up). At most ``limit`` rows."""
+    query = select(FlowSession).where(*conditions).execution_options(populate_existing=True)
+    rows = list(db.scalars(_locking(db, query, order_by, limit, skip_locked)))
+    _hold_contacts(db, rows)
+    return rows
+
+
+def claim_many(db: Session, *conditions: ColumnElement[bool], order_by: Sequence[Any] = (FlowSession.id,),
+               limit: int | None = None, skip_locked: bool = False) -> list[ClaimedRow]:
+    """:func:`lock_many` for a batch that no ORM object needs (the sweeper's): the same rows,
+    locked the same way, read with one Core query into plain :class:`ClaimedRow` objects (no
+    identity map, no per-row ORM state; the state's JSON decoded by json_text). The runner, the
+    shared handling and the batch's writes take them as they take ORM rows."""
+    query = select(*_CLAIMED).where(*conditions)
+    read = db.connection().execute(_locking(db, query, order_by, limit, skip_locked))  # Core: no ORM loading
+    rows = [ClaimedRow(values[:-1], json_text.loads(values[-1])) for values in read]
+    _hold_contacts(db, rows)
+    return rows
+
+
+def _locking(db: Session, query: Select[Any], order_by: Sequence[Any], limit: int | None,
+             skip_locked: bool) -> Select[Any]:
+    """``query`` in ``order_by`` order, at most ``limit`` rows, locked (see lock_many)."""
     take_write_lock(db)
-    query = select(FlowSession).where(*conditions).order_by(*order_by).execution_options(populate_existing=True)
+    query = query.order_by(*order_by)
     if limit is not None:
         query = query.limit(limit)
     if is_postgresql(db):
         query = query.with_for_update(skip_locked=skip_locked)
-    rows = list(db.scalars(query))
+    return query
+
+
+def _hold_contacts(db: Session, rows: Sequence[SessionRow]) -> None:
+    """The rows' contacts read into the session in one statement (the runner looks each one up),
+    held while the batch lasts (the session's identity map holds them weakly)."""
     contact_ids = {row.contact_id for row in rows if row.contact_id is not None
                    and identity_key(Contact, row.contact_id) not in db.identity_map}
-    if contact_ids:  # held while the batch lasts (the session's identity map holds them weakly)
+    if contact_ids:
         writes.pending(db).held.extend(db.scalars(select(Contact).where(one_of(db, Contact.id, contact_ids))))
-    return rows
 
 
 def status_of(step_status: str, wait: dict[str, Any] | None) -> SessionStatus:
     """The stored status for an engine state: waiting (with a wait), completed, or failed (an
     interrupted journey, say a hang-up with no handler, is completed: it ended as the flow says)."""
-    engine = EngineStatus(step_status)
-    if engine is EngineStatus.WAITING:
+    if step_status == EngineStatus.WAITING.value:
         return SessionStatus.WAITING if wait is not None else SessionStatus.ACTIVE
-    if engine is EngineStatus.FAILED:
-        return SessionStatus.FAILED
-    return SessionStatus.COMPLETED
+    return _ENDED_AS[step_status]  # a KeyError: not an engine status
 
 
-def save(db: Session, row: FlowSession, step: Step, *, now: datetime | None = None,
+def save(db: Session, row: SessionRow, step: Step, *, now: datetime | None = None,
          status: SessionStatus | None = None, wait_expires_at: datetime | None = None) -> None:
     """Write ``step``'s state onto ``row`` (status, wait, ended time): at once, or at the end of
     the batch. The UPDATE compares the row version: a concurrent writer makes it raise
@@ -171,7 +207,7 @@ def save(db: Session, row: FlowSession, step: Step, *, now: datetime | None = No
     assign(db, row, values)
 
 
-def end(db: Session, row: FlowSession, status: SessionStatus, reason: str, now: datetime | None = None) -> None:
+def end(db: Session, row: SessionRow, status: SessionStatus, reason: str, now: datetime | None = None) -> None:
     """End ``row`` without the engine (opted out, expired with nothing to resume)."""
     now = now or utcnow()
     assign(db, row, {"status": status.value, "end_reason": reason, "ended_at": now, "updated_at": now,
@@ -186,17 +222,19 @@ def flush(db: Session) -> None:
         raise SessionConflictError(f"the session was changed by another writer: {exc}") from exc
 
 
-def append(db: Session, row: FlowSession, entries: Iterable[tuple[EventKind, str, dict[str, Any]]],
+def append(db: Session, row: SessionRow, entries: Iterable[tuple[EventKind | str, str, dict[str, Any]]],
            channel: str | None = None, now: datetime | None = None) -> int:
     """Add history rows after the session's newest one, in order (written at once, or at the
-    batch's end); gives how many."""
+    batch's end); gives how many. A kind is an EventKind or its value (the shared handling's
+    HistoryEntry)."""
     now = now or utcnow()
     rows = []
     seq = row.last_seq
+    channel = channel or row.channel
     for kind, type_, payload in entries:
         seq += 1
-        rows.append({"session_id": row.id, "seq": seq, "at": now, "kind": kind.value, "type": type_,
-                     "channel": channel or row.channel, "payload": payload})
+        rows.append({"session_id": row.id, "seq": seq, "at": now, "kind": _KINDS[kind], "type": type_,
+                     "channel": channel, "payload": payload})
     if not rows:
         return 0
     assign(db, row, {"last_seq": seq}, (_EVENTS, rows))

@@ -20,11 +20,12 @@ from voiceplatform.exceptions import ChannelUnavailableError
 from voiceplatform.flow import Input, Step
 from voiceplatform.flow import outputs as out
 from voiceplatform.models import Contact
-from voiceplatform.models.sessions import EventKind, FlowSession
+from voiceplatform.models.sessions import EventKind
 from voiceplatform.sessions import store
+from voiceplatform.sessions.rows import SessionRow
 
 
-def driver_for(channels: ChannelRegistry, db: Session, row: FlowSession, channel: str,
+def driver_for(channels: ChannelRegistry, db: Session, row: SessionRow, channel: str,
                now: datetime) -> ChannelDriver | None:
     """The driver for engine channel ``channel``; None, and an ``undeliverable`` history row,
     when no driver delivers it."""
@@ -40,7 +41,7 @@ class StoredSessionRuntime:
     """The :class:`~voiceplatform.channels.handling.SessionRuntime` of ``row`` for one step;
     call :meth:`flush` once the step is handled."""
 
-    def __init__(self, db: Session, row: FlowSession, driver: ChannelDriver, channels: ChannelRegistry,
+    def __init__(self, db: Session, row: SessionRow, driver: ChannelDriver, channels: ChannelRegistry,
                  now: datetime, rendered_as: str | None = None) -> None:
         self.db = db
         self.row = row
@@ -57,8 +58,7 @@ class StoredSessionRuntime:
     # ---- SessionRuntime --------------------------------------------------------------------------
 
     def write_history(self, entries: Sequence[HistoryEntry]) -> None:
-        store.append(self.db, self.row, [(EventKind(kind), type_, payload) for kind, type_, payload in entries],
-                     now=self.now)
+        store.append(self.db, self.row, entries, now=self.now)
 
     def opted_out(self, channel: str) -> bool:
         contact = self._read_contact()

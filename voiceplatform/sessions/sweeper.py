@@ -3,10 +3,11 @@ replied, or a webhook's worker died) are resumed with a timeout input, each exac
 workers.
 
 A sweep works in **batches** (:func:`sweep_once`): up to ``batch`` expired sessions are claimed
-in one statement (store.lock_many: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two workers'
+in one statement (store.claim_many: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two workers'
 sweepers take different rows and a reply being applied elsewhere is skipped for now; the write
-lock on SQLite), each is resumed with a timeout by the shared runner, and the batch's rows are
-written together and committed once (store.batched), as the inbound router does. A worker
+lock on SQLite; plain rows, no ORM objects), each is resumed with a timeout by the shared runner
+at the batch's one reading of the clock, and the batch's rows are written together and committed
+once (store.batched), as the inbound router does. A worker
 killed mid-sweep has not committed its batch: those sessions' ``wait_expires_at`` is unchanged,
 so the next sweep (its own or another worker's) takes them. A wait that does not accept a
 timeout is ended as ``expired``. Webhooks that the timeout paths ask for are performed after
@@ -54,12 +55,14 @@ def sweep_once(runner: SessionRunner, *, now: datetime | None = None, batch: int
         if db.scalar(select(FlowSession.id).where(*due).limit(1)) is None:
             return 0  # a plain read: an idle sweep never takes a write lock
         with store.batched(db):
-            rows = store.lock_many(db, *due, order_by=(FlowSession.wait_expires_at, FlowSession.id), limit=batch,
-                                   skip_locked=True)
+            rows = store.claim_many(db, *due, order_by=(FlowSession.wait_expires_at, FlowSession.id), limit=batch,
+                                    skip_locked=True)
+            clock = runner.clock()  # once for the batch: its rows share their timestamps' conversions
+            timeout = Input.timeout()
             for row in rows:
-                result, requests = runner.resume_in(db, row, Input.timeout())
+                result, requests = runner.resume_in(db, row, timeout, now=clock)
                 if result.outcome == "refused":  # the wait takes no timeout: the session expires
-                    store.append(db, row, [(EventKind.INPUT, "timeout", Input.timeout().to_dict()),
+                    store.append(db, row, [(EventKind.INPUT, "timeout", timeout.to_dict()),
                                            (EventKind.RUNTIME, "expired", {"wait": row.wait_kind})], now=moment)
                     store.end(db, row, SessionStatus.EXPIRED, "wait_expired", moment)
                 elif requests:

@@ -17,12 +17,16 @@ when it ends, each table in one statement:
 Outside a batch every row is written at once. Either way a session's ORM object is kept clean:
 the values are set as its committed ones and so is its new row version once written, so the ORM
 never writes them itself, and a later ORM flush of the same row (a column set directly, such as
-a ``switch_channel``'s ``channel``) compares the right version.
+a ``switch_channel``'s ``channel``) compares the right version. A plain row (the sweeper's
+:class:`~voiceplatform.sessions.rows.ClaimedRow`) simply has the values set, and its row version
+moved on once written.
+
+JSON columns are written as voiceplatform.sessions.json_text makes them (orjson where it gives
+the same decoded values).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -34,6 +38,8 @@ from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from voiceplatform.exceptions import SessionConflictError
 from voiceplatform.models.base import Base
 from voiceplatform.models.sessions import FlowSession
+from voiceplatform.sessions import json_text
+from voiceplatform.sessions.rows import SessionRow
 
 #: The columns of a session row that a step changes (the store's save, end and append, and a
 #: ``switch_channel``): what an UPDATE writes.
@@ -56,7 +62,10 @@ _PG_TYPES = {"channel": "varchar", "status": "varchar", "wait_kind": "varchar", 
 _PG_UPDATE = (
     "UPDATE sessions AS s SET " + ", ".join(f"{name} = u.{name}" for name in WRITTEN) + ", row_version = u.seen + 1 "
     "FROM unnest(%b::varchar[], %b::integer[], " + ", ".join(f"%b::{kind}[]" for kind in _PG_TYPES.values())
-    + ") AS u(id, seen, " + ", ".join(WRITTEN) + ") WHERE s.id = u.id AND s.row_version = u.seen")
+    + ") AS u(id, seen, " + ", ".join(WRITTEN) + ") WHERE s.id = u.id AND s.row_version = u.seen"
+    # the ids again, as an index condition: without it the planner may join a whole table's scan
+    # to the batch (a hash join, chosen for tables of a few ten thousand rows: 10 times slower)
+    " AND s.id = ANY(%b::varchar[])")
 
 
 @dataclass
@@ -65,7 +74,7 @@ class Pending:
 
     depth: int = 0  # nested batches
     inserts: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
-    rows: dict[str, FlowSession] = field(default_factory=dict)
+    rows: dict[str, SessionRow] = field(default_factory=dict)
     held: list[Any] = field(default_factory=list)  # rows read ahead for the batch: the ORM keeps them weakly
 
     def clear(self) -> None:
@@ -90,7 +99,7 @@ def insert_later(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         write(db)
 
 
-def assign(db: Session, row: FlowSession, values: dict[str, Any],
+def assign(db: Session, row: SessionRow, values: dict[str, Any],
            new: tuple[Table, list[dict[str, Any]]] | None = None) -> None:
     """Set ``values`` (:data:`WRITTEN` columns) on ``row`` (and ``new`` rows of a table go with
     the change): written at the batch's end, or at once. They are set as the ORM's committed
@@ -114,9 +123,9 @@ def write(db: Session) -> None:
         return
     dialect = db.get_bind().dialect
     postgresql = dialect.name == "postgresql"
-    states = [instance_state(row) for row in rows]
+    states = [instance_state(row) if isinstance(row, FlowSession) else None for row in rows]
     with db.no_autoflush:  # the ORM must not write these rows itself meanwhile
-        if any(not state.persistent for state in states):
+        if any(state is not None and not state.persistent for state in states):
             db.flush()  # a row added but not flushed yet (store.create always flushes)
         values = [_written(row, state) for row, state in zip(rows, states)]
         cursor = db.connection().connection.cursor()  # the DBAPI's own: no per-row work of SQLAlchemy's
@@ -133,24 +142,34 @@ def write(db: Session) -> None:
     if written != len(rows):
         raise SessionConflictError(f"{len(rows) - written} of {len(rows)} sessions were changed by another writer")
     for row, state, changes in zip(rows, states, values):
+        if state is None:
+            row.row_version += 1
+            continue
         if state.modified:  # a column set directly (a switch_channel's channel): now written too
             for name in WRITTEN:
                 set_committed_value(row, name, changes[name])
         _set_committed(row, {"row_version": row.row_version + 1})
 
 
-def _written(row: FlowSession, state: Any) -> dict[str, Any]:
+def _written(row: SessionRow, state: Any) -> dict[str, Any]:
     """The row's :data:`WRITTEN` values (from the instance's dict when all are loaded)."""
+    if state is None:  # a plain row
+        return {name: getattr(row, name) for name in WRITTEN}
     loaded = row.__dict__
     if not state.expired_attributes and all(name in loaded for name in WRITTEN):
         return {name: loaded[name] for name in WRITTEN}
     return {name: getattr(row, name) for name in WRITTEN}
 
 
-def _set_committed(row: FlowSession, values: dict[str, Any]) -> None:
+def _set_committed(row: SessionRow, values: dict[str, Any]) -> None:
     """``values`` as the row's committed ones (no history: the ORM will not write them). Into
     the instance's dict when none of its attributes has history or is expired (what
-    set_committed_value does, without its per-attribute bookkeeping), else one by one."""
+    set_committed_value does, without its per-attribute bookkeeping), else one by one. A
+    plain row just takes them."""
+    if not isinstance(row, FlowSession):
+        for name, value in values.items():
+            setattr(row, name, value)
+        return
     state = instance_state(row)
     if not state.committed_state and not state.expired_attributes:
         row.__dict__.update(values)
@@ -159,7 +178,7 @@ def _set_committed(row: FlowSession, values: dict[str, Any]) -> None:
         set_committed_value(row, name, value)
 
 
-def _update_sqlite(cursor: Any, rows: list[FlowSession], values: list[dict[str, Any]], dialect: Dialect) -> int:
+def _update_sqlite(cursor: Any, rows: list[SessionRow], values: list[dict[str, Any]], dialect: Dialect) -> int:
     columns = _columns(values, WRITTEN, _converters(_SESSIONS, WRITTEN, dialect))
     columns += [[row.row_version + 1 for row in rows], [row.id for row in rows], [row.row_version for row in rows]]
     cursor.executemany(_SQLITE_UPDATE, zip(*columns))
@@ -180,11 +199,11 @@ def _columns(rows: list[dict[str, Any]], names: tuple[str, ...],
             for name, to in zip(names, convert)]
 
 
-def _update_postgresql(cursor: Any, rows: list[FlowSession], values: list[dict[str, Any]], dialect: Dialect) -> int:
+def _update_postgresql(cursor: Any, rows: list[SessionRow], values: list[dict[str, Any]], dialect: Dialect) -> int:
     columns: list[list[Any]] = [[row.id for row in rows], [row.row_version for row in rows]]
     for name in WRITTEN:
-        columns.append([json.dumps(changes[name]) if name == "state" else changes[name] for changes in values])
-    cursor.execute(_PG_UPDATE, columns)
+        columns.append([json_text.dumps(changes[name]) if name == "state" else changes[name] for changes in values])
+    cursor.execute(_PG_UPDATE, [*columns, columns[0]])
     return int(cursor.rowcount)
 
 
@@ -211,8 +230,10 @@ def _converters(table: Table, names: tuple[str, ...], dialect: Dialect) -> list[
 
 
 def _converter(kind: Any, dialect: Dialect) -> Callable[[Any], Any]:
-    if dialect.name == "postgresql" and isinstance(kind.dialect_impl(dialect), JSON):
-        return lambda value: None if value is None else json.dumps(value)  # COPY's text format
+    if isinstance(kind.dialect_impl(dialect), JSON):
+        if dialect.name == "postgresql":  # COPY's text format
+            return lambda value: None if value is None else json_text.dumps(value)
+        return json_text.dumps  # the text SQLite stores (None as JSON's null, as SQLAlchemy writes it)
     process = kind.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
         return _same
