@@ -6,9 +6,10 @@ is sent in and nothing else, so the engine stays pure (no table, no key, no cloc
 - the **token** is the session's id (a 32-hex-digit id that the platform issued: its start time
   in milliseconds, then 80 random bits) in base 62, :data:`ID_CHARS` characters, then
   ``-<name>`` for a named link. It is unguessable because the id is, and the platform checks it
-  by finding the session when the link is clicked (voiceplatform.engagement.clicks); the page the click goes to is never in the token:
-  it is the campaign's ``redirect_url`` (``track_link()``) or ``links.<name>``, looked up then, so
-  the link cannot be turned into a redirect to somewhere else;
+  by finding the session when the link is clicked (voiceplatform.engagement.clicks); the page the
+  click goes to is never in the token: it is the campaign's ``redirect_url`` (``track_link()``)
+  or ``links.<name>``, looked up then, so the link cannot be turned into a redirect to somewhere
+  else;
 - a session id that is not 32 hex digits (the campaign estimate's stand-in, a simulator run, a
   switch's own call id) gets a link of the same length, from a digest of the id, that leads to the
   neutral page: the estimate measures the real length of the message;
