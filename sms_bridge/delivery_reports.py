@@ -32,7 +32,7 @@ from voiceplatform.sessions.store import one_of, take_write_lock
 
 from sms_bridge import message_rows as rows
 from sms_bridge.delivery_status import FAILURES, DeliveryStatus, advance
-from sms_bridge.message_status import roll, status_of
+from sms_bridge.message_status import report_moves, roll, status_of
 from sms_bridge.receipts import DeliveryReceipt
 
 MAX_HELD_SWEEP = 500
@@ -132,9 +132,11 @@ def _apply(db: Session, reports: Sequence[Report], now: datetime, *, hold: bool)
                 part.error = f"{report.state} err:{report.error}"[:MAX_ERROR] if report.error else report.state
             touched.add(part.message_id)
     changed = 0
+    progress: dict[str, str] = {}
     for message_id in sorted(touched):
         statuses = {seq: part.status for seq, part in parts[message_id].items()}
-        changed += roll(db, messages[message_id], statuses, now)
+        changed += roll(db, messages[message_id], statuses, now, progress)
+    report_moves(db, progress, now)
     rows.write_parts(db, (part for found in parts.values() for part in found.values()))
     rows.write_messages(db, messages.values())
     if held:

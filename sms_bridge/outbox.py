@@ -47,7 +47,7 @@ from sms_bridge import message_rows as rows
 from sms_bridge.delivery_reports import apply_held
 from sms_bridge.delivery_status import DeliveryStatus
 from sms_bridge.message_rows import MessageRow, PartRow
-from sms_bridge.message_status import roll, settle_failed
+from sms_bridge.message_status import report_moves, roll, settle_failed
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,7 @@ def record(db: Session, results: Sequence[SendResult], worker: str, now: datetim
     parts = rows.parts_of(db, messages.keys())
     summary = Recorded()
     new_parts: list[PartRow] = []
+    progress: dict[str, str] = {}  # the messages' moves on the way, reported once for the batch
     for result in results:
         message = messages.get(result.message_id)
         if message is None:
@@ -172,7 +173,8 @@ def record(db: Session, results: Sequence[SendResult], worker: str, now: datetim
         else:
             message.send_state, message.next_attempt_at = QUEUED, now + _retry_delay(message.attempts, settings)
             summary.requeued += 1
-        roll(db, message, statuses, now)
+        roll(db, message, statuses, now, progress)
+    report_moves(db, progress, now)
     rows.insert_parts(db, new_parts)
     rows.write_messages(db, messages.values())
     apply_held(db, now, summary.accepted_ids)

@@ -32,6 +32,10 @@ T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
     ("accepted", "queued", "queued"), ("accepted", "sent", "sent"), ("accepted", "delivered", "delivered"),
     ("queued", "accepted", None), ("sent", "queued", None), ("sent", "sent", None), ("sent", "expired", "expired"),
     ("delivered", "undelivered", None), ("rejected", "delivered", None), ("failed", "sent", None),
+    ("sent", "enroute", "enroute"), ("enroute", "sent", None), ("enroute", "expired", "expired"),
+    ("accepted", "unknown", "unknown"), ("unknown", "delivered", "delivered"), ("unknown", "rejected", "rejected"),
+    ("unknown", "unknown", None), ("unknown", "failed", None), ("unknown", "enroute", None),
+    ("delivered", "unknown", None), ("failed", "unknown", None),
 ])
 def test_statuses_only_move_forward(current: str, report: str, after: str | None) -> None:
     assert advance(current, report) == after

@@ -6,15 +6,24 @@ reports that follow. The one place the campaign's retry rules meet a message.
   contact final (``done``); the account is charged per part (SMS) or per message (WhatsApp).
 - :func:`record_failed`: the session could not start (no driver, a flow that fails at once):
   the ``failed`` outcome and its retry rule.
+- :func:`report_progress`: a batch of moves on the way (``sent``, ``enroute``...) of many
+  sessions' messages at once: they decide no attempt, so only the messages API's messages hear
+  them (voiceplatform.messages.reports.apply_progress), in one query for the batch.
 - :func:`settle_message_outcome`: **what a bridge calls when a delivery report arrives** (the
   dev channel's ``POST /dev/receipts`` too), in its own transaction. ``delivered`` keeps the
   contact final; ``undelivered``, ``expired``, ``rejected`` and ``failed`` apply the campaign's
   retry rule for that outcome (for example ``undelivered``: once more after an hour): the contact
   is ``pending`` again, due at the rule's delay within its sending window, and a completed
-  campaign runs again for it. ``sent``, ``queued`` and ``accepted`` change nothing.
+  campaign runs again for it. ``unknown`` (a submit the SMSC never answered: the message may or
+  may not have arrived, so it is neither counted as sent nor resent silently) is final too and
+  follows its retry rule (none by default). ``sent``, ``queued``, ``accepted`` and ``enroute``
+  change nothing.
 
 Reports only move an attempt forward, once: the first final report of an attempt decides (a
-second report, or a late one for an attempt already retried, changes nothing). A report for a
+second report, or a late one for an attempt already retried, changes nothing). The one exception
+is ``unknown``: a definite report that follows it (the SMSC learned after all) replaces it and
+decides again, while the attempt is still the contact's last (a retry the ``unknown`` rule
+scheduled is cancelled by a ``delivered``). A report for a
 session of no campaign goes to the messages API's message of that session, if it is one
 (voiceplatform.messages.reports: its status and ``message.status`` webhook); else it is
 recorded nowhere. The attempt's row is locked first (a no-op UPDATE: the
@@ -26,6 +35,7 @@ other: the campaign is not completed, or it is reopened).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,17 +46,20 @@ from voiceplatform.campaigns import lifecycle
 from voiceplatform.campaigns.decisions import after_attempt
 from voiceplatform.campaigns.pricing import Rates, parts_of
 from voiceplatform.campaigns.settings import CampaignSettings
-from voiceplatform.messages.reports import apply_report
+from voiceplatform.messages.reports import apply_progress, apply_report
 from voiceplatform.models import (Account, Campaign, CampaignContact, CampaignContactStatus, CampaignMessage,
                                   CampaignStatus, Contact)
 from voiceplatform.models.base import utcnow
 
 SENT = "sent"
 DELIVERED = "delivered"
+UNKNOWN = "unknown"
 #: Reports that say the message is on its way: they change nothing.
-IN_PROGRESS_REPORTS = ("sent", "queued", "accepted")
+IN_PROGRESS_REPORTS = ("sent", "queued", "accepted", "enroute")
+#: Reports that say what became of the message, for certain: each may replace ``unknown``.
+DEFINITE_REPORTS = ("delivered", "undelivered", "expired", "rejected")
 #: Reports that decide an attempt.
-FINAL_REPORTS = ("delivered", "undelivered", "expired", "rejected", "failed")
+FINAL_REPORTS = DEFINITE_REPORTS + ("failed", UNKNOWN)
 REPORTS = IN_PROGRESS_REPORTS + FINAL_REPORTS
 RETRY_REASON = "retry_after_delivery_report"
 
@@ -100,6 +113,16 @@ def record_failed(db: Session, campaign: Campaign, entry: CampaignContact, *, tr
     return attempt
 
 
+def report_progress(db: Session, reports: Mapping[str, str], now: datetime | None = None) -> int:
+    """Apply ``session id -> report`` moves on the way (each one of :data:`IN_PROGRESS_REPORTS`),
+    in the caller's transaction: a campaign's attempt is final at ``sent`` already, so only the
+    messages API's messages move (each with its ``message.status`` webhook). Gives how many moved."""
+    wrong = {outcome for outcome in reports.values() if outcome not in IN_PROGRESS_REPORTS}
+    if wrong:
+        raise ValueError(f"progress reports are {list(IN_PROGRESS_REPORTS)}, not {sorted(wrong)}")
+    return sum(applied.changed for applied in apply_progress(db, reports, now or utcnow()))
+
+
 def settle_message_outcome(db: Session, session_id: str, outcome: str, now: datetime | None = None) -> MessageSettled:
     """Apply a delivery report for a message of session ``session_id`` (see the module's
     docstring), in the caller's transaction. ``outcome`` is one of :data:`REPORTS`."""
@@ -117,7 +140,8 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
         return MessageSettled(applied.changed, applied.reason, applied.status, final=applied.final)
     if outcome in IN_PROGRESS_REPORTS:
         return MessageSettled(False, f"{outcome}: nothing to decide", attempt.outcome, attempt.campaign_contact_id)
-    if attempt.outcome != SENT:
+    learned = attempt.outcome == UNKNOWN and outcome in DEFINITE_REPORTS
+    if attempt.outcome != SENT and not learned:
         return MessageSettled(False, f"the attempt was already {attempt.outcome}", attempt.outcome,
                               attempt.campaign_contact_id)
     attempt.outcome, attempt.outcome_at = outcome, now
@@ -125,13 +149,16 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
     entry = db.get(CampaignContact, attempt.campaign_contact_id)
     campaign = db.get(Campaign, attempt.campaign_id, populate_existing=True)
     assert entry is not None and campaign is not None
-    if entry.attempts != attempt.attempt or entry.status != CampaignContactStatus.DONE:
+    settled_by_it = (CampaignContactStatus.DONE, CampaignContactStatus.PENDING) if learned else (
+        CampaignContactStatus.DONE,)  # pending: a retry the unknown's rule scheduled, not made yet
+    if entry.attempts != attempt.attempt or entry.status not in settled_by_it:
         db.flush()
         return MessageSettled(False, "a later attempt was made since", outcome, entry.id)
     _decide(db, campaign, entry, outcome, now)
     db.flush()
     final = entry.status == CampaignContactStatus.DONE
-    return MessageSettled(True, outcome if final else f"{outcome}: tried again", outcome, entry.id, final,
+    reason = outcome if final else f"{outcome}: tried again"
+    return MessageSettled(True, f"unknown, then {reason}" if learned else reason, outcome, entry.id, final,
                           entry.next_attempt_at)
 
 

@@ -23,8 +23,10 @@ from voiceplatform.safety.redirect_urls import redirect_target
 
 VOICE_OUTCOMES = ("busy", "no-answer", "rejected", "congestion", "failed", "machine")
 #: A message's outcomes that may be retried: what a delivery report (or the send itself) says
-#: went wrong. ``sent`` and ``delivered`` are final (voiceplatform.campaigns.message_outcomes).
-MESSAGE_OUTCOMES = ("undelivered", "expired", "rejected", "failed")
+#: went wrong, and ``unknown`` (a submit the SMSC never answered: not retried unless a rule says
+#: so, since the handset may have it). ``sent`` and ``delivered`` are final
+#: (voiceplatform.campaigns.message_outcomes).
+MESSAGE_OUTCOMES = ("undelivered", "expired", "rejected", "failed", "unknown")
 OUTCOMES = tuple(dict.fromkeys(VOICE_OUTCOMES + MESSAGE_OUTCOMES))
 RETRY_OUTCOMES = {"voice": VOICE_OUTCOMES, "sms": MESSAGE_OUTCOMES, "whatsapp": MESSAGE_OUTCOMES}
 MAX_LINKS = 20  # named links of one campaign

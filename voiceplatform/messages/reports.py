@@ -8,10 +8,16 @@ which hands a session of no campaign here. The message's row is locked first (a 
 the row lock on PostgreSQL, the write lock on SQLite), so two reports of one message that
 arrive together are applied one after the other; the status only moves forward
 (voiceplatform.messages.statuses), and each move is one webhook.
+
+The bridge's moves on the way (the SMSC took the submit: ``sent``; an intermediate receipt:
+``enroute``) come a batch at a time (:func:`apply_progress`): one query finds which of the
+batch's sessions are messages of the messages API (a campaign's are most of them), and only
+those are locked and moved.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from voiceplatform.messages.statuses import FINAL, advance
 from voiceplatform.models.messages import ApiMessage
+from voiceplatform.sessions.store import one_of
 from voiceplatform.webhooks.events import MESSAGE_STATUS, emit
 
 
@@ -65,3 +72,14 @@ def apply_report(db: Session, session_id: str, outcome: str, now: datetime) -> R
     db.flush()
     emit(db, message.account_id, MESSAGE_STATUS, event_payload(message, previous))
     return ReportApplied(message.id, True, moved, moved)
+
+
+def apply_progress(db: Session, reports: Mapping[str, str], now: datetime) -> list[ReportApplied]:
+    """Apply each ``session id -> report`` of ``reports`` whose session is a message of the
+    messages API (:func:`apply_report`), in the caller's transaction; the others are left alone."""
+    if not reports:
+        return []
+    found = db.scalars(select(ApiMessage.session_id).where(one_of(db, ApiMessage.session_id, reports.keys()))
+                       .order_by(ApiMessage.id))
+    return [applied for session_id in list(found) if session_id is not None
+            and (applied := apply_report(db, session_id, reports[session_id], now)) is not None]

@@ -1,26 +1,36 @@
 """A message's statuses, and the rule that they only move forward.
 
 ``accepted`` when the platform handed it to the channel (charged, on submission); delivery
-reports then move it to ``queued`` and ``sent`` (on its way) and to one final status:
-``delivered``, ``undelivered``, ``expired``, ``rejected`` or ``failed``. A report never moves a
-message back (``sent`` after ``delivered`` changes nothing) and the first final one decides.
+reports then move it to ``queued`` and ``sent`` (on its way: the SMSC took the submit), to
+``enroute`` (the network's intermediate receipt) and to one final status: ``delivered``,
+``undelivered``, ``expired``, ``rejected``, ``failed`` or ``unknown`` (a submit the SMSC never
+answered: the message may or may not have arrived). A report never moves a message back
+(``sent`` after ``delivered`` changes nothing) and the first final one decides, with one
+exception: a definite status (delivered, undelivered, expired, rejected) may still replace
+``unknown``, as the SMS bridge's own rule has it (an SMSC that first did not know may learn).
 The report words are those of voiceplatform.campaigns.message_outcomes.REPORTS.
 """
 
 from __future__ import annotations
 
 ACCEPTED = "accepted"
-IN_PROGRESS = ("accepted", "queued", "sent")
-FINAL = ("delivered", "undelivered", "expired", "rejected", "failed")
+UNKNOWN = "unknown"
+IN_PROGRESS = ("accepted", "queued", "sent", "enroute")
+#: What a receipt says for certain: each may replace ``unknown``.
+DEFINITE = ("delivered", "undelivered", "expired", "rejected")
+FINAL = DEFINITE + ("failed", UNKNOWN)
 STATUSES = IN_PROGRESS + FINAL
-_RANK = {**{status: rank for rank, status in enumerate(IN_PROGRESS)}, **dict.fromkeys(FINAL, len(IN_PROGRESS))}
+_STEP = {status: step for step, status in enumerate(IN_PROGRESS)}
 
 
 def advance(current: str, report: str) -> str | None:
     """The status after ``report`` for a message at ``current``; None when it changes nothing
-    (a step back, the same status again, anything after a final status)."""
-    if report not in _RANK:
+    (a step back, the same status again, anything after a final status but a definite one after
+    ``unknown``)."""
+    if report not in STATUSES:
         raise ValueError(f"a message's status is one of {list(STATUSES)}, not {report!r}")
-    if current in FINAL or _RANK[report] <= _RANK.get(current, -1):
+    if current in FINAL:
+        return report if current == UNKNOWN and report in DEFINITE else None
+    if report in _STEP and _STEP[report] <= _STEP.get(current, -1):
         return None
     return report
