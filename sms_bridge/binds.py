@@ -2,7 +2,13 @@
 reconnects with backoff (``reconnect_min`` doubling to ``reconnect_max``, with jitter, reset once
 a bind succeeds). A submit goes to the bound, unpaused bind with the fewest submits in flight;
 with none bound it waits up to ``bind_wait`` for one, then raises SubmitNotSent (the message
-goes back to the queue)."""
+goes back to the queue).
+
+**A gateway that binds but drops the connection under its submits** (Jasmin while its RabbitMQ is
+away) is not retried at full speed: when a bind closed with submits unanswered and had accepted
+none, the backoff goes on growing as if the bind had failed, and the next bind starts with a
+window of one (sms_bridge.window), so each such bind costs one ``unknown`` submit, not a window.
+"""
 
 from __future__ import annotations
 
@@ -77,9 +83,10 @@ class BindPool:
 
     def _keep(self, index: int) -> None:
         delay = self.settings.reconnect_min
+        start_window: int | None = None
         while not self._stopping:
             esme = Esme(self.route, self.settings, self.on_deliver, name=f"{self.name}-{index + 1}",
-                        on_answer=self.on_answer)
+                        on_answer=self.on_answer, start_window=start_window)
             try:
                 esme.open()
             except SmppError as exc:
@@ -89,11 +96,21 @@ class BindPool:
                 gevent.sleep(wait)
                 delay = min(delay * 2, self.settings.reconnect_max)
                 continue
-            delay = self.settings.reconnect_min
             self.binds[index] = esme
             self._any_bound.set()
             esme.closed.wait()
             self.binds[index] = None
-            if not self._stopping:
-                log.warning("%s: the bind is gone (%s); reconnecting", esme.name, esme.close_reason)
-                gevent.sleep(self.settings.reconnect_min * random.uniform(0.8, 1.2))
+            if self._stopping:
+                return
+            dropped_submits = esme.unanswered_at_close > 0
+            start_window = 1 if dropped_submits else None
+            if dropped_submits and not esme.accepted:  # bound, yet took nothing: as a failed bind
+                self.bind_failures += 1
+                wait = delay * random.uniform(0.8, 1.2)
+                delay = min(delay * 2, self.settings.reconnect_max)
+            else:
+                delay = self.settings.reconnect_min
+                wait = delay * random.uniform(0.8, 1.2)
+            log.warning("%s: the bind is gone (%s, %d submits unanswered); reconnecting in %.1f s", esme.name,
+                        esme.close_reason, esme.unanswered_at_close, wait)
+            gevent.sleep(wait)

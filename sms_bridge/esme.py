@@ -3,7 +3,9 @@ window and the keep-alive are ours, because smpplib has none of them).
 
 * **A window of outstanding submits.** :meth:`Esme.submit` may be called from many greenlets at
   once: at most ``route.window`` submits wait for their ``submit_sm_resp`` at a time, each
-  matched to its answer by sequence number. One reader greenlet reads every PDU.
+  matched to its answer by sequence number (sms_bridge.window: a bind that follows one lost with
+  submits unanswered starts with room for one and grows with each accepted answer). One reader
+  greenlet reads every PDU.
 * **Slow down, do not fail.** An answer of ESME_RTHROTTLED (0x58) or ESME_RMSGQFUL (0x14) is
   returned to the caller (who tries that part again later) and pauses this bind's submits for
   ``throttle_pause`` seconds, doubling while such answers last, up to ``throttle_pause_max``. A
@@ -43,13 +45,14 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 from gevent.event import AsyncResult, Event
-from gevent.lock import BoundedSemaphore, Semaphore
+from gevent.lock import Semaphore
 
 from voiceplatform.exceptions import SmppBindError, SmppConnectionError
 
 from sms_bridge.addressing import WireAddress
 from sms_bridge.config import BridgeSettings, SmppRoute
 from sms_bridge.udh import Concatenation
+from sms_bridge.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +177,8 @@ def tls_context(route: SmppRoute) -> ssl.SSLContext | None:
 
 class Esme:
     def __init__(self, route: SmppRoute, settings: BridgeSettings, on_deliver: Callable[[Esme, Deliver], None],
-                 name: str = "bind-1", on_answer: Callable[[str], None] | None = None) -> None:
+                 name: str = "bind-1", on_answer: Callable[[str], None] | None = None,
+                 start_window: int | None = None) -> None:
         self.route = route
         self.settings = settings
         self.name = name
@@ -183,7 +187,9 @@ class Esme:
         self.closed = Event()
         self.close_reason: str | None = None
         self._client: Any = None
-        self._window = BoundedSemaphore(route.window)
+        self.window = Window(route.window, start_window)
+        self.accepted = 0  # submits this bind had accepted
+        self.unanswered_at_close = 0  # submits still waiting for their answer when it closed
         self._write = Semaphore()
         self._waiting: dict[int, AsyncResult] = {}
         self._bound = False
@@ -246,6 +252,7 @@ class Esme:
         self._bound = False
         self.close_reason = reason
         waiting, self._waiting = self._waiting, {}
+        self.unanswered_at_close = len(waiting)
         for waiter in waiting.values():
             waiter.set_exception(SubmitUnanswered(f"{self.name}: the connection closed ({reason}) before the answer"))
         if self._client is not None:
@@ -264,7 +271,7 @@ class Esme:
 
     def submit(self, request: SubmitRequest) -> SubmitAnswer:
         """Submit one part and wait for its answer (see the module's docstring)."""
-        with self._window:
+        with self.window:
             pause = self._pause_until - time.monotonic()
             if pause > 0:
                 gevent.sleep(pause)
@@ -295,6 +302,9 @@ class Esme:
         return answer
 
     def _pace(self, answer: SubmitAnswer) -> None:
+        if answer.accepted:
+            self.accepted += 1
+            self.window.grow()
         if answer.slow_down or answer.temporary:
             self._pause = min(max(self._pause * 2, self.settings.throttle_pause), self.settings.throttle_pause_max)
             self._pause_until = time.monotonic() + self._pause
