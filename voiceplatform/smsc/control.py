@@ -194,8 +194,7 @@ def _start_jasmin(settings: SmscSettings, state: SmscState) -> SmscState:
         upstream_host=defaults.HOST, upstream_port=state.handsets.smpp_port,
         upstream_system_id=state.handsets.system_id, upstream_password=state.handsets.password)
     with jasmin_process.jcli(state.jasmin_ports.jcli, state.jcli_password) as jcli:
-        provisioning.provision(jcli, plan)
-        provisioning.wait_bound(jcli, defaults.CONNECTOR_ID)
+        provisioning.provision(jcli, plan)  # the user last: the ESME binds once all is in place
     return state
 
 

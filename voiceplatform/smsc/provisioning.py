@@ -1,8 +1,11 @@
-"""Jasmin's routing for the platform, through jCli: a group and a user (the platform's ESME
-login), an SMPP client connector to the handset network (``submit_throughput 0``: unthrottled;
-Jasmin's default is 1 message/s), started; a default MT route to the connector and a default MO
-route to the user. Then wait until the connector is BOUND_TRX: messages submitted before that wait
-in Jasmin's queue for its retry delay.
+"""Jasmin's routing for the platform, through jCli: a group, an SMPP client connector to the
+handset network (``submit_throughput 0``: unthrottled; Jasmin's default is 1 message/s), started;
+a default MT route to the connector and a default MO route to the platform's user; a wait until
+the connector is BOUND_TRX; and only then the user (the platform's ESME login).
+
+The user comes last because an ESME binds as soon as it exists: a Jasmin restarted under a running
+bridge (``smsc repair``) would otherwise take its first submits before the MT route was there and
+refuse them for good (ESME_RINVDSTADR: "no route"), or queue them for the connector's retry delay.
 
 Jasmin starts with an empty configuration each time (nothing persisted), so provisioning always
 runs on a clean slate and is the one description of the gateway's routing.
@@ -33,8 +36,6 @@ class Plan:
 
 def provision(jcli: JCliClient, plan: Plan) -> None:
     jcli.add("group -a", {"gid": plan.group})
-    jcli.add("user -a", {"username": plan.esme_username, "password": plan.esme_password,
-                         "gid": plan.group, "uid": plan.esme_username})
     jcli.add("smppccm -a", {
         "cid": plan.connector,
         "host": plan.upstream_host,
@@ -53,6 +54,9 @@ def provision(jcli: JCliClient, plan: Plan) -> None:
     jcli.add("mtrouter -a", {"type": "DefaultRoute", "connector": f"smppc({plan.connector})",
                              "rate": "0.00"})
     jcli.add("morouter -a", {"type": "DefaultRoute", "connector": f"smpps({plan.esme_username})"})
+    wait_bound(jcli, plan.connector)
+    jcli.add("user -a", {"username": plan.esme_username, "password": plan.esme_password,
+                         "gid": plan.group, "uid": plan.esme_username})
 
 
 def session_state(jcli: JCliClient, connector: str) -> str | None:
