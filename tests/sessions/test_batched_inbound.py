@@ -2,12 +2,13 @@
 messages in one transaction, in order, each once, and falls back to one by one when the batch
 fails; the store's batched writes refuse a stale row version; the sweeper's batches (plain rows,
 store.claim_many: the same outcome, history, messages and opt-out checks as a resume of the ORM row;
-a stale row version refused); the cached opt-out words and numbers apply a change within their
+a stale row version refused; two lanes, each expiry once, a failed lane losing nothing); the cached opt-out words and numbers apply a change within their
 bound; session ids in the order they were made."""
 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -354,3 +355,59 @@ def test_session_ids_are_32_hex_digits_in_the_order_they_were_made(monkeypatch: 
     assert all(len(i) == 32 and int(i, 16) >= 0 and i < later for i in same_moment)
     assert {i[:12] for i in same_moment} == {f"{now[0] // 1_000_000 - 1:012x}"}
     assert short_links.parse_token(short_links.token(later)) == (later, None)  # still a click-tracked link's id
+
+
+def test_a_sweep_on_two_lanes_applies_each_expiry_once(sessions: sessionmaker[Session], seeded: Seeded,
+                                                       messaging: MessagingRuntime,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = _waiting(sessions, seeded, _senders(seeded, 23), minutes=-5)
+    later = utcnow() + timedelta(seconds=1)
+    lanes_seen: set[str] = set()
+    resume_in = messaging.runner.resume_in
+
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        lanes_seen.add(threading.current_thread().name)
+        return resume_in(*args, **kwargs)
+
+    monkeypatch.setattr(messaging.runner, "resume_in", noting)
+    assert sweeper.sweep(messaging.runner, now=later, batch=4, lanes=2) >= 23
+    assert len(lanes_seen) == 2  # the calling thread and the second lane both resumed sessions
+    for session_id in ids:
+        assert [p["kind"] for p in _inputs(sessions, session_id)] == ["timeout"]
+        assert _row(sessions, session_id).status == "completed"
+    assert sweeper.sweep(messaging.runner, now=later, batch=4, lanes=2) == 0
+
+
+def test_a_lane_that_fails_loses_nothing_and_the_sweep_says_so(sessions: sessionmaker[Session], seeded: Seeded,
+                                                               messaging: MessagingRuntime,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = _waiting(sessions, seeded, _senders(seeded, 12), minutes=-5)
+    later = utcnow() + timedelta(seconds=1)
+    resume_in = messaging.runner.resume_in
+
+    def failing_in_the_second_lane(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "sweep lane 1":
+            raise RuntimeError("the second lane's worker thread died")
+        return resume_in(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(messaging.runner, "resume_in", failing_in_the_second_lane)
+        with pytest.raises(RuntimeError, match="second lane"):
+            sweeper.sweep(messaging.runner, now=later, batch=4, lanes=2)
+    swept_before = [session_id for session_id in ids if _inputs(sessions, session_id)]
+    assert 4 <= len(swept_before) < len(ids)  # the first batch and maybe more, not the failed lane's batch
+    assert sweeper.sweep(messaging.runner, now=later, batch=4) >= len(ids) - len(swept_before)
+    for session_id in ids:
+        assert [p["kind"] for p in _inputs(sessions, session_id)] == ["timeout"]
+
+
+def test_history_rows_keep_every_character_through_the_batched_insert(sessions: sessionmaker[Session],
+                                                                       seeded: Seeded) -> None:
+    (session_id,) = _waiting(sessions, seeded, _senders(seeded, 1))
+    awkward = ["tab\there", "new\nline\r\n", "back\\slash \\N \\t", "مرحبا \U0001f44d", "", "\\", "quote \" and '"]
+    with sessions.begin() as db, store.batched(db):
+        row = store.lock(db, session_id)
+        store.append(db, row, [(EventKind.RUNTIME, text, {"text": text, "list": [text, None, 1.5, 2**40]})
+                               for text in awkward], channel="dev\tx")
+    assert _history(sessions, session_id) == [("runtime", text, "dev\tx", {"text": text, "list": [text, None, 1.5, 2**40]})
+                                              for text in awkward]

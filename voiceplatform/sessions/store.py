@@ -49,6 +49,7 @@ _SESSIONS = writes.table_of(FlowSession)
 _EVENTS = writes.table_of(SessionEvent)
 _CLAIMED = (*(_SESSIONS.c[name] for name in COLUMNS[:-1]), cast(_SESSIONS.c.state, Text))  # ClaimedRow's order
 _KINDS: dict[EventKind | str, str] = {kind.value: kind.value for kind in EventKind}  # an EventKind is its value too
+_DEFER_NEW = "voiceplatform.sessions.store.defer_new"  # db.info: a batch inserts its new sessions together
 _ENDED_AS = {EngineStatus.COMPLETED.value: SessionStatus.COMPLETED,
              EngineStatus.INTERRUPTED.value: SessionStatus.COMPLETED, EngineStatus.FAILED.value: SessionStatus.FAILED}
 
@@ -67,12 +68,19 @@ def new_id() -> str:
 # ---- transactions --------------------------------------------------------------------------------
 
 @contextmanager
-def batched(db: Session) -> Iterator[None]:
+def batched(db: Session, *, defer_new: bool = False) -> Iterator[None]:
     """Keep this block's writes and write them together when it ends (see the module's
     docstring). ORM autoflush is off inside: a query must not flush rows one by one. An error
-    inside voids the batch (the caller's transaction is to be rolled back)."""
+    inside voids the batch (the caller's transaction is to be rolled back).
+
+    ``defer_new``: the new sessions (:func:`create`) are not inserted one by one either, but
+    together, by the caller's ``db.flush()`` before it adds rows that refer to them, or at the
+    block's end; for a batch that never reads its new sessions back from the database (a
+    campaign's batch of attempts: voiceplatform.dialer.messaging)."""
     kept = writes.pending(db)
     kept.depth += 1
+    deferring = db.info.get(_DEFER_NEW, False)
+    db.info[_DEFER_NEW] = deferring or defer_new
     try:
         with db.no_autoflush:
             yield
@@ -83,6 +91,7 @@ def batched(db: Session) -> Iterator[None]:
         raise
     finally:
         kept.depth -= 1
+        db.info[_DEFER_NEW] = deferring
         if not kept.depth:
             kept.held.clear()
 
@@ -116,14 +125,16 @@ def one_of(db: Session, column: Any, values: Iterable[Any]) -> ColumnElement[boo
 def create(db: Session, *, session_id: str, account_id: int, flow_version_id: int, channel: str, address: str,
            state: dict[str, Any], contact_id: int | None = None, campaign_contact_id: int | None = None,
            our_address: str | None = None, number_id: int | None = None, now: datetime | None = None) -> FlowSession:
-    """A new session row (status ``active``: its first step is being run)."""
+    """A new session row (status ``active``: its first step is being run), inserted now unless
+    a batch defers it (:func:`batched`'s ``defer_new``)."""
     now = now or utcnow()
     row = FlowSession(id=session_id, account_id=account_id, flow_version_id=flow_version_id, channel=channel,
                       address=address, our_address=our_address, number_id=number_id, contact_id=contact_id,
                       campaign_contact_id=campaign_contact_id, status=SessionStatus.ACTIVE.value, state=state,
                       last_seq=0, started_at=now, updated_at=now)
     db.add(row)
-    db.flush()
+    if not db.info.get(_DEFER_NEW, False):
+        db.flush()
     return row
 
 
@@ -155,7 +166,7 @@ def claim_many(db: Session, *conditions: ColumnElement[bool], order_by: Sequence
     identity map, no per-row ORM state; the state's JSON decoded by json_text). The runner, the
     shared handling and the batch's writes take them as they take ORM rows."""
     query = select(*_CLAIMED).where(*conditions)
-    read = db.connection().execute(_locking(db, query, order_by, limit, skip_locked))  # Core: no ORM loading
+    read = db.connection().execute(_locking(db, query, order_by, limit, skip_locked)).all()  # Core: no ORM loading
     rows = [ClaimedRow(values[:-1], json_text.loads(values[-1])) for values in read]
     _hold_contacts(db, rows)
     return rows

@@ -28,6 +28,7 @@ the same decoded values).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Callable
 
 from sqlalchemy import JSON, DateTime, Dialect, Table
@@ -192,11 +193,28 @@ def _insert_sqlite(cursor: Any, table: Table, rows: list[dict[str, Any]], dialec
                        zip(*columns))
 
 
-def _columns(rows: list[dict[str, Any]], names: tuple[str, ...],
-             convert: list[Callable[[Any], Any]]) -> list[list[Any]]:
+def _columns(rows: list[dict[str, Any]], names: tuple[str, ...], convert: list[Converter]) -> list[list[Any]]:
     """The rows' values column by column, each converted as the driver needs it."""
-    return [[row[name] for row in rows] if to is _same else list(map(to, [row[name] for row in rows]))
-            for name, to in zip(names, convert)]
+    columns = []
+    for name, (to, once) in zip(names, convert):
+        values = [row[name] for row in rows]
+        if to is not None:
+            values = _once_each(to, values) if once else list(map(to, values))
+        columns.append(values)
+    return columns
+
+
+def _once_each(to: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """``to`` of each value, an object repeated one after the other converted once (a step's
+    history rows, and a batch's rows, share their timestamp). Nothing is kept between calls: two
+    threads' batches (the sweeper's lanes) never see each other's values."""
+    converted: list[Any] = []
+    last, done = _NOTHING, None
+    for value in values:
+        if value is not last:
+            last, done = value, to(value)
+        converted.append(done)
+    return converted
 
 
 def _update_postgresql(cursor: Any, rows: list[SessionRow], values: list[dict[str, Any]], dialect: Dialect) -> int:
@@ -208,17 +226,52 @@ def _update_postgresql(cursor: Any, rows: list[SessionRow], values: list[dict[st
 
 
 def _copy_postgresql(cursor: Any, table: Table, rows: list[dict[str, Any]], dialect: Dialect) -> None:
+    """The rows in COPY's text format, made column by column and sent in one write (the
+    driver's own row formatting costs a Python call per row)."""
     names = tuple(rows[0])
-    columns = _columns(rows, names, _converters(table, names, dialect))
+    columns = [_copy_column(values) for values in _columns(rows, names, _converters(table, names, dialect))]
     with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-        for row in zip(*columns):
-            copy.write_row(row)
+        copy.write("\n".join(map("\t".join, zip(*columns))) + "\n")
 
 
-_CONVERTERS: dict[tuple[str, tuple[str, ...], str], list[Callable[[Any], Any]]] = {}
+def _copy_column(values: list[Any]) -> list[str]:
+    """A column's values as COPY's text format has them: NULL as ``\\N``; text with a backslash,
+    newline, carriage return or tab escaped; timestamps and dates in ISO form; bytes in hex; a
+    number as Python writes it (an object repeated one after the other is made once)."""
+    text: list[str] = []
+    last, done = _NOTHING, ""
+    for value in values:
+        if value is last:
+            text.append(done)
+            continue
+        if value is None:
+            done = "\\N"
+        elif isinstance(value, str):
+            special = "\\" in value or "\n" in value or "\r" in value or "\t" in value
+            done = _copy_escaped(value) if special else value
+        elif isinstance(value, (datetime, date)):
+            done = value.isoformat()
+        elif isinstance(value, bytes):
+            done = "\\\\x" + value.hex()
+        else:
+            done = str(value)  # int, bool (True), Decimal, float
+        last = value
+        text.append(done)
+    return text
 
 
-def _converters(table: Table, names: tuple[str, ...], dialect: Dialect) -> list[Callable[[Any], Any]]:
+def _copy_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+
+
+#: What a column's values go through (None: nothing) and whether a repeated object is converted
+#: once (timestamps).
+Converter = tuple[Callable[[Any], Any] | None, bool]
+_CONVERTERS: dict[tuple[str, tuple[str, ...], str], list[Converter]] = {}
+_NOTHING = object()
+
+
+def _converters(table: Table, names: tuple[str, ...], dialect: Dialect) -> list[Converter]:
     """For each column, what SQLAlchemy would do to a value before the driver sees it (JSON to
     its text, a TypeDecorator's own conversion such as UTC timestamps, SQLite's timestamp
     format), worked out once."""
@@ -229,33 +282,17 @@ def _converters(table: Table, names: tuple[str, ...], dialect: Dialect) -> list[
     return found
 
 
-def _converter(kind: Any, dialect: Dialect) -> Callable[[Any], Any]:
+def _converter(kind: Any, dialect: Dialect) -> Converter:
     if isinstance(kind.dialect_impl(dialect), JSON):
         if dialect.name == "postgresql":  # COPY's text format
-            return lambda value: None if value is None else json_text.dumps(value)
-        return json_text.dumps  # the text SQLite stores (None as JSON's null, as SQLAlchemy writes it)
-    process = kind.dialect_impl(dialect).bind_processor(dialect)
-    if process is None:
-        return _same
-    return _remembering(process) if _is_time(kind) else process
+            return _json_or_null, False
+        return json_text.dumps, False  # the text SQLite stores (None as JSON's null, as SQLAlchemy writes it)
+    return kind.dialect_impl(dialect).bind_processor(dialect), _is_time(kind)
+
+
+def _json_or_null(value: Any) -> str | None:
+    return None if value is None else json_text.dumps(value)
 
 
 def _is_time(kind: Any) -> bool:
     return isinstance(getattr(kind, "impl", kind), DateTime)  # a TypeDecorator's impl, or the type
-
-
-def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``process`` that converts the same object once in a row: a step's history rows, and a
-    batch's rows, share their timestamp object."""
-    last: list[Any] = [object(), None]
-
-    def convert(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, process(value)
-        return last[1]
-
-    return convert
-
-
-def _same(value: Any) -> Any:
-    return value
