@@ -5,9 +5,10 @@ with none bound it waits up to ``bind_wait`` for one, then raises SubmitNotSent 
 goes back to the queue).
 
 **A gateway that binds but drops the connection under its submits** (Jasmin while its RabbitMQ is
-away) is not retried at full speed: when a bind closed with submits unanswered and had accepted
-none, the backoff goes on growing as if the bind had failed, and the next bind starts with a
-window of one (sms_bridge.window), so each such bind costs one ``unknown`` submit, not a window.
+away) is not retried at full speed. A bind closed with submits unanswered makes the route
+*suspect* until a bind accepts a submit again: meanwhile each bind starts with a window of one
+(sms_bridge.window), so it costs at most one ``unknown`` submit, not a window, and one that
+closes having accepted nothing counts as a failed bind for the backoff.
 """
 
 from __future__ import annotations
@@ -102,9 +103,10 @@ class BindPool:
             self.binds[index] = None
             if self._stopping:
                 return
-            dropped_submits = esme.unanswered_at_close > 0
-            start_window = 1 if dropped_submits else None
-            if dropped_submits and not esme.accepted:  # bound, yet took nothing: as a failed bind
+            # suspect from a bind dropped under its submits until a bind accepts one again
+            suspect = esme.unanswered_at_close > 0 or (start_window is not None and not esme.accepted)
+            start_window = 1 if suspect else None
+            if suspect and not esme.accepted:  # bound, yet took nothing: as a failed bind
                 self.bind_failures += 1
                 wait = delay * random.uniform(0.8, 1.2)
                 delay = min(delay * 2, self.settings.reconnect_max)

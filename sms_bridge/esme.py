@@ -65,9 +65,11 @@ ESME_RX_P_APPN = smpplib.consts.SMPP_ESME_RX_P_APPN
 ESME_RX_T_APPN = smpplib.consts.SMPP_ESME_RX_T_APPN
 SLOW_DOWN = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
 #: refusals that say the SMSC cannot take a submit now rather than that the message is wrong:
-#: Jasmin answers ESME_RSUBMITFAIL (0x45) while its RabbitMQ is away, and ESME_RSYSERR (0x08) is
-#: the SMSC's "system error". The SMSC did not take the part, so trying it again sends nothing twice.
-TEMPORARY = frozenset({smpplib.consts.SMPP_ESME_RSYSERR, smpplib.consts.SMPP_ESME_RSUBMITFAIL})
+#: Jasmin answers ESME_RSUBMITFAIL (0x45) while its RabbitMQ is away, and ESME_RSYSERR (0x08) or
+#: ESME_RX_T_APPN (0x64, "temporary application error") as it loses and regains it. The SMSC did not
+#: take the part, so trying it again sends nothing twice.
+TEMPORARY = frozenset({smpplib.consts.SMPP_ESME_RSYSERR, smpplib.consts.SMPP_ESME_RSUBMITFAIL,
+                       smpplib.consts.SMPP_ESME_RX_T_APPN})
 STATUS_NAMES = {value: name[len("SMPP_"):] for name, value in vars(smpplib.consts).items()
                 if name.startswith("SMPP_ESME_") and isinstance(value, int)}
 _READ_ERRORS = (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError,

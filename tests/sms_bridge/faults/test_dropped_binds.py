@@ -1,7 +1,8 @@
 """A gateway that drops the bind under its submits (the handset network in this process, no
-database): the submits in flight are unanswered (``unknown``), the next bind starts with a
-window of one that grows with each accepted answer (sms_bridge.window), and a bind that took
-nothing before it was dropped counts as a failed one for the backoff. Found by the RabbitMQ
+database): the submits in flight are unanswered (``unknown``); until a bind accepts a submit
+again, each bind starts with a window of one that grows with each accepted answer
+(sms_bridge.window), and one that took nothing before it was dropped counts as a failed bind for
+the backoff. Found by the RabbitMQ
 fault: Jasmin without its broker binds, then drops the connection at the first submit, and the
 bridge pushed a full window of 50 into each of 21 such binds (535 of 1,000 messages unknown)."""
 
@@ -59,9 +60,19 @@ def test_after_a_bind_dropped_under_its_submits_the_next_starts_with_one(network
         assert second is not None and second is not first
         assert pool.bind_failures == 1  # bound, yet took nothing: counted as a failed bind
         assert second.window.room == 1
+        for session in list(network.sessions):
+            session.sock.close()  # dropped again, before it accepted anything: still suspect
+        assert poll(lambda: True if pool.binds[0] not in (None, second) else None, 5)
+        third = pool.binds[0]
+        assert third is not None and third.window.room == 1 and pool.bind_failures == 2
         for _ in range(3):
             assert pool.submit(request(HANDSET_NUMBERS["delivered"])).accepted
-        assert second.window.room == 4 and second.accepted == 3
+        assert third.window.room == 4 and third.accepted == 3
+        for session in list(network.sessions):
+            session.sock.close()  # a bind that took submits: the route is trusted again
+        assert poll(lambda: True if pool.binds[0] not in (None, third) else None, 5)
+        fourth = pool.binds[0]
+        assert fourth is not None and fourth.window.room == 5 and pool.bind_failures == 2
     finally:
         pool.stop()
 

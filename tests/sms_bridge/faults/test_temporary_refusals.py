@@ -80,6 +80,7 @@ def _paced(status: int) -> Esme:
 
 def test_a_temporary_refusal_pauses_the_bind_and_a_permanent_one_does_not() -> None:
     assert _paced(RSUBMITFAIL).paused and _paced(RSYSERR).paused
+    assert _paced(smpplib.consts.SMPP_ESME_RX_T_APPN).paused
     assert not _paced(smpplib.consts.SMPP_ESME_RINVDSTADR).paused
 
 
