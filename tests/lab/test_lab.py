@@ -22,6 +22,7 @@ from tests.lab.fastagi import AgiChannel, OneCallAgiServer
 from tests.lab.probes import originate, probe
 from voiceplatform.cli.lab import lab_group
 from voiceplatform.lab import down, leases, mounts, process, status, up
+from voiceplatform.lab.numbers import numbers_like
 from voiceplatform.lab.polling import poll
 from voiceplatform.testing.lab_fixture import RunningLab
 
@@ -36,6 +37,7 @@ CALLEES = [
     "no-answer",
     "hangup-mid-prompt",
     "machine",
+    "call-me-back",
 ]
 
 
@@ -157,6 +159,20 @@ def test_no_answer_rings_until_the_originate_timeout(asterisk_lab: RunningLab) -
     assert call.originate and call.originate["Reason"] == "3"  # ringing, not answered
     assert call.callee_hangup and call.callee_hangup["Cause"] == "19"  # no answer
     assert call.callee_hangup["ChannelStateDesc"] == "Ring"
+
+
+def test_a_call_me_back_line_misses_a_call_then_answers_the_call_back(asterisk_lab: RunningLab) -> None:
+    line, other = numbers_like("call-me-back", 2, offset=uuid.uuid4().int % 999)
+    with asterisk_lab.ami() as ami:
+        missed = probe(ami, line, "read", ring_timeout=2.0)
+        elsewhere = probe(ami, other, "read", ring_timeout=2.0)  # each line keeps its own missed call
+        back = probe(ami, line, "read")
+        again = probe(ami, line, "read", ring_timeout=2.0)
+    for unanswered in (missed, elsewhere, again):
+        assert not unanswered.answered
+        assert unanswered.originate and unanswered.originate["Reason"] == "3"  # it rang, unanswered
+    assert back.answered
+    assert back.report and back.report["Digits"] == "1"
 
 
 def test_hangup_mid_prompt_hangs_up_during_the_first_prompt(asterisk_lab: RunningLab) -> None:

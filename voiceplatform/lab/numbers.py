@@ -18,8 +18,10 @@ CALLEE_NUMBERS = {
 CALLEE_BY_NUMBER = {number: name for name, number in CALLEE_NUMBERS.items()}
 
 # Whole ranges behave as one callee (for campaigns with many contacts): the 1,000 numbers
-# +1 202 555 2000-2999 answer and press 1, 3000-3999 hang up mid-prompt, 4000-4999 are busy.
-RANGES = {"answer-press-1": 2000, "hangup-mid-prompt": 3000, "busy": 4000}
+# +1 202 555 2000-2999 answer and press 1, 3000-3999 hang up mid-prompt, 4000-4999 are busy;
+# each of 8000-8999 misses a call and answers the next one within ten minutes, pressing 1
+# ("call-me-back": the handset network's numbers that reply "1" to an SMS, for the demo's journey).
+RANGES = {"answer-press-1": 2000, "hangup-mid-prompt": 3000, "busy": 4000, "call-me-back": 8000}
 
 
 def numbers_like(callee: str, count: int, offset: int = 0) -> list[str]:
