@@ -1,6 +1,9 @@
-"""The main job behind ``voiceplatform demo`` (and ``scripts/demo.sh``): start the Asterisk lab and
-the embedded server, run the demo campaign over HTTP (``voiceplatform.demo.campaign``), print a
-supervisor's sign-in, and stop what it started (the lab only if the demo started it, unless
+"""The main job behind ``voiceplatform demo`` (and ``scripts/demo.sh``): start the Asterisk lab, the
+SMS gateway (a real Jasmin and the scripted handset network: ``voiceplatform.demo.sms_gateway``,
+else the dev channel), the demo's stand-in CRM and the embedded server, then the SMS bridge; run
+the demo campaign over HTTP (``voiceplatform.demo.campaign``) and, beside it, the journey that goes
+from a call to SMS and back (``voiceplatform.demo.journey``); print both and a supervisor's
+sign-in, and stop what it started (the lab and the gateway only if the demo started them, unless
 ``keep_lab``), on Ctrl-C and SIGTERM too."""
 
 from __future__ import annotations
@@ -10,7 +13,12 @@ import signal
 import socket
 import sys
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from voiceplatform.demo.sms_gateway import DemoSms
 
 
 def run_lab_demo(*, port: int, serve: bool | None, keep_lab: bool) -> int:
@@ -26,12 +34,15 @@ def run_lab_demo(*, port: int, serve: bool | None, keep_lab: bool) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     signal.signal(signal.SIGTERM, _interrupt)  # so the clean-ups below run on `kill` too
+    from voiceplatform.demo.sms_gateway import demo_sms
+
     code = 1
     try:
         click.echo("lab        starting the Asterisk lab (the first start builds its chroot: a minute or two)")
         with lab_for_this_job(LabSettings.from_env(), keep=keep_lab) as lab:
             click.echo(f"lab        Asterisk {lab.state.version} running (pid {lab.state.pid})")
-            code = _run_with_server(port, serve)
+            with demo_sms(click.echo, keep=keep_lab) as sms:
+                code = _run_with_server(port, serve, sms)
             if lab.already_running:
                 click.echo("lab        left running: it was running before the demo started")
             elif keep_lab:
@@ -45,33 +56,47 @@ def run_lab_demo(*, port: int, serve: bool | None, keep_lab: bool) -> int:
     return code
 
 
-def _run_with_server(port: int, serve: bool | None) -> int:
+def _run_with_server(port: int, serve: bool | None, sms: DemoSms) -> int:
     import gevent
 
     from voiceplatform.client.http import ApiClient
+    from voiceplatform.db import database_url
+    from voiceplatform.demo.callback_desk import CallbackDesk
     from voiceplatform.demo.campaign import run_campaign_demo
+    from voiceplatform.demo.journey import FLOW_NAME, run_journey_beside
     from voiceplatform.exceptions import VoicePlatformError
     from voiceplatform.processes.bootstrap import demo_supervisor
     from voiceplatform.processes.server import start_server
+    from voiceplatform.safety.outbound_http import ALLOW_ENV
 
     os.environ.setdefault("VOICEPLATFORM_PLAIN_HTTP", "1")  # served on http://127.0.0.1: no Secure cookie, no HSTS
+    desk = CallbackDesk(FLOW_NAME).start()
+    os.environ.update(sms.environment())  # the dialler queues the journey's SMS for the bridge
+    os.environ[ALLOW_ENV] = ",".join(filter(None, [os.environ.get(ALLOW_ENV), desk.address]))  # the flow's webhook
     running = start_server("127.0.0.1", port if _free(port) else 0)
     click.echo(f"api        {running.url} (API and dialler in this process; SQLite in .state/)")
     code = 1
     try:
-        code = run_campaign_demo(ApiClient(running.url, running.token, timeout=30), running.url, running.token)
-        email, password = demo_supervisor(running.sessions)
-        click.echo(f"review     {running.url}/recordings   sign in as {email} / {password}")
-        keep = sys.stdout.isatty() if serve is None else serve
-        if keep:
-            click.echo(f"\nserving {running.url} until Ctrl-C")
-            gevent.wait()
+        with sms.bridge(database_url()):
+            if sms.smsc is not None:
+                click.echo(f"sms        the SMS bridge (python -m sms_bridge) bound to Jasmin as {sms.smsc.esme_username}")
+            client = ApiClient(running.url, running.token, timeout=30)
+            desk.client = client
+            code = run_journey_beside(client, running.url, running.token, sms, desk, running.sessions,
+                                      lambda: run_campaign_demo(client, running.url, running.token))
+            email, password = demo_supervisor(running.sessions)
+            click.echo(f"review     {running.url}/recordings   sign in as {email} / {password}")
+            keep = sys.stdout.isatty() if serve is None else serve
+            if keep:
+                click.echo(f"\nserving {running.url} until Ctrl-C")
+                gevent.wait()
     except KeyboardInterrupt:
         click.echo("\ninterrupted")
     except VoicePlatformError as exc:
         click.echo(f"error: {exc}", err=True)
     finally:
         running.stop()
+        desk.stop()
     return code
 
 
