@@ -53,7 +53,7 @@ POLL = 0.5  # seconds between two looks at the database while waiting
 #: seconds an answer may wait in the bridge before its batch is written (submitted_at is the write)
 WRITE_LAG = 5.0
 #: seconds without a receipt for any of the messages excused from theirs before they count as lost
-QUIET = 15.0
+QUIET = 10.0
 
 
 @dataclass
