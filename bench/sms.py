@@ -182,7 +182,8 @@ def bridge_run(world: World, route: SmppRoute, count: int, timeout: float = 600)
     stored (the clock starts at the queue's commit, the binds already up)."""
     world.clear_messages()
     owner = sms_seed.account(world.sessions, "bench-send")
-    destinations = [numbers_like("delivered", 1000)[n % 1000] for n in range(count)]
+    delivered = numbers_like("delivered", 1000)
+    destinations = [delivered[n % 1000] for n in range(count)]
     bridge = SmsBridge(world.sessions, settings_for(route), worker="bench").start()
     try:
         if not bridge.binds.wait_bound(timeout=30):
@@ -211,8 +212,8 @@ def bare_run(host: str, port: int, system_id: str, password: str, count: int, wi
     """The baseline: a bare windowed smpplib ESME, no database (bench/jasmin_gateway.py's)."""
     esme = WindowedEsme(host, port, system_id, password, window)
     try:
-        destinations = [numbers_like("delivered", 1000)[n % 1000] for n in range(count)]
-        return esme.run(destinations)
+        delivered = numbers_like("delivered", 1000)
+        return esme.run([delivered[n % 1000] for n in range(count)])
     finally:
         esme.close()
 

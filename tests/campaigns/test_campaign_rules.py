@@ -58,3 +58,16 @@ def test_retry_rules_per_outcome() -> None:
 def test_bad_settings_are_refused(raw: dict) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValidationError):
         CampaignSettings.model_validate(raw)
+
+
+def test_a_messaging_campaign_may_start_up_to_2000_sessions_a_second_a_voice_one_200_calls() -> None:
+    def rate(raw: dict[str, float], **context: str) -> float:
+        return CampaignSettings.model_validate(raw, context=context or None).calls_per_second
+
+    assert rate({"calls_per_second": 2000}, channel="sms") == 2000
+    assert rate({"calls_per_second": 200}, channel="voice") == 200
+    assert rate({"calls_per_second": 2000}) == 2000  # a stored campaign, validated without its channel
+    for raw, channel in (({"calls_per_second": 201}, "voice"), ({"calls_per_second": 2001}, "sms"),
+                         ({"max_sessions_per_second": 5001}, "whatsapp")):
+        with pytest.raises(ValidationError):
+            CampaignSettings.model_validate(raw, context={"channel": channel})

@@ -80,7 +80,8 @@ class MessageSettled:
 def record_sent(db: Session, campaign: Campaign, entry: CampaignContact, *, session_id: str, transport: str,
                 texts: list[str], rates: Rates, now: datetime) -> CampaignMessage:
     """The attempt whose session ``session_id`` just started and queued ``texts`` (its first
-    step's messages on the campaign's channel), in the caller's transaction."""
+    step's messages on the campaign's channel), in the caller's transaction; written with the
+    transaction's next flush (a batch of attempts flushes once: voiceplatform.dialer.messaging)."""
     parts = parts_of(campaign.channel, texts)
     contact = db.get(Contact, entry.contact_id)  # already loaded by the claim: SMS is priced by its country
     cost = rates.message_cost(campaign.channel, len(texts), parts, to=contact.phone if contact else None)
@@ -96,7 +97,6 @@ def record_sent(db: Session, campaign: Campaign, entry: CampaignContact, *, sess
         account = db.get(Account, campaign.account_id)
         assert account is not None
         account.balance = (account.balance or 0) - cost
-    db.flush()
     return attempt
 
 

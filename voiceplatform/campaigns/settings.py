@@ -30,6 +30,10 @@ MESSAGE_OUTCOMES = ("undelivered", "expired", "rejected", "failed", "unknown")
 OUTCOMES = tuple(dict.fromkeys(VOICE_OUTCOMES + MESSAGE_OUTCOMES))
 RETRY_OUTCOMES = {"voice": VOICE_OUTCOMES, "sms": MESSAGE_OUTCOMES, "whatsapp": MESSAGE_OUTCOMES}
 MAX_LINKS = 20  # named links of one campaign
+#: ``calls_per_second`` at most: a switch places 200 calls a second at most; a messaging campaign
+#: starts up to 2,000 sessions a second (in batches: voiceplatform.dialer.dispatcher)
+MAX_CALLS_PER_SECOND = 200
+MAX_SESSIONS_PER_SECOND = 2000
 
 
 class RetryRule(BaseModel):
@@ -79,14 +83,14 @@ class Window(BaseModel):
 class CampaignSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    calls_per_second: float = Field(default=1.0, gt=0, le=200)
+    calls_per_second: float = Field(default=1.0, gt=0, le=MAX_SESSIONS_PER_SECOND)  # voice: MAX_CALLS_PER_SECOND
     max_concurrent: int = Field(default=10, ge=1, le=5000)
     window: Window = Field(default_factory=Window)
     retries: dict[str, RetryRule] = Field(default_factory=lambda: dict(DEFAULT_RETRIES))
     caller_id: str | None = None
     ring_seconds: float = Field(default=30, ge=5, le=120)
     expected_minutes: float = Field(default=1, gt=0, le=120)  # per answered call, for the cost estimate
-    max_sessions_per_second: float = Field(default=200, gt=0, le=1000)  # messaging: the cap, across workers
+    max_sessions_per_second: float = Field(default=200, gt=0, le=5000)  # messaging: the cap, across workers
     sender: str | None = Field(default=None, min_length=1, max_length=64)  # messaging: our number (default: the first)
     # Click-tracked links (docs/engagement.md): where track_link() sends a click (None: the neutral
     # page), where track_link('name') does, and for how many days after a session's start a click counts.
@@ -111,6 +115,13 @@ class CampaignSettings(BaseModel):
     @classmethod
     def _links(cls, value: dict[str, str]) -> dict[str, str]:
         return {check_name(name): redirect_target(url, f"links.{name}") for name, url in value.items()}
+
+    @field_validator("calls_per_second")
+    @classmethod
+    def _rate(cls, value: float, info: ValidationInfo) -> float:
+        if (info.context or {}).get("channel") == "voice" and value > MAX_CALLS_PER_SECOND:
+            raise ValueError(f"a voice campaign places at most {MAX_CALLS_PER_SECOND} calls a second")
+        return value
 
     @field_validator("retries")
     @classmethod

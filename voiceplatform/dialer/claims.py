@@ -14,9 +14,11 @@ it, the contact is re-checked at the moment of dialling or sending, on the campa
 A call (:func:`claim_next`): the contact becomes ``dialling`` with the worker's name and a lease,
 its attempt is counted and its ``calls`` row is written (queued) before any call is placed: if
 the worker dies from here on, recovery finds the claim and settles it; nothing dials the contact
-meanwhile. A message (:func:`next_to_message`): the caller starts the session and records the
-attempt in this same transaction (voiceplatform.dialer.messaging), so there is no in-between
-state to recover: a worker that dies before the commit leaves the contact ``pending``.
+meanwhile. A message (:func:`next_to_message`, or :func:`due_to_message` for a batch of them):
+the caller starts the sessions and records the attempts in this same transaction
+(voiceplatform.dialer.messaging), so there is no in-between state to recover: a worker that dies
+before the commit leaves the contacts ``pending``. The due contacts, their contact rows and the
+do-not-call list are read in one statement each, whatever the batch's size.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from voiceplatform.campaigns.windows import next_opening
 from voiceplatform.contacts.opt_out import accepts
 from voiceplatform.models import (Call, Campaign, CampaignContact, CampaignContactStatus, CampaignMessage, Contact,
                                   DoNotCall)
+from voiceplatform.sessions.store import one_of
 
 PENDING, DIALLING = CampaignContactStatus.PENDING, CampaignContactStatus.DIALLING
 
@@ -75,6 +78,18 @@ class Due:
     nothing_due: bool = False
 
 
+@dataclass(frozen=True)
+class DueBatch:
+    """The contacts that may be messaged now, in their queue's order, re-checked and unclaimed
+    (empty: see the counts)."""
+
+    ready: list[tuple[CampaignContact, Contact]]
+    skipped: int = 0
+    deferred: int = 0
+    at_capacity: bool = False
+    nothing_due: bool = False
+
+
 def sessions_started_since(session: Session, campaign_id: int, since: datetime) -> int:
     return int(session.scalar(select(func.count()).select_from(CampaignMessage).where(
         CampaignMessage.campaign_id == campaign_id, CampaignMessage.sent_at > since)) or 0)
@@ -86,24 +101,38 @@ def claim_next(session: Session, campaign: Campaign, settings: CampaignSettings,
     lock_campaign(session, campaign.id)
     if dialling_count(session, campaign.id) >= settings.max_concurrent:
         return ClaimResult(None, at_capacity=True)
-    due = _next_due(session, campaign, settings, now, scan)
-    if due.entry is None or due.contact is None:
+    due = _due(session, campaign, settings, now, scan, wanted=1)
+    if not due.ready:
         return ClaimResult(None, due.skipped, due.deferred, nothing_due=due.nothing_due)
-    return ClaimResult(_claim(session, campaign, due.entry, due.contact, now, worker, lease, call_id),
-                       due.skipped, due.deferred)
+    entry, contact = due.ready[0]
+    claim = _claim(session, campaign, entry, contact, now, worker, lease, call_id)
+    return ClaimResult(claim, due.skipped, due.deferred)
 
 
 def next_to_message(session: Session, campaign: Campaign, settings: CampaignSettings, *, now: datetime,
                     scan: int = 50) -> Due:
     """The next due contact of messaging ``campaign``, in the caller's transaction (which then
     starts its session and records the attempt, and commits)."""
+    due = due_to_message(session, campaign, settings, now=now, limit=1, scan=scan)
+    entry, contact = due.ready[0] if due.ready else (None, None)
+    return Due(entry, contact, due.skipped, due.deferred, due.at_capacity, due.nothing_due)
+
+
+def due_to_message(session: Session, campaign: Campaign, settings: CampaignSettings, *, now: datetime, limit: int,
+                   scan: int = 50) -> DueBatch:
+    """Up to ``limit`` due contacts of messaging ``campaign`` (fewer when the per-second cap
+    leaves less room), in the caller's transaction, which then starts their sessions, records
+    the attempts and commits. ``scan`` more rows are read than wanted, for those set aside."""
     lock_campaign(session, campaign.id)
-    if sessions_started_since(session, campaign.id, now - timedelta(seconds=1)) >= settings.max_sessions_per_second:
-        return Due(None, None, at_capacity=True)
-    return _next_due(session, campaign, settings, now, scan)
+    room = settings.max_sessions_per_second - sessions_started_since(session, campaign.id, now - timedelta(seconds=1))
+    if room < 1:
+        return DueBatch([], at_capacity=True)
+    wanted = min(limit, int(room))
+    return _due(session, campaign, settings, now, wanted + scan, wanted)
 
 
-def _next_due(session: Session, campaign: Campaign, settings: CampaignSettings, now: datetime, scan: int) -> Due:
+def _due(session: Session, campaign: Campaign, settings: CampaignSettings, now: datetime, scan: int,
+         wanted: int) -> DueBatch:
     window = settings.window.calling_window()
     skipped = deferred = 0
     due = session.scalars(
@@ -113,27 +142,37 @@ def _next_due(session: Session, campaign: Campaign, settings: CampaignSettings, 
         .order_by(CampaignContact.next_attempt_at, CampaignContact.id)
         .limit(scan)
     ).all()
+    if not due:
+        return DueBatch([], nothing_due=True)
+    contacts = {contact.id: contact for contact in session.scalars(
+        select(Contact).where(one_of(session, Contact.id, {entry.contact_id for entry in due})))}
+    blocked = set(session.scalars(select(DoNotCall.phone).where(
+        DoNotCall.account_id == campaign.account_id,
+        one_of(session, DoNotCall.phone, {contact.phone for contact in contacts.values()}))))
+    openings: dict[str | None, datetime] = {}  # one computation per time zone
+    ready: list[tuple[CampaignContact, Contact]] = []
     for entry in due:
-        contact = session.get(Contact, entry.contact_id)
-        assert contact is not None
-        blocked = session.scalar(select(DoNotCall.id).where(DoNotCall.account_id == campaign.account_id,
-                                                              DoNotCall.phone == contact.phone))
+        contact = contacts[entry.contact_id]
         # Opted out entirely (opted_out_at), or of the campaign's channel (it left the contact's
         # channels by a flow's opt_out, an opt-out word or an import): skipped at dialling or
         # sending time, whenever the opt-out happened. Opted out of calls, a contact still gets SMS.
-        if blocked is not None or not accepts(contact.channels, contact.opted_out_at, campaign.channel):
+        if contact.phone in blocked or not accepts(contact.channels, contact.opted_out_at, campaign.channel):
             entry.status = CampaignContactStatus.SKIPPED
-            entry.last_outcome = "do-not-call" if blocked is not None else "opted-out"
+            entry.last_outcome = "do-not-call" if contact.phone in blocked else "opted-out"
             entry.final_at, entry.next_attempt_at = now, None
             skipped += 1
             continue
-        opening = next_opening(window, now, contact.timezone)
+        opening = openings.get(contact.timezone)
+        if opening is None:
+            opening = openings[contact.timezone] = next_opening(window, now, contact.timezone)
         if opening > now:
             entry.next_attempt_at = opening
             deferred += 1
             continue
-        return Due(entry, contact, skipped, deferred)
-    return Due(None, None, skipped, deferred, nothing_due=not due)
+        ready.append((entry, contact))
+        if len(ready) >= wanted:
+            break
+    return DueBatch(ready, skipped, deferred)
 
 
 def _claim(session: Session, campaign: Campaign, entry: CampaignContact, contact: Contact, now: datetime,

@@ -11,7 +11,11 @@ second, so pause, resume and cancel take effect within a second.
   by every worker). While calls run, it renews their slots and their claims.
 - **sms, whatsapp**: an interaction is a stored session started through the shared runner, in
   the transaction that claims the contact and records the attempt (dialer.messaging); the cap is
-  ``max_sessions_per_second``. No switch, no slot: a worker with no switch runs these.
+  ``max_sessions_per_second``. No switch, no slot: a worker with no switch runs these. Above ten
+  a second, the sessions of a tenth of a second (``calls_per_second`` x :data:`BATCH_SECONDS`,
+  at most :data:`MAX_BATCH`) are started together, in one transaction: the schedule then moves
+  by a batch at a time, and the rate is the campaign's or what the database takes, whichever is
+  lower.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 1.0  # re-read the campaign (status, settings) this often
 RENEW_SECONDS = 3.0  # renew slots, claims and the lock this often
 IDLE_SECONDS = 1.0  # nothing due: look again after this long
+BATCH_SECONDS = 0.1  # messaging: the sessions of this long (at the campaign's rate) start in one transaction
+MAX_BATCH = 500
 
 
 class CallPlacer(Protocol):
@@ -154,10 +160,10 @@ class CampaignDispatcher:
             if now < next_dial:
                 gevent.sleep(min(next_dial - now, 0.2))
                 continue
-            outcome = self._dial_one() if self._channel == "voice" else self._send_one()
+            outcome, placed = (self._dial_one(), 1) if self._channel == "voice" else self._send_some()
             if outcome == "placed":
                 interval = 1.0 / self._settings.calls_per_second
-                next_dial = max(next_dial, time.monotonic() - interval) + interval
+                next_dial = max(next_dial, time.monotonic() - interval) + interval * placed
             elif outcome == "wait":
                 self._call_ended.clear()
                 self._call_ended.wait(0.2)
@@ -209,17 +215,19 @@ class CampaignDispatcher:
             campaign = session.get(Campaign, self.campaign_id, populate_existing=True)
             return campaign is not None and lifecycle.complete_if_done(session, campaign, self.context.clock())
 
-    def _send_one(self) -> str:
-        """One messaging attempt: 'placed', 'wait' (at the cap), 'idle' (nothing due) or 'again'."""
+    def _send_some(self) -> tuple[str, int]:
+        """A batch of messaging attempts (one below ten a second: see the module's docstring):
+        'placed' and how many, 'wait' (at the cap), 'idle' (nothing due) or 'again'."""
         if self._sender is None:
             self._sender = self.context.sender()
-        result = self._sender.send_next(self.campaign_id, self._settings)
+        size = max(1, min(MAX_BATCH, int(self._settings.calls_per_second * BATCH_SECONDS)))
+        result = self._sender.send_batch(self.campaign_id, self._settings, size)
         self.stats.skipped_at_dial += result.skipped
         self.stats.deferred_at_dial += result.deferred
         if result.outcome == "placed":
-            self.stats.placed += 1
-            self.stats.dial_times.append(time.monotonic())
-        return result.outcome
+            self.stats.placed += result.placed
+            self.stats.dial_times.extend([time.monotonic()] * result.placed)
+        return result.outcome, result.placed
 
     def _dial_one(self) -> str:
         """'placed', 'wait' (no slot or at the cap), 'idle' (nothing due) or 'again'."""

@@ -54,11 +54,13 @@ CONFLICT_RETRIES = 5
 @dataclass(frozen=True, slots=True)
 class RunResult:
     """What one start or resume did. ``outcome``: started, resumed, ended (the session had
-    already ended: nothing applied), refused (the session was not waiting for this input)."""
+    already ended: nothing applied), refused (the session was not waiting for this input).
+    ``outputs``: a start's first step's (what a campaign's attempt records as sent)."""
 
     session_id: str
     outcome: str
     status: str
+    outputs: tuple[out.Output, ...] = ()
 
 
 class SessionRunner:
@@ -110,7 +112,7 @@ class SessionRunner:
         if trigger is not None:  # the message that started it: history, not an answer to the flow
             store.append(db, row, [(EventKind.INPUT, trigger.kind.value, {**trigger.to_dict(), "trigger": True})], now=now)
         requests = self._apply(db, row, step, driver, now, rendered_as=engine_channel.value)
-        return RunResult(session_id, "started", row.status), requests
+        return RunResult(session_id, "started", row.status, tuple(step.outputs)), requests
 
     # ---- resuming ------------------------------------------------------------------------------
 
