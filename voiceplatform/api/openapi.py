@@ -70,13 +70,14 @@ CAMPAIGN_SETTINGS = {"type": "object", "additionalProperties": False, "propertie
     "window": {"type": "object", "properties": {"start": {"type": "string", "example": "09:00"}, "end": {"type": "string", "example": "20:00"},
                                                 "days": {"type": "array", "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}}}},
     "retries": {"type": "object", "additionalProperties": RETRY, "description": "per outcome: voice busy, no-answer, "
-                "rejected, congestion, failed, machine; sms and whatsapp undelivered, expired, rejected, failed"},
+                "rejected, congestion, failed, machine; sms and whatsapp undelivered, expired, rejected, failed, unknown"},
     "caller_id": {"type": ["string", "null"]}, "ring_seconds": {"type": "number", "minimum": 5, "maximum": 120},
     "expected_minutes": {"type": "number", "exclusiveMinimum": 0},
     "max_sessions_per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000,
                                 "description": "messaging: sessions started in any one second, at most"},
     "sender": {"type": ["string", "null"], "maxLength": 64,
-               "description": "messaging: the account's number the sessions speak from (default: its first on the channel)"},
+               "description": "messaging: the account's number or registered sender ID the sessions speak from "
+                              "(default: its first number on the channel)"},
     "redirect_url": {"type": ["string", "null"], "maxLength": 2000, "example": "https://example.com/offer",
                      "description": "where a click on track_link() goes (http or https; default: the neutral page /l/)"},
     "links": {"type": "object", "maxProperties": 20, "additionalProperties": {"type": "string", "maxLength": 2000},
@@ -107,7 +108,8 @@ DEV_INBOUND_RESULT = {"type": "object", "required": ["outcome"], "properties": {
     "session_id": {"type": ["string", "null"]}, "unsolicited_id": {"type": ["integer", "null"]}}}
 DEV_RECEIPT_BODY = {"type": "object", "required": ["message_id", "status"], "properties": {
     "message_id": {**ID, "description": "an outbox message's id (GET /dev/outbox)"},
-    "status": {"enum": ["delivered", "undelivered", "expired", "rejected", "failed", "sent", "queued", "accepted"]}}}
+    "status": {"enum": ["delivered", "undelivered", "expired", "rejected", "failed", "unknown", "sent", "queued",
+                        "accepted", "enroute"]}}}
 DEV_SESSION_BODY = {"type": "object", "required": ["flow", "to", "from"], "properties": {
     "flow": FLOW_REF, "to": {"type": "string", "maxLength": 64, "example": "+12025550100", "description": "the contact"},
     "from": {"type": "string", "maxLength": 64, "example": "+12025550199", "description": "the account's dev number"}}}
@@ -129,8 +131,8 @@ MESSAGE_BODY: dict[str, Any] = {"type": "object", "required": ["to", "text"], "a
 MESSAGE_FILTERS = [
     {"name": "from", "in": "query", "schema": TIME, "description": "the period's start (default: 31 days before `to`)"},
     {"name": "to", "in": "query", "schema": TIME, "description": "the period's end (default: now)"},
-    {"name": "status", "in": "query", "schema": {"enum": ["accepted", "queued", "sent", "delivered", "undelivered",
-                                                           "expired", "rejected", "failed"]}},
+    {"name": "status", "in": "query", "schema": {"enum": ["accepted", "queued", "sent", "enroute", "delivered",
+                                                           "undelivered", "expired", "rejected", "failed", "unknown"]}},
     {"name": "interface", "in": "query", "schema": {"enum": ["api", "personalised"]}},
     {"name": "sender", "in": "query", "schema": {"type": "string", "maxLength": 64}},
     {"name": "recipient", "in": "query", "schema": {"type": "string", "maxLength": 64}},
