@@ -36,12 +36,14 @@ from voiceplatform.db import session_factory
 from voiceplatform.models import Campaign, CampaignContact, CampaignContactStatus, CampaignMessage, CampaignStatus
 from voiceplatform.models import Number, NumberChannel
 from voiceplatform.models.sessions import FlowSession
-from voiceplatform.models.sms import SUBMITTED, SmsMessage, SmsPart
+from voiceplatform.models.sms import SUBMITTED, SUBMITTING, SmsMessage, SmsPart
 from voiceplatform.smsc import SmscSettings, SmscState
 from voiceplatform.smsc import state as state_file
 from voiceplatform.smsc.handset_network.client import HandsetNetworkClient
 from voiceplatform.smsc.handset_network.numbers import numbers_like
 from voiceplatform.testing.sms_bridge_process import BridgeProcess
+
+from sms_bridge.outbox import STOPPED
 
 CONTACTS = 1000
 FINAL = frozenset({"delivered", "unknown"})
@@ -63,15 +65,18 @@ class Outcome:
     seconds: float
     statuses: Counter[str]
     unknown: int
+    unknown_reached: int  # of the unknown, the ones the handset network did get (once)
     without_receipt: int
     never_reached: int  # of those without a receipt, the ones the handset network never saw
+    recovered: int  # claims of a dead bridge settled by another (their unanswered parts unknown)
     jasmin_resends: list[str] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
 
     def line(self, name: str) -> str:
         return (f"{name}: {CONTACTS} contacts in {self.seconds:.0f} s, statuses {dict(self.statuses)}, "
-                f"unknown {self.unknown}, without a receipt {self.without_receipt} "
-                f"({self.never_reached} never reached the handsets), "
+                f"unknown {self.unknown} ({self.unknown_reached} reached the handsets), "
+                f"without a receipt {self.without_receipt} "
+                f"({self.never_reached} never reached the handsets), recovered claims {self.recovered}, "
                 f"sent twice by Jasmin {len(self.jasmin_resends)}, bridge counters {self.counters}")
 
 
@@ -165,6 +170,12 @@ class FaultCampaign:
                                          .where(SmsMessage.send_state == SUBMITTED)) or 0) >= count,
                    timeout, f"{count} messages submitted")
 
+    def wait_in_flight(self, timeout: float = 30.0) -> None:
+        """Until a message is claimed and not answered yet (a bridge to kill has work in hand)."""
+        self._wait(lambda db: (db.scalar(select(func.count()).select_from(SmsMessage)
+                                         .where(SmsMessage.send_state == SUBMITTING)) or 0) > 0,
+                   timeout, "a message in flight")
+
     def wait_settled(self, timeout: float = 180.0,
                      excused: Callable[[SmsMessage], bool] = lambda _message: False) -> None:
         """Until the campaign is complete and every message is submitted with a final status, but
@@ -251,7 +262,10 @@ class FaultCampaign:
         if counters is not None:
             assert counters.get("parts_unanswered", 0) == len(unknown), counters
         never_reached = sum(1 for m in left if not submits[m.destination.lstrip("+")])
-        return Outcome(seconds, statuses, len(unknown), len(left), never_reached, twice, counters or {})
+        recovered = sum(1 for m in messages if m.error == STOPPED)
+        reached = sum(1 for m in unknown if submits[m.destination.lstrip("+")])
+        return Outcome(seconds, statuses, len(unknown), reached, len(left), never_reached, recovered, twice,
+                       counters or {})
 
 
 @contextmanager

@@ -26,6 +26,7 @@ def test_the_bridge_killed_mid_campaign(engine: Engine, database_url: str, redis
         first = run.start_bridge()
         run.start_worker("w1")
         run.wait_submitted(200)
+        run.wait_in_flight()
         first.kill()
         run.start_bridge()
         run.wait_settled()
