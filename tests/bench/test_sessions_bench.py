@@ -24,5 +24,6 @@ def test_sessions_benchmark_runs_and_reports(tmp_path: Path) -> None:
         assert run["baseline_update_batched"]["per_commit"] > run["baseline_update"]["per_commit"] == 1
         assert min(run["memory"]["rss_before"], run["memory"]["rss_middle"], run["memory"]["rss_after"]) > 0
         for figure in (run["resume"]["per_s"], run["latency"]["p99_ms"], run["baseline_update"]["per_s"],
-                       run["resume_to_baseline"], run["resume_to_batched_baseline"]):
+                       run["resume_to_baseline"], run["resume_to_batched_baseline"], run["sweep"]["cpu_seconds"],
+                       run["sweep_to_batched_baseline"]):
             assert figure > 0

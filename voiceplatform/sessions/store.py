@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import ARRAY, ColumnElement, Select, Text, any_, bindparam, cast, select, update
+from sqlalchemy import ARRAY, ColumnElement, DateTime, Select, Text, any_, bindparam, cast, select, type_coerce, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.exc import StaleDataError
@@ -39,7 +39,7 @@ from voiceplatform.exceptions import SessionConflictError, SessionNotFoundError
 from voiceplatform.flow import Step
 from voiceplatform.flow.state import SessionStatus as EngineStatus
 from voiceplatform.models import Contact
-from voiceplatform.models.base import utcnow
+from voiceplatform.models.base import UtcDateTime, utcnow
 from voiceplatform.models.sessions import EventKind, FlowSession, SessionEvent, SessionStatus
 from voiceplatform.sessions import json_text, writes
 from voiceplatform.sessions.rows import COLUMNS, ClaimedRow, SessionRow
@@ -48,6 +48,10 @@ from voiceplatform.sessions.writes import assign, write
 _SESSIONS = writes.table_of(FlowSession)
 _EVENTS = writes.table_of(SessionEvent)
 _CLAIMED = (*(_SESSIONS.c[name] for name in COLUMNS[:-1]), cast(_SESSIONS.c.state, Text))  # ClaimedRow's order
+# PostgreSQL's driver gives timestamps with their time zone already: UtcDateTime's own reading
+# (a Python call per value) is left out; the instants are the same
+_CLAIMED_PG = tuple(type_coerce(column, DateTime(timezone=True)) if isinstance(column.type, UtcDateTime) else column
+                    for column in _CLAIMED)
 _KINDS: dict[EventKind | str, str] = {kind.value: kind.value for kind in EventKind}  # an EventKind is its value too
 _DEFER_NEW = "voiceplatform.sessions.store.defer_new"  # db.info: a batch inserts its new sessions together
 _ENDED_AS = {EngineStatus.COMPLETED.value: SessionStatus.COMPLETED,
@@ -165,7 +169,7 @@ def claim_many(db: Session, *conditions: ColumnElement[bool], order_by: Sequence
     locked the same way, read with one Core query into plain :class:`ClaimedRow` objects (no
     identity map, no per-row ORM state; the state's JSON decoded by json_text). The runner, the
     shared handling and the batch's writes take them as they take ORM rows."""
-    query = select(*_CLAIMED).where(*conditions)
+    query = select(*(_CLAIMED_PG if is_postgresql(db) else _CLAIMED)).where(*conditions)
     read = db.connection().execute(_locking(db, query, order_by, limit, skip_locked)).all()  # Core: no ORM loading
     rows = [ClaimedRow(values[:-1], json_text.loads(values[-1])) for values in read]
     _hold_contacts(db, rows)
