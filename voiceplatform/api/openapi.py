@@ -65,7 +65,8 @@ FLOW_REF = {"type": "object", "required": ["name"], "properties": {"name": {"typ
 RETRY = {"type": "object", "required": ["retries"], "properties": {"retries": {"type": "integer", "minimum": 0, "maximum": 20},
                                                                     "minutes": {"type": "number", "minimum": 0}}}
 CAMPAIGN_SETTINGS = {"type": "object", "additionalProperties": False, "properties": {
-    "calls_per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 200},
+    "calls_per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 2000,
+                         "description": "interactions a second: at most 200 calls on voice, 2,000 sessions on messaging"},
     "max_concurrent": {"type": "integer", "minimum": 1, "maximum": 5000},
     "window": {"type": "object", "properties": {"start": {"type": "string", "example": "09:00"}, "end": {"type": "string", "example": "20:00"},
                                                 "days": {"type": "array", "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}}}},
@@ -73,7 +74,7 @@ CAMPAIGN_SETTINGS = {"type": "object", "additionalProperties": False, "propertie
                 "rejected, congestion, failed, machine; sms and whatsapp undelivered, expired, rejected, failed, unknown"},
     "caller_id": {"type": ["string", "null"]}, "ring_seconds": {"type": "number", "minimum": 5, "maximum": 120},
     "expected_minutes": {"type": "number", "exclusiveMinimum": 0},
-    "max_sessions_per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000,
+    "max_sessions_per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 5000,
                                 "description": "messaging: sessions started in any one second, at most"},
     "sender": {"type": ["string", "null"], "maxLength": 64,
                "description": "messaging: the account's number or registered sender ID the sessions speak from "
