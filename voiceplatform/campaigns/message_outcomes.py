@@ -28,9 +28,11 @@ session of no campaign goes to the messages API's message of that session, if it
 (voiceplatform.messages.reports: its status and ``message.status`` webhook); else it is
 recorded nowhere. The attempt's row is locked first (a no-op UPDATE: the
 row lock on PostgreSQL, the write lock on SQLite), so two reports of one attempt that arrive
-together are applied one after the other; the campaign's row is locked next, so a report that
-makes a contact due again and the dialler completing the campaign never cross (one sees the
-other: the campaign is not completed, or it is reopened).
+together are applied one after the other; when the report makes the contact due again, the
+campaign's row is locked next, so that report and the dialler completing the campaign never
+cross (one sees the other: the campaign is not completed, or it is reopened). A report that
+leaves the contact final (``delivered``, or no retry left) does not lock the campaign: a bridge's
+batch of receipts never holds up the dialler's next batch of attempts.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from voiceplatform.campaigns import lifecycle
-from voiceplatform.campaigns.decisions import after_attempt
+from voiceplatform.campaigns.decisions import Decision, after_attempt
 from voiceplatform.campaigns.pricing import Rates, parts_of
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.messages.reports import apply_progress, apply_report
@@ -145,7 +147,6 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
         return MessageSettled(False, f"the attempt was already {attempt.outcome}", attempt.outcome,
                               attempt.campaign_contact_id)
     attempt.outcome, attempt.outcome_at = outcome, now
-    lifecycle.lock(db, attempt.campaign_id)  # completion waits for this report, or this one sees it
     entry = db.get(CampaignContact, attempt.campaign_contact_id)
     campaign = db.get(Campaign, attempt.campaign_id, populate_existing=True)
     assert entry is not None and campaign is not None
@@ -154,7 +155,13 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
     if entry.attempts != attempt.attempt or entry.status not in settled_by_it:
         db.flush()
         return MessageSettled(False, "a later attempt was made since", outcome, entry.id)
-    _decide(db, campaign, entry, outcome, now)
+    decision = _decision(db, campaign, entry, outcome, now)
+    if not decision.final and campaign.status != CampaignStatus.CANCELLED:
+        # the contact is due again: completion waits for this report, or this one sees it (a
+        # final one leaves the campaign's row alone, so receipts never hold up the dialler)
+        lifecycle.lock(db, campaign.id)
+        db.refresh(campaign)
+    _decide(db, campaign, entry, outcome, now, decision)
     db.flush()
     final = entry.status == CampaignContactStatus.DONE
     reason = outcome if final else f"{outcome}: tried again"
@@ -162,12 +169,18 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
                           entry.next_attempt_at)
 
 
-def _decide(db: Session, campaign: Campaign, entry: CampaignContact, outcome: str, now: datetime) -> None:
-    """The contact's next state after ``outcome`` (its attempts already counted)."""
+def _decision(db: Session, campaign: Campaign, entry: CampaignContact, outcome: str, now: datetime) -> Decision:
+    """What the campaign's retry rule says after ``outcome`` (the contact's attempts already counted)."""
     contact = db.get(Contact, entry.contact_id)
     assert contact is not None
     settings = CampaignSettings.model_validate(campaign.settings or {})
-    decision = after_attempt(settings, outcome, entry.attempts, now, contact.timezone)
+    return after_attempt(settings, outcome, entry.attempts, now, contact.timezone)
+
+
+def _decide(db: Session, campaign: Campaign, entry: CampaignContact, outcome: str, now: datetime,
+            decision: Decision | None = None) -> None:
+    """The contact's next state after ``outcome`` (its attempts already counted)."""
+    decision = decision or _decision(db, campaign, entry, outcome, now)
     entry.last_outcome = outcome
     entry.claimed_by = entry.claimed_until = None
     if decision.final or campaign.status == CampaignStatus.CANCELLED:
