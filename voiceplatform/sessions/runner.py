@@ -155,8 +155,7 @@ class SessionRunner:
                                    (EventKind.RUNTIME, "state_error", {"error": str(exc)})], now=now)
             store.end(db, row, SessionStatus.FAILED, "state_error", now)
             return RunResult(row.id, "resumed", row.status), []
-        store.append(db, row, [(EventKind.INPUT, given.kind.value, given.to_dict())], now=now)
-        requests = self._apply(db, row, step, driver, now, rendered_as=rendered_as)
+        requests = self._apply(db, row, step, driver, now, rendered_as=rendered_as, given=given)  # input first
         return RunResult(row.id, "resumed", row.status), requests
 
     def follow_http(self, result: RunResult, requests: list[out.HttpRequest]) -> RunResult:
@@ -177,10 +176,10 @@ class SessionRunner:
 
     # ---- what every channel does alike: voiceplatform.channels.handling ------------------------
 
-    def _apply(self, db: Session, row: SessionRow, step: Step, driver: ChannelDriver,
-               now: datetime, rendered_as: str | None = None) -> list[out.HttpRequest]:
+    def _apply(self, db: Session, row: SessionRow, step: Step, driver: ChannelDriver, now: datetime,
+               rendered_as: str | None = None, given: Input | None = None) -> list[out.HttpRequest]:
         runtime = stored_runtime.StoredSessionRuntime(db, row, driver, self.channels, now, rendered_as)
-        requests = list(handle_step(step, runtime).requests)
+        requests = list(handle_step(step, runtime, given).requests)  # the input that made the step, if given
         runtime.flush()
         if requests and step.wait and step.wait.get("kind") == "http":
             timeout = max(request.timeout for request in requests)

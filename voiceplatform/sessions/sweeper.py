@@ -7,9 +7,9 @@ in one statement (store.claim_many: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
 sweepers take different rows and a reply being applied elsewhere is skipped for now; the write
 lock on SQLite; plain rows, no ORM objects), each is resumed with a timeout by the shared runner
 at the batch's one reading of the clock, and the batch's rows are written together and committed
-once (store.batched), as the inbound router does. A worker
-killed mid-sweep has not committed its batch: those sessions' ``wait_expires_at`` is unchanged,
-so the next sweep (its own or another worker's) takes them. A wait that does not accept a
+once (store.batched), as the inbound router does. A worker killed mid-sweep has not committed
+its batch: those sessions' ``wait_expires_at`` is unchanged, so the next sweep (its own or
+another worker's) takes them. A wait that does not accept a
 timeout is ended as ``expired``. Webhooks that the timeout paths ask for are performed after
 the commit, as the runner always does. An idle sweep is one plain read (on PostgreSQL the claim
 itself, which locks nothing when nothing is due).
