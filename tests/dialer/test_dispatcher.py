@@ -181,8 +181,11 @@ def test_pacing_spaces_the_calls(engine: Engine) -> None:
     seeded = seed_campaign(world.sessions, numbers(12, 500), name="pace", settings={"calls_per_second": 5, "max_concurrent": 50})
     world.run_until(seeded.campaign_id, {CampaignStatus.COMPLETED})
     starts = sorted(record.timestamps["dialling"] for record in world.switch.placed)
-    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
-    assert min(gaps) >= 0.1  # 5/s never bursts (the exact rate is measured by bench/campaign.py)
+    # 5/s (0.2 s apart) never bursts: after a delay the schedule catches up at most one interval,
+    # so two calls may be close but never three within one interval (the exact rate is measured
+    # by bench/campaign.py)
+    assert len(starts) == 12
+    assert all((c - a).total_seconds() >= 0.2 * 0.9 for a, c in zip(starts, starts[2:]))
     assert (starts[-1] - starts[0]).total_seconds() >= 11 / 5 * 0.9
 
 
