@@ -49,7 +49,7 @@ nodes:
     text: "Hello @first_name, your balance of @amount SAR is due on @due_date. Reply STOP to opt out."
 """
 #: sent now, as fast as the campaign settings allow (their maxima)
-SETTINGS = {"window": {"start": "00:00", "end": "24:00"}, "calls_per_second": 200, "max_sessions_per_second": 1000}
+SETTINGS = {"window": {"start": "00:00", "end": "24:00"}, "calls_per_second": 2000, "max_sessions_per_second": 5000}
 SAMPLE_EVERY = 0.5
 STALLED = 120.0  # seconds without progress: the run is given up (and its logs shown)
 
