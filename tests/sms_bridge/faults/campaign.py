@@ -286,6 +286,11 @@ def fault_campaign(engine: Engine, database_url: str, redis_url: str, gateway: S
             bridge.kill()
 
 
+def answered_by(end: datetime) -> Callable[[SmsMessage], bool]:
+    """Messages whose answer was stored by ``end``."""
+    return lambda message: message.submitted_at is not None and message.submitted_at <= end
+
+
 def between(start: datetime, end: datetime) -> Callable[[SmsMessage], bool]:
     """Messages whose answer was stored from ``start`` to ``end``."""
     return lambda message: message.submitted_at is not None and start <= message.submitted_at <= end

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.sms_bridge.faults.campaign import WRITE_LAG, between, fault_campaign
+from tests.sms_bridge.faults.campaign import WRITE_LAG, answered_by, fault_campaign
 from voiceplatform.models.base import utcnow
 from voiceplatform.lab.polling import poll
 from voiceplatform.smsc import SmscSettings, health, repair
@@ -30,7 +30,6 @@ def test_rabbitmq_restarted_mid_campaign(engine: Engine, database_url: str, redi
         run.start_bridge()
         run.start_worker("w1")
         run.wait_submitted(200)
-        began = utcnow()
         restart_private_rabbitmq(healthy_gateway)
         unhealthy = poll(lambda: (lambda found: None if found.healthy else found)(
             health.rabbit(healthy_gateway, run.state)), 30)
@@ -38,8 +37,12 @@ def test_rabbitmq_restarted_mid_campaign(engine: Engine, database_url: str, redi
         actions = repair(healthy_gateway)
         assert any("restarted Jasmin" in action for action in actions), actions
         # Jasmin's queues are not durable and its messages not persistent: what it had accepted
-        # and not yet sent when the broker went down is gone, and stays accepted with no receipt
-        lost_by_jasmin = between(began, utcnow() + timedelta(seconds=WRITE_LAG))
+        # and not yet sent when the broker went down is gone, and stays accepted with no receipt.
+        # That is any message it accepted before the restart, not only during the outage: its
+        # connector sends about 94/s while it accepts ten times that, so its queue held a backlog
+        # (seen: 181 accepted before the restart, never sent). What it accepts after the repair
+        # must be final.
+        lost_by_jasmin = answered_by(utcnow() + timedelta(seconds=WRITE_LAG))
         run.wait_settled(excused=lost_by_jasmin)
         outcome = run.check(run.stop(), jasmin_resends_allowed=1, excused=lost_by_jasmin)
         print(outcome.line("RabbitMQ restarted"))
