@@ -10,8 +10,9 @@ All are warnings (``validate --strict`` makes them errors), at the field they co
 - **WhatsApp**: a gather with more than 10 choices (a list holds 10 rows: it is paged, 9 rows and
   "More"),
   a list button text over 20 characters, an interactive body over 1,024 characters.
-- **The 24-hour window**: a free-form WhatsApp message (text, buttons, a list) sent straight after
-  a WhatsApp template, before the contact has replied. WhatsApp delivers free-form messages only
+- **The 24-hour window**: a free-form WhatsApp message (text, buttons, a list; not a send or a
+  question with a template fallback) sent straight after a WhatsApp template, before the contact
+  has replied. WhatsApp delivers free-form messages only
   within 24 hours of the contact's last message.
 - **Duplicate labels**: two choices answering to the same word (label or synonym); a reply of that
   word matches the first.
@@ -195,7 +196,9 @@ def _free_form_on_whatsapp(node: NodeBase, channel: Channel) -> bool:
         return node.template is None and node.target_channel(channel) is Channel.WHATSAPP
     if channel is not Channel.WHATSAPP or not isinstance(node, UtteranceNode):
         return False
-    return node.can_write(channel) or isinstance(node, GatherNode)
+    if isinstance(node, GatherNode):
+        return node.template is None  # a question with a template fallback is sent as it outside the window
+    return node.can_write(channel)
 
 
 def _after_template(flow: Flow, template_node: SendNode, channel: Channel) -> Iterator[Problem]:

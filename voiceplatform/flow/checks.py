@@ -7,7 +7,9 @@
 - no loop can spin without waiting for input, and no loop can go on forever when the contact
   stays silent (a gather whose ``no_input`` leads back to it, with nothing that can leave);
 - templates parse, and the variables they read exist where that can be known;
-- every prompt id is in the catalogue of every language of the flow.
+- every prompt id is in the catalogue of every language of the flow;
+- a question's template ``quick_replies`` name its choice keys (the templates themselves are
+  checked against an account's catalog by ``template_checks.check_whatsapp_templates``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from voiceplatform.flow.nodes.wait import WaitNode
 from voiceplatform.flow.nodes.subflow import SubflowNode
 from voiceplatform.flow.nodes.switch_channel import SwitchChannelNode
 from voiceplatform.flow.render import WHATSAPP_LIMITS
+from voiceplatform.flow.template_checks import check_template_fallbacks
 from voiceplatform.flow.templates import (
     GLOBAL_NAMES,
     KNOWN_ROOTS,
@@ -51,6 +54,7 @@ def check_flow(root: Flow) -> list[Problem]:
     for flow in flows:
         problems.extend(_check_targets(flow))
         problems.extend(_check_choice_keys(flow))
+        problems.extend(check_template_fallbacks(flow))
         problems.extend(check_interfaces(flow))
         problems.extend(_check_templates(flow, stores, root))
         problems.extend(_check_prompts(flow, root))

@@ -2,6 +2,11 @@
 messaging channels. With choices, the answer must match one (key, label or synonym); without, it
 is free input checked by ``max_digits`` / ``min_digits`` / ``validate``. Retries re-ask after a
 no-match or no-input; then the ``no_match`` / ``no_input`` exits are taken.
+
+On WhatsApp a ``template:`` is the question's fallback outside the contact's 24-hour window (a
+campaign that opens a journey with a question): the question's ``Send`` carries it beside its
+buttons or list, and its quick-reply buttons answer the question
+(``voiceplatform.flow.nodes.whatsapp_template``). Other channels ignore it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from voiceplatform.flow.matching import ascii_digits
 from voiceplatform.flow.menu import Menu, MenuItem, dynamic_items
 from voiceplatform.flow.nodes.base import WAIT, Outcome, Path, Text, check_text, register, text_paths
 from voiceplatform.flow.nodes.utterance import UtteranceNode
+from voiceplatform.flow.nodes.whatsapp_template import WhatsAppTemplate
 from voiceplatform.flow.phrases import phrase
 from voiceplatform.flow.render import Listening, Question
 from voiceplatform.flow.templates import is_template
@@ -79,6 +85,7 @@ class GatherNode(UtteranceNode):
     no_input_text: Text | None = None
     announce_choices: bool = True
     barge_in: bool = True
+    template: WhatsAppTemplate | None = None
 
     offline = False
     waits = True
@@ -132,6 +139,8 @@ class GatherNode(UtteranceNode):
                     yield ("choices_from", name), source, False
         yield from text_paths(("no_match_text",), self.no_match_text)
         yield from text_paths(("no_input_text",), self.no_input_text)
+        if self.template is not None:
+            yield from self.template.texts()
 
     def stores(self) -> Iterator[tuple[str, str]]:
         yield "results", self.result_name
@@ -258,7 +267,9 @@ class GatherNode(UtteranceNode):
         renderer = run.renderer
         listening = Listening(self.input, self.max_digits, self.min_digits, self.finish_on_key, self.timeout,
                               run.state["attempt"] + 1)
-        question = Question(self.utterance(run, self.barge_in), menu, listening, before, self.announce_choices, page)
+        template = self.template.rendered(run) if self.template is not None else None
+        question = Question(self.utterance(run, self.barge_in), menu, listening, before, self.announce_choices, page,
+                            template)
         run.emit(renderer.ask(question, partial(phrase, run)))
         run.wait("gather", self.timeout if renderer.speaks else self.reply_timeout)
         if self.rendered_per_session:

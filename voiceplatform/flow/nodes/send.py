@@ -2,34 +2,32 @@
 WhatsApp template after a missed call). ``channel`` defaults to the session's own messaging
 channel; on a call it must be given. It may be a template (``"{{ 'whatsapp' if
 contact.whatsapp else 'sms' }}"``): it is rendered when the node runs, an empty result means the
-session's channel, and anything but sms or whatsapp is an error event (nothing is sent)."""
+session's channel, and anything but sms or whatsapp is an error event (nothing is sent).
+
+On WhatsApp a send with both ``text`` (or ``media``) and ``template`` is the text inside the
+contact's 24-hour window and the template outside it: the ``Send`` output carries both and the
+bridge chooses when it sends (``voiceplatform.flow.nodes.whatsapp_template``). A send with only a
+template is always the template; one with only text fails outside the window."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from voiceplatform.flow.templates import is_template
 
 from voiceplatform.flow.channels import Channel
 from voiceplatform.flow.nodes.base import NodeBase, Outcome, Path, Text, check_text, register, text_paths
+from voiceplatform.flow.nodes.whatsapp_template import WhatsAppTemplate
 from voiceplatform.flow.outputs import Send
+
+__all__ = ["MESSAGING", "SendNode", "WhatsAppTemplate"]
 
 MESSAGING = ("sms", "whatsapp")
 
 if TYPE_CHECKING:
     from voiceplatform.flow.run import Run
-
-
-class WhatsAppTemplate(BaseModel):
-    """A pre-approved WhatsApp message template, with positional body parameters."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1, max_length=512)
-    language: str = "en"
-    params: tuple[str, ...] = ()
 
 
 @register
@@ -72,8 +70,7 @@ class SendNode(NodeBase):
         if self.to:
             yield ("to",), self.to, False
         if self.template is not None:
-            for position, param in enumerate(self.template.params):
-                yield ("template", "params", position), param, False
+            yield from self.template.texts()
 
     def target_channel(self, current: Channel, rendered: str | None = None) -> Channel | None:
         chosen = rendered if self.templated_channel else self.channel
@@ -92,13 +89,7 @@ class SendNode(NodeBase):
         if channel is None:
             run.error("bad_channel", f"send channel {rendered or run.channel.value!r} is not sms or whatsapp; nothing sent")
             return "next"
-        template: dict[str, Any] | None = None
-        if self.template is not None:
-            template = {
-                "name": self.template.name,
-                "language": self.template.language,
-                "params": [run.text(param) for param in self.template.params],
-            }
+        template = self.template.rendered(run) if self.template is not None else None
         to = run.text(self.to) if self.to else None
         run.emit(Send(channel.value, run.text(self.text), to=to, template=template, media=self.media))
         return "next"

@@ -6,7 +6,7 @@ about a microsecond each to build (a resume takes some 30)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from voiceplatform.flow.menu import Menu
 
@@ -42,7 +42,9 @@ class Listening(NamedTuple):
 
 class Question(NamedTuple):
     """A gather's question: what is said, the menu (possibly empty: free input), the retry's
-    apology said ``before`` it, whether the choices are announced, and the page of a long menu."""
+    apology said ``before`` it, whether the choices are announced, the page of a long menu, and
+    the WhatsApp template sent instead outside the 24-hour window (a ``Send.template``: name,
+    language, rendered params, quick replies; only the WhatsApp renderer carries it)."""
 
     utterance: Utterance
     menu: Menu
@@ -50,3 +52,4 @@ class Question(NamedTuple):
     before: str | None = None
     announce: bool = True
     page: int = 0
+    template: dict[str, Any] | None = None

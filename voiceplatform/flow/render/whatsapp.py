@@ -2,10 +2,13 @@
 buttons; a longer one as a list of up to ``limits.list_rows`` rows, paged beyond that (one row
 fewer a page, the last row "More": ``system.more_choices``, answered by ``MORE_ID``). Titles are
 fitted to the limits' lengths (shortened with "…"). A channel with neither buttons nor lists gets
-the choices listed as text, as SMS does. Messages carry the audio as media."""
+the choices listed as text, as SMS does. Messages carry the audio as media. A question with a
+template fallback carries it on its ``Send`` (``Send.template``), whichever form the menu takes:
+the bridge sends it instead when the contact's 24-hour window is closed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from voiceplatform.flow.channels import Channel
@@ -30,6 +33,10 @@ class WhatsAppRenderer:
         return message(self.channel, self.limits, utterance)
 
     def ask(self, question: Question, phrases: Phrases) -> Send:
+        send = self._ask(question, phrases)
+        return send if question.template is None else replace(send, template=question.template)
+
+    def _ask(self, question: Question, phrases: Phrases) -> Send:
         items = question.menu.items
         limits = self.limits
         if not items or not (len(items) <= limits.buttons or limits.list_rows):
