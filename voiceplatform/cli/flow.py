@@ -26,6 +26,7 @@ import click
 from voiceplatform.exceptions import FlowError
 
 if TYPE_CHECKING:
+    from voiceplatform.flow.whatsapp_templates import TemplateCatalog
     from voiceplatform.simulator import Exchange
 
 
@@ -37,14 +38,23 @@ def flow_group() -> None:
 @flow_group.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def validate_command(paths: tuple[Path, ...], strict: bool) -> None:
+@click.option("--templates", "templates_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A JSON file of WhatsApp templates (Graph API message_templates records): check the templates "
+                   "the flows name against it.")
+def validate_command(paths: tuple[Path, ...], strict: bool, templates_file: Path | None) -> None:
     """Check flow files. Prints file:line:col: message for each problem and an ok line for each
-    valid file (all on stdout); exits 1 if any file has an error (or a warning, with --strict)."""
+    valid file (all on stdout); exits 1 if any file has an error (or a warning, with --strict).
+    With --templates, the WhatsApp templates the flows name must be in the file, APPROVED, in
+    the language named, with as many parameters as given (flow-language.md, Validation)."""
     from voiceplatform.flow import analyse_flow
+    from voiceplatform.flow.template_checks import check_whatsapp_templates
 
+    catalog = _catalog(templates_file) if templates_file is not None else None
     failed = False
     for path in _expand(paths):
         flow, problems = analyse_flow(path)
+        if flow is not None and catalog is not None:
+            problems = sorted(set(problems) | set(check_whatsapp_templates(flow, catalog)))
         for problem in problems:
             click.echo(str(problem))
         errors = [p for p in problems if p.severity == "error" or strict]
@@ -54,6 +64,21 @@ def validate_command(paths: tuple[Path, ...], strict: bool) -> None:
             channels = ", ".join(channel.value for channel in flow.definition.channels)
             click.echo(f"{path}: ok ({len(flow.nodes)} nodes; {channels})")
     sys.exit(1 if failed else 0)
+
+
+def _catalog(path: Path) -> TemplateCatalog:
+    """The templates of ``path`` (a list of message_templates records, or the API's
+    ``{"data": [...]}``); an unreadable or malformed file is a usage error (exit 2)."""
+    from voiceplatform.flow.whatsapp_templates import TemplateRecordError, catalog_from_graph
+
+    try:
+        return catalog_from_graph(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--templates") from exc
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"{path} is not JSON: {exc}", param_hint="--templates") from exc
+    except TemplateRecordError as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--templates") from exc
 
 
 def _expand(paths: tuple[Path, ...]) -> list[Path]:
