@@ -14,7 +14,7 @@ from voiceplatform.db import make_engine, upgrade  # noqa: E402
 from voiceplatform.testing.postgres import fresh_database  # noqa: E402
 
 pytest_plugins = ["voiceplatform.testing.lab_fixture", "voiceplatform.testing.redis_fixture",
-                  "voiceplatform.testing.smsc_fixture"]
+                  "voiceplatform.testing.smsc_fixture", "voiceplatform.testing.whatsapp_cloud_fixture"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
