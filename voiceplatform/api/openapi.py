@@ -234,7 +234,8 @@ DOCUMENT: dict[str, Any] = {
                                                       "and the clicks on its click-tracked links",
                                                       params=[CAMPAIGN_ID])},
         "/campaigns/{campaign_id}/estimate": {"get": _op("Estimated cost of the remaining contacts against the balance, "
-                                                         "per the campaign's channel (minutes, SMS parts, messages)",
+                                                         "per the campaign's channel (minutes, SMS parts; on WhatsApp the "
+                                                         "opening templates priced by category, free-form free)",
                                                          params=[CAMPAIGN_ID])},
         "/campaigns/{campaign_id}/contacts": {"get": _op("Each contact's state, attempts and last outcome", schema=PAGE, params=[
             CAMPAIGN_ID, *PAGING, {"name": "status", "in": "query", "schema": {"enum": ["pending", "dialling", "done", "skipped", "cancelled"]}}])},
