@@ -122,7 +122,13 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Send(Output):
-    """A message on a messaging channel. ``to`` None means the session's contact."""
+    """A message on a messaging channel. ``to`` None means the session's contact.
+
+    ``template`` (WhatsApp) is what to send outside the contact's 24-hour window instead of the
+    free-form ``text`` / ``buttons`` / ``list_rows`` / ``media``: ``{"name", "language",
+    "params": [str, ...], "quick_replies": [choice key, ...]}`` (``quick_replies`` only when the
+    flow maps the template's buttons: key ``i`` is the payload of quick-reply button ``i``). A
+    Send with a template and no text is always the template. The bridge chooses at send time."""
 
     kind: ClassVar[str] = "send"
     channel: str
