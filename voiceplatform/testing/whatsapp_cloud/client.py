@@ -34,7 +34,9 @@ class WhatsAppCloudClient:
 
     # ------------------------------------------------------------ Meta's Graph API
     def _auth(self, token: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token if token is None else token}"}
+        """The bearer header; ``token=""`` sends none."""
+        value = self.token if token is None else token
+        return {"Authorization": f"Bearer {value}"} if value else {}
 
     def send(self, phone_number_id: str, body: Any, *, token: str | None = None) -> httpx.Response:
         return self._http.post(f"/{self.version}/{phone_number_id}/messages", json=body, headers=self._auth(token))
@@ -70,8 +72,8 @@ class WhatsAppCloudClient:
                                data={"messaging_product": "whatsapp", "type": mime_type},
                                files={"file": ("upload", data, mime_type)})
 
-    def templates(self, waba_id: str, **params: str) -> httpx.Response:
-        return self._http.get(f"/{self.version}/{waba_id}/message_templates", params=params, headers=self._auth(None))
+    def templates(self, waba_id: str, *, token: str | None = None, **params: str) -> httpx.Response:
+        return self._http.get(f"/{self.version}/{waba_id}/message_templates", params=params, headers=self._auth(token))
 
     # ------------------------------------------------------------ control
     def _control(self, method: str, path: str, body: dict[str, Any] | None = None,

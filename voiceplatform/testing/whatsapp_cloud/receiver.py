@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import gevent
-from gevent.pywsgi import WSGIServer
+from voiceplatform.testing.whatsapp_cloud.wsgi import NoDelayWSGIServer
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class WebhookReceiver:
         #: every answer given, including those to POSTs told to fail
         self.answers: list[int] = []
         self._plan: list[tuple[int, float]] = []
-        self._server: WSGIServer | None = None
+        self._server: NoDelayWSGIServer | None = None
         #: called with each received webhook (after it is recorded), e.g. to log order
         self.on_receive: Callable[[ReceivedWebhook], None] | None = None
 
@@ -100,7 +100,7 @@ class WebhookReceiver:
 
     # ------------------------------------------------------------ life cycle
     def start(self) -> "WebhookReceiver":
-        self._server = WSGIServer((self.host, self._requested_port), self._app, log=None)
+        self._server = NoDelayWSGIServer((self.host, self._requested_port), self._app, log=None)
         self._server.start()
         return self
 

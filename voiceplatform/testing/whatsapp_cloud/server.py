@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from gevent.pywsgi import WSGIServer
+from voiceplatform.testing.whatsapp_cloud.wsgi import NoDelayWSGIServer
 
 from voiceplatform.testing.whatsapp_cloud.account import AccountSettings, CloudAccount
 from voiceplatform.testing.whatsapp_cloud.app import create_app
@@ -39,12 +39,12 @@ class WhatsAppCloudServer:
         self._requested_port = port
         self.account = CloudAccount(webhook_url=webhook_url, app_secret=app_secret, token=token,
                                     clock=clock, settings=settings, registry=registry)
-        self._server: WSGIServer | None = None
+        self._server: NoDelayWSGIServer | None = None
         self._client: WhatsAppCloudClient | None = None
 
     def start(self) -> "WhatsAppCloudServer":
         app = create_app(self.account)
-        self._server = WSGIServer((self.host, self._requested_port), app, log=None, error_log=log)
+        self._server = NoDelayWSGIServer((self.host, self._requested_port), app, log=None, error_log=log)
         self._server.start()
         self.account.base_url = self.url
         return self

@@ -62,10 +62,12 @@ class OutboundRequest:
     to: str | None = None
     recipient: str | None = None
     template: TemplateRequest | None = None
+    #: ``to`` or ``recipient`` as the request gave it (the success body's ``contacts[].input``)
+    given: str = ""
 
     @property
     def recipient_input(self) -> str:
-        return self.to if self.to is not None else str(self.recipient)
+        return self.given or (self.to if self.to is not None else str(self.recipient))
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,8 @@ def validate_request(body: Any) -> OutboundRequest | MarkReadRequest:
     else:
         _validate_media(body, kind)
     return OutboundRequest(kind, body, to=None if to is None else re.sub(r"\D", "", to),
-                           recipient=recipient if to is None else None, template=template)
+                           recipient=recipient if to is None else None, template=template,
+                           given=to if to is not None else str(recipient))
 
 
 def _validate_text(body: dict[str, Any]) -> None:
