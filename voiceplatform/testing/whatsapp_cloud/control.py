@@ -225,7 +225,8 @@ def control_blueprint(account: "CloudAccount") -> Blueprint:
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 <= timeout <= 120:
             raise ControlError("timeout must be 0..120 seconds")
         idle = account.webhooks.wait_idle(float(timeout))
-        return _reply({"idle": idle, "data": [d.as_dict() for d in account.webhooks.deliveries()]})
+        return _reply({"idle": idle, "held": account.webhooks.held(),
+                       "data": [d.as_dict() for d in account.webhooks.deliveries()]})
 
     @route("/windows", ["GET"])
     def windows() -> Response:
@@ -241,6 +242,7 @@ def control_blueprint(account: "CloudAccount") -> Blueprint:
                 account.settings.update(_body())
                 if "seed" in _body():
                     account.webhooks.reseed()
+            account.webhooks.release()
         return _reply(account.settings.as_dict())
 
     @route("/reset", ["POST"])

@@ -28,6 +28,7 @@ from typing import Any
 
 import gevent
 import gevent.event
+import gevent.lock
 import httpx
 
 from voiceplatform.testing.whatsapp_cloud.payloads import WebhookEvent, envelope
@@ -56,6 +57,11 @@ class DeliverySettings:
     shuffle_statuses: bool = False
     #: the ``sent`` status is POSTed (one attempt) before the send call is answered
     early_status: bool = False
+    #: hold every event back until this is set to false again, then deliver them (batched if
+    #: ``batch_max`` > 1): makes batches independent of timing in tests
+    hold: bool = False
+    #: POST concurrently (as Meta does) instead of one POST at a time in the order they were made
+    parallel: bool = False
     #: seed of the random choices (duplicates, shuffles); None: a fresh one
     seed: int | None = None
 
@@ -70,7 +76,7 @@ class DeliverySettings:
                                                           and 0 <= v <= 3600 for v in value):
                     raise ValueError("retry_schedule must be a list of seconds (0..3600)")
                 value = [float(v) for v in value]
-            elif name in ("shuffle_statuses", "early_status"):
+            elif name in ("shuffle_statuses", "early_status", "hold", "parallel"):
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be true or false")
             elif name == "duplicate_style":
@@ -133,6 +139,8 @@ class WebhookEmitter:
         self._rng = random.Random(self.settings.seed)
         self._ids = itertools.count(1)
         self._deliveries: list[Delivery] = []
+        #: events already delivered twice (by id, holding them so the ids stay theirs)
+        self._duplicated: dict[int, WebhookEvent] = {}
         self._pending: list[WebhookEvent] = []
         self._flusher: gevent.Greenlet | None = None
         self._greenlets: set[gevent.Greenlet] = set()
@@ -140,6 +148,7 @@ class WebhookEmitter:
         self._generation = 0
         self._idle = gevent.event.Event()
         self._idle.set()
+        self._post_lock = gevent.lock.Semaphore(1)
         self._client = httpx.Client(timeout=self.settings.timeout_seconds, trust_env=False)
 
     # ------------------------------------------------------------ bookkeeping
@@ -176,6 +185,10 @@ class WebhookEmitter:
         """Wait until nothing is scheduled, pending or being retried. True if so in time."""
         return bool(self._idle.wait(timeout))
 
+    def held(self) -> int:
+        """Events waiting for a batch or held back by :attr:`DeliverySettings.hold`."""
+        return len(self._pending)
+
     def deliveries(self) -> list[Delivery]:
         return list(self._deliveries)
 
@@ -189,6 +202,7 @@ class WebhookEmitter:
         self._busy = 0
         self._idle.set()
         self._deliveries.clear()
+        self._duplicated.clear()
         self.reseed()
 
     def close(self) -> None:
@@ -215,16 +229,25 @@ class WebhookEmitter:
         self._attempt(delivery, 0)
         return delivery
 
+    def release(self) -> None:
+        """Deliver what :attr:`DeliverySettings.hold` held back (no-op while still holding)."""
+        if not self.settings.hold:
+            self._start_flusher(delay=0.0)
+
     def _enqueue(self, event: WebhookEvent) -> None:
+        if self.settings.hold:
+            self._pending.append(event)
+            return
         if self.settings.batch_max <= 1:
             self._start(self._new_delivery([event]))
             return
         self._pending.append(event)
         self._start_flusher()
 
-    def _start_flusher(self) -> None:
-        if self._flusher is None and self._pending:
-            self._flusher = gevent.spawn_later(self.settings.batch_window_seconds, self._flush, self._work_started())
+    def _start_flusher(self, delay: float | None = None) -> None:
+        if self._flusher is None and self._pending and not self.settings.hold:
+            wait = self.settings.batch_window_seconds if delay is None else delay
+            self._flusher = gevent.spawn_later(wait, self._flush, self._work_started())
             self._greenlets.add(self._flusher)
             self._flusher.link(self._greenlets.discard)
 
@@ -234,7 +257,8 @@ class WebhookEmitter:
                 batch, self._pending = self._pending[:self.settings.batch_max], self._pending[self.settings.batch_max:]
                 if self.settings.shuffle_statuses and len(batch) > 1:
                     self._rng.shuffle(batch)
-                self._start(self._new_delivery(batch))
+                again = all(id(e) in self._duplicated for e in batch)
+                self._start(self._new_delivery(batch, "duplicate-rebatched" if again else "original"))
         finally:
             self._flusher = None
             self._work_done(generation)
@@ -259,6 +283,9 @@ class WebhookEmitter:
         status_code: int | None = None
         error: str | None = None
         text = ""
+        lock = None if self.settings.parallel else self._post_lock
+        if lock is not None:
+            lock.acquire()
         try:
             response = self._client.post(self.url, content=delivery.body, headers=headers,
                                          timeout=self.settings.timeout_seconds)
@@ -268,6 +295,9 @@ class WebhookEmitter:
             error = f"timeout: {exc.__class__.__name__}"
         except httpx.HTTPError as exc:
             error = f"{exc.__class__.__name__}: {exc}"
+        finally:
+            if lock is not None:
+                lock.release()
         delivery.attempts.append(Attempt(time.time(), status_code, error, text))
         if status_code == 200:
             delivery.state = "delivered"
@@ -282,17 +312,19 @@ class WebhookEmitter:
     def _maybe_duplicate(self, delivery: Delivery) -> None:
         if delivery.kind.startswith("duplicate") or self.settings.duplicates <= 0:
             return
-        if self._rng.random() >= self.settings.duplicates:
+        fresh = [e for e in delivery.events if id(e) not in self._duplicated]
+        if not fresh or self._rng.random() >= self.settings.duplicates:
             return
+        self._duplicated.update((id(e), e) for e in fresh)
         style = self.settings.duplicate_style
         if style == "both":
             style = self._rng.choice(("verbatim", "rebatched"))
-        if style == "verbatim" or len(delivery.events) == 1 and self.settings.batch_max <= 1:
+        if style == "verbatim" or len(fresh) == 1 and self.settings.batch_max <= 1:
             self._start(self._new_delivery(delivery.events, "duplicate-verbatim", delivery.body))
             return
-        if len(delivery.events) > 1:  # the same events again, each in a POST of its own
-            for event in delivery.events:
+        if len(fresh) > 1:  # the same events again, each in a POST of its own
+            for event in fresh:
                 self._start(self._new_delivery([event], "duplicate-rebatched"))
             return
-        self._pending.append(delivery.events[0])  # batched with whatever comes next
+        self._pending.append(fresh[0])  # batched with whatever comes next
         self._start_flusher()
