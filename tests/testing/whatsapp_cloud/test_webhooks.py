@@ -338,3 +338,12 @@ def test_reset_returns_to_the_seed(whatsapp_cloud: WhatsAppCloudServer, whatsapp
     settings = whatsapp_cloud.client.settings()
     assert settings["batch_max"] == 1 and settings["window_error_mode"] == "sync"
     assert send(whatsapp_cloud, text(ZOE)).status_code == 400  # the window is closed again
+
+
+def test_biz_opaque_callback_data_comes_back_on_the_statuses(whatsapp_cloud: WhatsAppCloudServer,
+                                                             whatsapp_webhooks: WebhookReceiver) -> None:
+    body = {**template(LAYLA, "hello_world"), "biz_opaque_callback_data": "journey-42/step-3"}
+    wamid = wamid_of(send(whatsapp_cloud, body))
+    whatsapp_cloud.client.wait_for_webhooks()
+    statuses = statuses_of(whatsapp_webhooks, wamid)
+    assert statuses and all(s["biz_opaque_callback_data"] == "journey-42/step-3" for s in statuses)
