@@ -347,3 +347,21 @@ def test_biz_opaque_callback_data_comes_back_on_the_statuses(whatsapp_cloud: Wha
     whatsapp_cloud.client.wait_for_webhooks()
     statuses = statuses_of(whatsapp_webhooks, wamid)
     assert statuses and all(s["biz_opaque_callback_data"] == "journey-42/step-3" for s in statuses)
+
+
+def test_a_receiver_that_replies_inside_its_handler_with_early_status(
+        whatsapp_cloud: WhatsAppCloudServer, whatsapp_webhooks: WebhookReceiver) -> None:
+    """A bridge that answers a user's message while handling its webhook: the early ``sent`` of
+    the answer must not wait behind the webhook being handled."""
+    whatsapp_cloud.client.settings(early_status=True, timeout_seconds=3.0)
+    answers: list[int] = []
+
+    def reply(webhook: ReceivedWebhook) -> None:
+        if any(value.get("messages") for value in webhook.values()):
+            answers.append(send(whatsapp_cloud, text(ZOE, "got it")).status_code)
+
+    whatsapp_webhooks.on_receive = reply
+    whatsapp_cloud.client.inject_text(ZOE, "hi")
+    deliveries = whatsapp_cloud.client.wait_for_webhooks()
+    assert answers == [200]
+    assert all(a["status_code"] == 200 for d in deliveries for a in d["attempts"]), deliveries

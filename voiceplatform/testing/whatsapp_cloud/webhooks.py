@@ -226,7 +226,9 @@ class WebhookEmitter:
     def emit_now(self, event: WebhookEvent) -> Delivery:
         """POST ``event`` at once in this greenlet (one attempt; retries go on in the background)."""
         delivery = self._new_delivery([event], kind="early")
-        self._attempt(delivery, 0)
+        # not behind the other POSTs: the receiver may be waiting for this very send call
+        # inside its handler of an earlier webhook
+        self._attempt(delivery, 0, queued=False)
         return delivery
 
     def release(self) -> None:
@@ -272,7 +274,7 @@ class WebhookEmitter:
         self._spawn_later(0, self._attempt, delivery, 0)
 
     # ------------------------------------------------------------ posting
-    def _attempt(self, delivery: Delivery, number: int) -> None:
+    def _attempt(self, delivery: Delivery, number: int, queued: bool = True) -> None:
         if self.url is None:
             delivery.state = "no_receiver"
             return
@@ -283,7 +285,7 @@ class WebhookEmitter:
         status_code: int | None = None
         error: str | None = None
         text = ""
-        lock = None if self.settings.parallel else self._post_lock
+        lock = None if self.settings.parallel or not queued else self._post_lock
         if lock is not None:
             lock.acquire()
         try:
