@@ -365,3 +365,27 @@ def test_a_receiver_that_replies_inside_its_handler_with_early_status(
     deliveries = whatsapp_cloud.client.wait_for_webhooks()
     assert answers == [200]
     assert all(a["status_code"] == 200 for d in deliveries for a in d["attempts"]), deliveries
+
+
+AD_REFERRAL = {"source_url": "https://fb.me/ad", "source_id": "120200000000", "source_type": "ad",
+               "headline": "Spring sale", "body": "Tap to chat", "media_type": "image", "ctwa_clid": "ARAkLkA"}
+
+
+def test_a_reply_to_an_ad_opens_a_72_hour_free_entry_point(whatsapp_cloud: WhatsAppCloudServer,
+                                                           whatsapp_webhooks: WebhookReceiver) -> None:
+    injected = whatsapp_cloud.client.inject_text(LAYLA, "I saw your ad", referral=AD_REFERRAL)
+    assert injected["message"]["referral"] == AD_REFERRAL
+    inside = wamid_of(send(whatsapp_cloud, text(LAYLA, "welcome")))
+    whatsapp_cloud.client.advance_clock(48 * 3600)
+    assert send(whatsapp_cloud, text(LAYLA, "free-form after 24 h")).status_code == 400  # the 24 h rule still holds
+    later = wamid_of(send(whatsapp_cloud, template(LAYLA, "order_update", components=body_params("L", "1"))))
+    whatsapp_cloud.client.advance_clock(25 * 3600)
+    after = wamid_of(send(whatsapp_cloud, template(LAYLA, "order_update", components=body_params("L", "2"))))
+    whatsapp_cloud.client.wait_for_webhooks()
+    free = {"billable": False, "pricing_model": "PMP", "type": "free_entry_point", "category": "referral_conversion"}
+    for wamid in (inside, later):
+        sent, delivered = statuses_of(whatsapp_webhooks, wamid)
+        assert sent["pricing"] == free and delivered["pricing"] == free
+        assert sent["conversation"]["origin"] == {"type": "referral_conversion"}
+    (sent_after, _) = statuses_of(whatsapp_webhooks, after)
+    assert sent_after["pricing"]["type"] == "regular" and "conversation" not in sent_after

@@ -11,6 +11,7 @@ that is accepted but cannot be delivered (an undeliverable user: 131026; outside
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -182,6 +183,7 @@ class CloudAccount:
         self.throughput.admit_outbound(number.phone_number_id, number.tier)
         self.pairs.admit(number.phone_number_id, user.user_id)
         in_window = self.windows.is_open(number.phone_number_id, user.user_id)
+        entry_point = self.windows.entry_point_open(number.phone_number_id, user.user_id)
         failure: tuple[int, str] | None = None
         if forced is not None:
             failure = (forced.code, forced.details)
@@ -209,7 +211,9 @@ class CloudAccount:
             message["message_status"] = "accepted"
         response = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [message]}
         callback = request.body.get("biz_opaque_callback_data")
-        events = self._statuses_after_send(number, user, wamid, request.type, category, in_window, failure,
+        price = _pricing(category, in_window, entry_point)
+        conversation = self._entry_point_conversation(number, user) if entry_point else None
+        events = self._statuses_after_send(number, user, wamid, request.type, price, conversation, failure,
                                            callback if isinstance(callback, str) else None)
         early: WebhookEvent | None = None
         if events and self.settings.delivery.early_status:
@@ -218,8 +222,15 @@ class CloudAccount:
             self.webhooks.emit(events)
         return response, early
 
-    def _statuses_after_send(self, number: PhoneNumber, user: User, wamid: str, kind: str, category: str,
-                             in_window: bool, failure: tuple[int, str] | None,
+    def _entry_point_conversation(self, number: PhoneNumber, user: User) -> dict[str, Any]:
+        """The ``conversation`` object, which v24.0+ sends only inside a free entry point."""
+        closes = self.windows.entry_point_closes_at(number.phone_number_id, user.user_id) or self.clock.now()
+        key = f"{number.phone_number_id}:{user.user_id}:{closes}".encode()
+        return {"id": hashlib.md5(key).hexdigest(), "expiration_timestamp": str(int(closes)),
+                "origin": {"type": "referral_conversion"}}
+
+    def _statuses_after_send(self, number: PhoneNumber, user: User, wamid: str, kind: str, price: dict[str, Any],
+                             conversation: dict[str, Any] | None, failure: tuple[int, str] | None,
                              callback: str | None) -> list[WebhookEvent]:
         now = self.clock.now()
         if failure is not None:
@@ -227,14 +238,15 @@ class CloudAccount:
             return [WebhookEvent(number, "statuses", item)]  # failed statuses carry no contacts
         if not self.settings.auto_statuses:
             return []
-        price = _pricing(category, in_window)
         contact = payloads.contact(user)
         names = ["sent", "delivered"] + (["read"] if user.reads else []) + (
             ["played"] if user.reads and kind == "audio" else [])
         events = []
         for i, name in enumerate(names):
+            priced = name in ("sent", "delivered")
             item = payloads.status(wamid, name, now + i, user, callback_data=callback,
-                                   pricing_info=price if name in ("sent", "delivered") else None)
+                                   pricing_info=price if priced else None,
+                                   conversation=conversation if priced else None)
             # Meta leaves the username out of sent statuses' contacts
             shown = _without_username(contact) if name == "sent" else contact
             events.append(WebhookEvent(number, "statuses", item, shown))
@@ -257,9 +269,10 @@ class CloudAccount:
             outbound = self._outbound.get(wamid)
             if outbound is None:
                 raise KeyError(wamid)
-            in_window = self.windows.is_open(outbound.number.phone_number_id, outbound.user.user_id)
+            key = (outbound.number.phone_number_id, outbound.user.user_id)
+            price = _pricing(outbound.category, self.windows.is_open(*key), self.windows.entry_point_open(*key))
             item = payloads.status(wamid, status, self.clock.now(), outbound.user, errors=errors,
-                                   pricing_info=_pricing(outbound.category, in_window) if with_pricing else None)
+                                   pricing_info=price if with_pricing else None)
             contact = None if status == "failed" else payloads.contact(outbound.user)
             self.webhooks.emit([WebhookEvent(outbound.number, "statuses", item, contact)], spacing=0)
             return item
@@ -290,6 +303,12 @@ class CloudAccount:
             wamid = new_wamid(user.wa_id or user.user_id)
             timestamp = self.clock.now()
             item = payloads.inbound_message(user, wamid, timestamp, message_type, content, context)
+            referral = spec.get("referral")
+            if referral is not None:
+                if not isinstance(referral, dict):
+                    raise ValueError("referral must be an object (source_url, source_id, source_type, ...)")
+                item["referral"] = referral
+                self.windows.user_came_from_entry_point(number.phone_number_id, user.user_id)
             self.windows.user_wrote(number.phone_number_id, user.user_id)
             self.throughput.count_inbound(number.phone_number_id)
             self._inbound[wamid] = (number.phone_number_id, user.user_id)
@@ -364,7 +383,9 @@ def _without_username(contact: dict[str, Any]) -> dict[str, Any]:
     return {**contact, "profile": profile}
 
 
-def _pricing(category: str, in_window: bool) -> dict[str, Any]:
+def _pricing(category: str, in_window: bool, entry_point: bool) -> dict[str, Any]:
+    if entry_point:
+        return payloads.pricing("referral_conversion", "free_entry_point", False)
     if category == "service":
         return payloads.pricing("service", "free_customer_service", False)
     if category == "utility" and in_window:

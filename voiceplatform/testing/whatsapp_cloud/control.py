@@ -233,7 +233,9 @@ def control_blueprint(account: "CloudAccount") -> Blueprint:
         phone_number_id = request.args.get("phone_number_id") or account.default_number().phone_number_id
         user_id = request.args.get("user_id", "")
         return _reply({"open": account.windows.is_open(phone_number_id, user_id),
-                       "closes_at": account.windows.closes_at(phone_number_id, user_id)})
+                       "closes_at": account.windows.closes_at(phone_number_id, user_id),
+                       "free_entry_point": account.windows.entry_point_open(phone_number_id, user_id),
+                       "free_entry_point_closes_at": account.windows.entry_point_closes_at(phone_number_id, user_id)})
 
     @route("/settings", ["GET", "PATCH"])
     def settings() -> Response:

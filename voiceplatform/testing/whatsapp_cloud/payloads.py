@@ -60,13 +60,16 @@ def pricing(category: str, pricing_type: str, billable: bool) -> dict[str, Any]:
 
 
 def status(wamid: str, name: str, timestamp: float, user: User, *, pricing_info: dict[str, Any] | None = None,
-           errors: list[dict[str, Any]] | None = None, callback_data: str | None = None) -> dict[str, Any]:
+           errors: list[dict[str, Any]] | None = None, callback_data: str | None = None,
+           conversation: dict[str, Any] | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {"id": wamid, "status": name, "timestamp": str(int(timestamp))}
     if user.wa_id is not None:
         item["recipient_id"] = user.wa_id
     item["recipient_user_id"] = user.user_id
     if callback_data is not None:
         item["biz_opaque_callback_data"] = callback_data
+    if conversation is not None:
+        item["conversation"] = conversation
     if pricing_info is not None:
         item["pricing"] = pricing_info
     if errors is not None:

@@ -16,6 +16,7 @@ from typing import Callable
 from voiceplatform.testing.whatsapp_cloud.errors import CloudApiError
 
 WINDOW_SECONDS = 24 * 3600
+FREE_ENTRY_POINT_SECONDS = 72 * 3600
 PAIR_INTERVAL_SECONDS = 6.0
 PAIR_BURST = 45
 
@@ -23,10 +24,27 @@ Clock = Callable[[], float]
 
 
 class ServiceWindows:
-    def __init__(self, clock: Clock, length_seconds: float = WINDOW_SECONDS) -> None:
+    """The customer-service windows, and the 72 h free-entry-point windows that a reply to a
+    click-to-WhatsApp ad or a Page button opens (every message in one is free)."""
+
+    def __init__(self, clock: Clock, length_seconds: float = WINDOW_SECONDS,
+                 entry_point_seconds: float = FREE_ENTRY_POINT_SECONDS) -> None:
         self._clock = clock
         self.length_seconds = length_seconds
+        self.entry_point_seconds = entry_point_seconds
         self._last_inbound: dict[tuple[str, str], float] = {}
+        self._entry_points: dict[tuple[str, str], float] = {}
+
+    def user_came_from_entry_point(self, phone_number_id: str, user_id: str) -> None:
+        self._entry_points[(phone_number_id, user_id)] = self._clock()
+
+    def entry_point_open(self, phone_number_id: str, user_id: str) -> bool:
+        opened = self._entry_points.get((phone_number_id, user_id))
+        return opened is not None and self._clock() - opened < self.entry_point_seconds
+
+    def entry_point_closes_at(self, phone_number_id: str, user_id: str) -> float | None:
+        opened = self._entry_points.get((phone_number_id, user_id))
+        return None if opened is None else opened + self.entry_point_seconds
 
     def user_wrote(self, phone_number_id: str, user_id: str) -> None:
         self._last_inbound[(phone_number_id, user_id)] = self._clock()
