@@ -8,6 +8,7 @@ from tests.testing.whatsapp_cloud.helpers import a_list, body_params, buttons, i
 from voiceplatform.testing.whatsapp_cloud import (
     SEED_NUMBER_ID, SEED_WABA_ID, USERNAME_ONLY_BSUID, ZOE, WhatsAppCloudServer,
 )
+from voiceplatform.testing.whatsapp_cloud.registry import PhoneNumber, Registry, Template
 
 
 def test_text_success_body_is_metas(quiet_cloud: WhatsAppCloudServer) -> None:
@@ -108,3 +109,16 @@ def test_message_templates_lists_the_registry_in_metas_shape(quiet_cloud: WhatsA
     approved = quiet_cloud.client.templates(SEED_WABA_ID, status="APPROVED", limit="100").json()["data"]
     assert approved and all(t["status"] == "APPROVED" for t in approved)
     assert quiet_cloud.client.templates("42").status_code == 400
+
+
+def test_a_registry_of_ones_own_survives_reset() -> None:
+    registry = Registry()
+    registry.add_number(PhoneNumber("777", "15550007777", "888", tier=5))
+    registry.add_template(Template("only_one", "de", "UTILITY", "APPROVED", [{"type": "BODY", "text": "Hallo"}]))
+    with WhatsAppCloudServer(registry=registry) as server:
+        server.client.settings(auto_statuses=False)
+        assert send(server, template(ZOE, "only_one", "de"), number="777").status_code == 200
+        server.client.reset()
+        assert send(server, template(ZOE, "only_one", "de"), number="777").status_code == 200
+        assert send(server, template(ZOE, "hello_world"), number="777").json()["error"]["code"] == 132001
+        assert [t["name"] for t in server.client.templates("888").json()["data"]] == ["only_one"]

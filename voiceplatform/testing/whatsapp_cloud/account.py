@@ -11,6 +11,7 @@ that is accepted but cannot be delivered (an undeliverable user: 131026; outside
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import threading
@@ -99,15 +100,15 @@ class CloudAccount:
         self.token = token
         self.clock = clock or ControllableClock()
         self.settings = settings or AccountSettings()
-        self._initial_registry = registry
+        #: what reset() returns to: the registry given (a copy), else the seed
+        self._registry_seed = copy.deepcopy(registry) if registry is not None else None
         self.webhooks = WebhookEmitter(webhook_url, app_secret, self.settings.delivery)
         self.base_url = ""
         self._lock = threading.RLock()
         self._reset_state()
 
     def _reset_state(self) -> None:
-        self.registry = self._initial_registry if self._initial_registry is not None else seeded_registry()
-        self._initial_registry = None
+        self.registry = copy.deepcopy(self._registry_seed) if self._registry_seed is not None else seeded_registry()
         self.windows = ServiceWindows(self.clock.now)
         self.throughput = ThroughputLimiter(self.clock.now)
         self.pairs = PairRateLimiter(self.clock.now)
@@ -121,7 +122,8 @@ class CloudAccount:
         self._last_outbound: dict[tuple[str, str], str] = {}
 
     def reset(self) -> None:
-        """Back to the seed: registry, windows, limits, logs, deliveries, settings, time flow."""
+        """Back to the start: registry (the one given, else the seed), windows, limits, logs,
+        deliveries, settings, time flowing."""
         with self._lock:
             self.webhooks.reset()
             self.settings.window_error_mode = "sync"
