@@ -19,6 +19,8 @@ from voiceplatform.models.sessions import (DevMessage, FlowSession, InboundRecei
 from voiceplatform.models.signin import SigninFailure, SigninLockout, WebSession
 from voiceplatform.models.sms import SmsHeldReceipt, SmsMessage, SmsPart
 from voiceplatform.models.webhooks import WebhookDelivery, WebhookSubscription
+from voiceplatform.models.whatsapp import (WhatsAppHeldStatus, WhatsAppMessage, WhatsAppStatusReceipt, WhatsAppTemplate,
+                                          WhatsAppWamid, WhatsAppWebhookEvent, WhatsAppWindow)
 from voiceplatform.models.lengths import install as _install_length_checks
 
 _install_length_checks(Base)  # every String(n) column refuses longer strings (models/lengths.py)
@@ -32,4 +34,6 @@ __all__ = [
     "EngagementEvent", "EngagementKind",
     "ApiMessage", "RateLimitHit", "SenderId",
     "SmsHeldReceipt", "SmsMessage", "SmsPart",
+    "WhatsAppHeldStatus", "WhatsAppMessage", "WhatsAppStatusReceipt", "WhatsAppTemplate", "WhatsAppWamid",
+    "WhatsAppWebhookEvent", "WhatsAppWindow",
 ]
