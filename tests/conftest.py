@@ -10,6 +10,7 @@ from collections.abc import Iterator  # noqa: E402
 import pytest  # noqa: E402
 from sqlalchemy import Engine  # noqa: E402
 
+from tests import shards  # noqa: E402
 from voiceplatform.db import make_engine, upgrade  # noqa: E402
 from voiceplatform.testing.postgres import fresh_database  # noqa: E402
 
@@ -24,6 +25,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Rewrite the expected part of golden files from what the engine does now.",
     )
+    parser.addoption("--shard", default="", metavar="K/N",
+                     help="Run shard K of N of the suite (tests/shards.py; scripts/run_shards.py runs them all).")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shards.select(config, items)
 
 
 @pytest.fixture
