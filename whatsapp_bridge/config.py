@@ -1,0 +1,165 @@
+"""The WhatsApp bridge's settings, read once from the environment (docs/whatsapp-bridge.md lists
+them).
+
+``VOICEPLATFORM_WHATSAPP_NUMBERS`` names our business numbers: ``phone_number_id=+E164[:tier]``
+entries separated by commas (``106540352242922=+15550001111:80``); the tier is the number's
+messages per second (80 by default, ``VOICEPLATFORM_WHATSAPP_TIER``; 1,000 once Meta upgraded
+it). A session's ``our_address`` is the number (E.164), the Graph API's path names the id.
+
+``VOICEPLATFORM_WHATSAPP_RATES`` prices delivered messages by Meta's category
+(``marketing=0.25,utility=0.02,authentication=0.03``); without it the platform's rate card
+(``campaigns.pricing.Rates.whatsapp_per_category``) is used.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+
+from voiceplatform.campaigns.pricing import Rates
+
+PREFIX = "VOICEPLATFORM_WHATSAPP_"
+GRAPH_URL_ENV = PREFIX + "GRAPH_URL"
+TOKEN_ENV = PREFIX + "TOKEN"
+APP_SECRET_ENV = PREFIX + "APP_SECRET"
+VERIFY_TOKEN_ENV = PREFIX + "VERIFY_TOKEN"
+NUMBERS_ENV = PREFIX + "NUMBERS"
+TIER_ENV = PREFIX + "TIER"
+RATES_ENV = PREFIX + "RATES"
+LISTEN_ENV = PREFIX + "LISTEN"
+REDIS_URL_ENV = PREFIX + "REDIS_URL"
+CLAIM_LEASE_ENV = PREFIX + "CLAIM_LEASE"
+
+DEFAULT_GRAPH_URL = "https://graph.facebook.com/v23.0"
+DEFAULT_TIER = 80
+MAX_TIER = 10_000
+DEFAULT_LISTEN = "127.0.0.1:8089"
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessNumber:
+    phone_number_id: str
+    number: str  # E.164 with +
+    tier: int = DEFAULT_TIER  # messages per second
+
+
+def _numbers(raw: str, default_tier: int) -> tuple[BusinessNumber, ...]:
+    found: list[BusinessNumber] = []
+    for entry in (item.strip() for item in raw.split(",")):
+        if not entry:
+            continue
+        number_id, equals, rest = entry.partition("=")
+        number, _, tier_text = rest.partition(":")
+        number_id, number = number_id.strip(), number.strip()
+        if not equals or not number_id.isdigit() or not number.startswith("+") or not number[1:].isdigit():
+            raise ValueError(f"{NUMBERS_ENV}: {entry!r} is not phone_number_id=+E164[:tier]")
+        tier = default_tier
+        if tier_text:
+            if not tier_text.isdigit() or not 1 <= int(tier_text) <= MAX_TIER:
+                raise ValueError(f"{NUMBERS_ENV}: the tier of {entry!r} is messages a second, 1 to {MAX_TIER}")
+            tier = int(tier_text)
+        found.append(BusinessNumber(number_id, number, tier))
+    return tuple(found)
+
+
+def _rates(raw: str) -> dict[str, Decimal]:
+    rates: dict[str, Decimal] = {}
+    for entry in (item.strip() for item in raw.split(",")):
+        if not entry:
+            continue
+        category, equals, value = entry.partition("=")
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            amount = Decimal(-1)
+        if not equals or not category.strip() or not amount.is_finite() or amount < 0:
+            raise ValueError(f"{RATES_ENV}: {entry!r} is not category=amount")
+        rates[category.strip().lower()] = amount
+    return rates
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} is a number of seconds above 0, not {raw!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppSettings:
+    """Everything the bridge reads. Times are seconds."""
+
+    graph_url: str = DEFAULT_GRAPH_URL
+    token: str = field(default="", repr=False)
+    app_secret: str = field(default="", repr=False)
+    verify_token: str = field(default="", repr=False)
+    numbers: tuple[BusinessNumber, ...] = ()
+    default_tier: int = DEFAULT_TIER
+    #: a delivered message's price by Meta's pricing category
+    rates: Mapping[str, Decimal] = field(default_factory=dict)
+    #: where the webhook server listens (host:port; port 0: any free port)
+    listen: str = DEFAULT_LISTEN
+    #: the Redis that the throughput limiter of every worker shares (None: this process only)
+    redis_url: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    #: messages claimed in one statement, and the most in flight at once
+    claim_batch: int = 100
+    max_in_flight: int = 500
+    claim_lease: float = 120.0
+    poll_every: float = 0.05
+    #: throttled sends (130429, HTTP 429) come back after this, doubling per pass, up to the max
+    retry_delay: float = 1.0
+    retry_delay_max: float = 300.0
+    #: transient faults (5xx, no connection) are tried this many passes, then the message fails
+    transient_attempts: int = 8
+    #: the pair limit: a burst of this many to one user, then one every pair_every seconds
+    pair_burst: int = 45
+    pair_every: float = 6.0
+    #: the inbox: events processed a batch at a time, a failed one tried again this many times
+    inbox_batch: int = 50
+    inbox_attempts: int = 10
+    inbox_poll_every: float = 0.5
+    #: statuses that came before their wamid are matched again this often, dropped after the ttl
+    held_every: float = 1.0
+    held_ttl: float = 86400.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> WhatsAppSettings:
+        env = os.environ if environ is None else environ
+        tier_text = env.get(TIER_ENV, str(DEFAULT_TIER))
+        if not tier_text.isdigit() or not 1 <= int(tier_text) <= MAX_TIER:
+            raise ValueError(f"{TIER_ENV} is messages a second, 1 to {MAX_TIER}, not {tier_text!r}")
+        tier = int(tier_text)
+        rates_text = env.get(RATES_ENV)
+        rates = _rates(rates_text) if rates_text else dict(Rates.from_env().whatsapp_per_category)
+        settings = cls(graph_url=env.get(GRAPH_URL_ENV, DEFAULT_GRAPH_URL), token=env.get(TOKEN_ENV, ""),
+                       app_secret=env.get(APP_SECRET_ENV, ""), verify_token=env.get(VERIFY_TOKEN_ENV, ""),
+                       numbers=_numbers(env.get(NUMBERS_ENV, ""), tier), default_tier=tier, rates=rates,
+                       listen=env.get(LISTEN_ENV, DEFAULT_LISTEN), redis_url=env.get(REDIS_URL_ENV) or None,
+                       claim_lease=_seconds(env, CLAIM_LEASE_ENV, 120.0))
+        return replace(settings, **overrides) if overrides else settings
+
+    def by_id(self, phone_number_id: str) -> BusinessNumber | None:
+        return next((number for number in self.numbers if number.phone_number_id == phone_number_id), None)
+
+    def by_number(self, number: str) -> BusinessNumber | None:
+        return next((entry for entry in self.numbers if entry.number == number), None)
+
+    def tier_of(self, phone_number_id: str) -> int:
+        number = self.by_id(phone_number_id)
+        return number.tier if number is not None else self.default_tier
+
+    def listen_address(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{LISTEN_ENV} is host:port, not {self.listen!r}")
+        return host.strip("[]"), int(port)

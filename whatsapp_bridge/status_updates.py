@@ -1,0 +1,208 @@
+"""Meta's statuses applied to the outbox, in the caller's transaction: forward only, once each,
+priced, reported to the platform, and held when they come before their wamid is stored.
+
+* **Once.** A (wamid, status) pair is applied once (``whatsapp_status_receipts``): Meta delivers
+  webhooks at least once, whole or re-batched.
+* **Forward only** (whatsapp_bridge.statuses.advance): a late ``sent`` after ``delivered``
+  changes nothing; a ``delivered`` after ``failed`` wins (another of the user's devices).
+* **Priced.** A status carrying ``pricing`` records its category, type and billable flag; the
+  first delivered (or read, played) one prices the message (whatsapp_bridge.pricing.charge with
+  the bridge's rates). A billable category with no rate leaves ``cost`` NULL (never guessed).
+* **Reported** like the SMS bridge's receipts (sms_bridge/message_status.py): ``sent`` is a move
+  on the way (``report_progress``: the messages API's message hears it); ``delivered``, ``read``
+  and ``played`` settle the session's campaign attempt (or API message) ``delivered``, and
+  ``failed`` settles it ``undelivered`` (Meta took the message and could not deliver it),
+  through voiceplatform.campaigns.message_outcomes.settle_message_outcome.
+* **Held.** A status whose wamid no message carries yet (Meta can post ``sent`` before the send
+  call is answered, or another bridge process is writing that answer) is kept in
+  ``whatsapp_held_statuses`` and applied when the wamid is stored (:func:`apply_held` in the
+  sender's transaction), or by the upkeep's sweep; dropped after a day.
+* A status of a lead part of a message that went as several (a long text split) is recognised
+  and ignored: the message's statuses are its last part's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, select
+from sqlalchemy.orm import Session
+
+from voiceplatform.campaigns.message_outcomes import report_progress, settle_message_outcome
+from voiceplatform.models.whatsapp import (WhatsAppHeldStatus, WhatsAppMessage, WhatsAppStatusReceipt,
+                                          WhatsAppWamid)
+from voiceplatform.sessions.store import one_of, take_write_lock
+
+from whatsapp_bridge.errors import UnpricedCategoryError, WhatsAppPayloadError
+from whatsapp_bridge.pricing import charge
+from whatsapp_bridge.statuses import advance
+from whatsapp_bridge.webhook_payloads import ErrorDetail, Pricing, StatusEvent, timestamp
+
+log = logging.getLogger(__name__)
+
+#: Meta's status → the platform's report (voiceplatform.campaigns.message_outcomes.REPORTS).
+REPORTS = {"sent": "sent", "delivered": "delivered", "read": "delivered", "played": "delivered",
+           "failed": "undelivered"}
+DELIVERED = frozenset({"delivered", "read", "played"})
+MAX_HELD_SWEEP = 500
+MAX_ERROR = 200
+
+
+@dataclass
+class Applied:
+    applied: int = 0
+    duplicates: int = 0
+    held: int = 0
+    moved: int = 0
+
+
+def lock_messages(db: Session, ids: Collection[int]) -> dict[int, WhatsAppMessage]:
+    """The messages ``ids``, locked in id order (PostgreSQL ``FOR UPDATE``; the caller took the
+    write lock on SQLite), read afresh."""
+    if not ids:
+        return {}
+    found = db.scalars(select(WhatsAppMessage).where(one_of(db, WhatsAppMessage.id, ids))
+                       .order_by(WhatsAppMessage.id).with_for_update().execution_options(populate_existing=True))
+    return {message.id: message for message in found}
+
+
+def apply_statuses(db: Session, statuses: Sequence[StatusEvent], now: datetime, rates: Mapping[str, Any], *,
+                   hold: bool = True) -> Applied:
+    """Apply ``statuses`` in the order given (see the module's docstring)."""
+    summary = Applied()
+    if not statuses:
+        return summary
+    take_write_lock(db)
+    wamids = {status.message_id for status in statuses}
+    seen = {(wamid, status) for wamid, status in db.execute(
+        select(WhatsAppStatusReceipt.wamid, WhatsAppStatusReceipt.status)
+        .where(one_of(db, WhatsAppStatusReceipt.wamid, wamids)))}
+    parts = {row.wamid: (row.message_id, row.seq) for row in db.scalars(
+        select(WhatsAppWamid).where(one_of(db, WhatsAppWamid.wamid, wamids)))}
+    messages = lock_messages(db, {message_id for message_id, _ in parts.values()})
+    receipts: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
+    progress: dict[str, str] = {}
+    for status in statuses:
+        key = (status.message_id, status.raw_status[:20])
+        if key in seen:
+            summary.duplicates += 1
+            continue
+        part = parts.get(status.message_id)
+        message = messages.get(part[0]) if part is not None else None
+        if part is None or message is None:
+            if hold:
+                held.append({"wamid": status.message_id, "status": status.raw_status[:20],
+                             "payload": status_payload(status), "received_at": now})
+                summary.held += 1
+            continue
+        seen.add(key)
+        receipts.append({"wamid": key[0], "status": key[1], "received_at": now})
+        summary.applied += 1
+        if part[1] < message.parts:
+            continue  # a lead part of a split message
+        _price(message, status, rates)
+        moved = advance(message.status, status.status)
+        if moved is None:
+            continue
+        summary.moved += 1
+        message.status, message.status_at = moved, now
+        if moved == "failed" and status.errors:
+            first = status.errors[0]
+            message.error_code = first.code
+            message.error = f"({first.code}) {first.title or first.message or 'failed'}"[:MAX_ERROR]
+        _report(db, message, moved, now, progress)
+    if progress:
+        report_progress(db, progress, now)
+    if receipts:
+        db.execute(insert(WhatsAppStatusReceipt), receipts)
+    if held:
+        db.execute(insert(WhatsAppHeldStatus), held)
+    db.flush()
+    return summary
+
+
+def _price(message: WhatsAppMessage, status: StatusEvent, rates: Mapping[str, Any]) -> None:
+    pricing = status.pricing
+    if pricing is None:
+        return
+    message.pricing_category = (pricing.category or message.pricing_category or "")[:40] or None
+    message.pricing_type = (pricing.type or message.pricing_type or "")[:40] or None
+    if pricing.billable is not None:
+        message.billable = pricing.billable
+    if status.status in DELIVERED and message.cost is None:
+        try:
+            message.cost = charge(message.pricing_category, message.pricing_type, rates, billable=message.billable)
+        except (UnpricedCategoryError, WhatsAppPayloadError) as exc:
+            log.warning("whatsapp message %s: not priced (%s)", message.id, exc)
+
+
+def _report(db: Session, message: WhatsAppMessage, moved: str, now: datetime, progress: dict[str, str]) -> None:
+    if message.session_id is None:
+        return
+    report = REPORTS.get(moved)
+    if report == "sent":
+        progress[message.session_id] = report
+    elif report is not None:
+        settle_message_outcome(db, message.session_id, report, now)
+
+
+# ---- held statuses ---------------------------------------------------------------------------------
+
+
+def status_payload(status: StatusEvent) -> dict[str, Any]:
+    pricing = status.pricing
+    return {"phone_number_id": status.phone_number_id, "status": status.status, "raw_status": status.raw_status,
+            "timestamp": int(status.timestamp.timestamp()) if status.timestamp else None,
+            "recipient_id": status.recipient_id, "recipient_user_id": status.recipient_user_id,
+            "pricing": None if pricing is None else {"billable": pricing.billable, "pricing_model": pricing.pricing_model,
+                                                     "type": pricing.type, "category": pricing.category},
+            "errors": [{"code": e.code, "title": e.title, "message": e.message, "details": e.details, "href": e.href}
+                       for e in status.errors]}
+
+
+def status_from_payload(wamid: str, payload: Mapping[str, Any]) -> StatusEvent:
+    pricing = payload.get("pricing")
+    return StatusEvent(
+        message_id=wamid, phone_number_id=str(payload.get("phone_number_id") or ""),
+        status=str(payload.get("status") or "unknown"), raw_status=str(payload.get("raw_status") or "unknown"),
+        timestamp=timestamp(payload.get("timestamp")), recipient_id=payload.get("recipient_id"),
+        recipient_user_id=payload.get("recipient_user_id"),
+        pricing=Pricing(pricing.get("billable"), pricing.get("pricing_model"), pricing.get("type"),
+                        pricing.get("category")) if isinstance(pricing, Mapping) else None,
+        errors=tuple(ErrorDetail(e.get("code"), e.get("title"), e.get("message"), e.get("details"), e.get("href"))
+                     for e in payload.get("errors") or () if isinstance(e, Mapping)))
+
+
+def apply_held(db: Session, now: datetime, rates: Mapping[str, Any], wamids: Collection[str] | None = None) -> Applied:
+    """Apply the held statuses that now match a stored wamid: those of ``wamids`` (just
+    stored), or up to :data:`MAX_HELD_SWEEP` of any (the sweep); applied ones are deleted."""
+    if wamids is not None and not wamids:
+        return Applied()
+    take_write_lock(db)
+    held = WhatsAppHeldStatus
+    if wamids is not None:
+        query = select(held).where(one_of(db, held.wamid, wamids))
+    else:
+        query = select(held).where(exists().where(WhatsAppWamid.wamid == held.wamid)).limit(MAX_HELD_SWEEP)
+    rows = list(db.scalars(query.order_by(held.id)))
+    if not rows:
+        return Applied()
+    applied = apply_statuses(db, [status_from_payload(row.wamid, row.payload) for row in rows], now, rates,
+                             hold=False)
+    db.execute(delete(held).where(one_of(db, held.id, [row.id for row in rows]))
+               .execution_options(synchronize_session=False))
+    return applied
+
+
+def drop_expired(db: Session, now: datetime, ttl_seconds: float) -> int:
+    """Held statuses older than ``ttl_seconds``: no send will ever carry their wamid."""
+    result = db.execute(delete(WhatsAppHeldStatus).where(WhatsAppHeldStatus.received_at < now - timedelta(
+        seconds=ttl_seconds)).execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+

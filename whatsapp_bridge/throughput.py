@@ -1,0 +1,104 @@
+"""The business number's throughput: never more than its tier of messages in any second (80 by
+default, 1,000 once Meta upgraded the number; ``VOICEPLATFORM_WHATSAPP_NUMBERS`` gives each its
+own), shared by every sender of every bridge process.
+
+:class:`RedisThroughput` keeps a sliding one-second log per number in a Redis sorted set and
+decides in one Lua script, on the Redis server's own clock (``TIME``): the grants older than a
+second are dropped, and a new one is granted (its microsecond added) only while fewer than the
+tier remain. Every worker asks the same script on the same server, so the count holds across
+processes and machines whatever their clocks say. A refusal gives how long until the oldest
+grant leaves the window, and the caller waits that long (gevent) before asking again.
+
+:class:`LocalThroughput` is the same rule inside one process, for a bridge without Redis
+(``VOICEPLATFORM_WHATSAPP_REDIS_URL`` unset): correct only while that bridge is the number's
+only sender.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+import gevent
+import redis
+
+WINDOW_MICROSECONDS = 1_000_000
+KEY_PREFIX = "vp:whatsapp:mps:"
+
+#: KEYS[1] the number's log; ARGV[1] its tier, ARGV[2] the window in microseconds.
+#: Gives {1, now} (granted at the server's microsecond ``now``) or {0, wait in microseconds}.
+_SCRIPT = """
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) < limit then
+  local seq = redis.call('INCR', key .. ':seq')
+  redis.call('ZADD', key, now, now .. ':' .. seq)
+  redis.call('PEXPIRE', key, 2 * window / 1000)
+  redis.call('PEXPIRE', key .. ':seq', 2 * window / 1000)
+  return {1, now}
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+local wait = tonumber(oldest[2]) + window - now
+if wait < 1 then wait = 1 end
+return {0, wait}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    at: int  # microseconds on the limiter's clock (the Redis server's, for RedisThroughput)
+
+
+class Throughput(Protocol):
+    def try_acquire(self, phone_number_id: str, tier: int) -> Grant | float:
+        """A grant now, or the seconds to wait before asking again."""
+        ...
+
+
+def acquire(limiter: Throughput, phone_number_id: str, tier: int, timeout: float,
+            sleep: Callable[[float], Any] = gevent.sleep, clock: Callable[[], float] = time.monotonic) -> Grant | None:
+    """Wait (at most ``timeout`` seconds) for a grant on ``phone_number_id``; None if none came."""
+    deadline = clock() + timeout
+    while True:
+        answer = limiter.try_acquire(phone_number_id, tier)
+        if isinstance(answer, Grant):
+            return answer
+        left = deadline - clock()
+        if left <= 0:
+            return None
+        sleep(min(answer, left))
+
+
+class RedisThroughput:
+    def __init__(self, client: redis.Redis, prefix: str = KEY_PREFIX) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._script = client.register_script(_SCRIPT)
+
+    def try_acquire(self, phone_number_id: str, tier: int) -> Grant | float:
+        granted, value = self._script(keys=[self.prefix + phone_number_id], args=[tier, WINDOW_MICROSECONDS])
+        if int(granted):
+            return Grant(int(value))
+        return int(value) / 1_000_000
+
+
+class LocalThroughput:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._logs: dict[str, deque[int]] = {}
+
+    def try_acquire(self, phone_number_id: str, tier: int) -> Grant | float:
+        now = int(self.clock() * 1_000_000)
+        log = self._logs.setdefault(phone_number_id, deque())
+        while log and log[0] <= now - WINDOW_MICROSECONDS:
+            log.popleft()
+        if len(log) < tier:
+            log.append(now)
+            return Grant(now)
+        return max(1, log[0] + WINDOW_MICROSECONDS - now) / 1_000_000
