@@ -96,7 +96,11 @@ def test_estimate_per_channel(app: Flask, client: FlaskClient, tenants: Tenants,
     assert Decimal(by_sms["minimum_charge"]) == rates.sms_per_part and by_sms["sufficient"] is True
     by_whatsapp = client.get(f"/campaigns/{whatsapp['id']}/estimate", headers=operator).get_json()
     assert (by_whatsapp["channel"], by_whatsapp["unit"]) == ("whatsapp", "message")
-    assert Decimal(by_whatsapp["estimated_cost"]) == rates.whatsapp_per_message * 3
+    # The notice flow opens with free-form text and names no template: priced as one marketing
+    # template a contact (outside the 24-hour window only templates are delivered), and said so.
+    assert Decimal(by_whatsapp["estimated_cost"]) == rates.whatsapp_rate("marketing") * 3
+    assert by_whatsapp["templates_per_contact"] == {"marketing": 1.0} and by_whatsapp["free_form_per_contact"] == 1.0
+    assert "sends no template" in by_whatsapp["notes"][0]
 
 
 @pytest.fixture(scope="module")

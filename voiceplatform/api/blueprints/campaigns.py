@@ -20,14 +20,15 @@ from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
 from voiceplatform.api.published_flows import published_flow
 from voiceplatform.api.requests import field, json_body, parse_time
-from voiceplatform.campaigns.estimate import SAMPLE, sample_first_step
-from voiceplatform.campaigns.pricing import Rates, estimate_messages, estimate_voice
+from voiceplatform.campaigns.estimate import SAMPLE, sample_first_step, sample_whatsapp_opening
+from voiceplatform.campaigns.pricing import Rates, estimate_messages, estimate_voice, estimate_whatsapp
 from voiceplatform.campaigns.progress import progress
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.campaigns import lifecycle
 from voiceplatform.channels.dev.routes import messaging
 from voiceplatform.exceptions import ChannelUnavailableError
 from voiceplatform.messages import senders
+from voiceplatform.messages.whatsapp_catalog import catalog_for
 from voiceplatform.dialer.jobs import Jobs
 from voiceplatform.engagement.report import click_summary
 from voiceplatform.flow import Flow, load_flow_text
@@ -273,7 +274,12 @@ def estimate(campaign_id: int):  # type: ignore[no-untyped-def]
     sampled = db().scalars(members.order_by(Contact.id).limit(SAMPLE)).all() if campaign.contact_list_id else []
     version = db().get(FlowVersion, campaign.flow_version_id)
     assert version is not None
-    sample = sample_first_step(_flow_of(version), campaign.channel, [contact_view(c) for c in sampled], utcnow())
+    flow, viewed = _flow_of(version), [contact_view(c) for c in sampled]
+    sample = sample_first_step(flow, campaign.channel, viewed, utcnow())
+    if campaign.channel == "whatsapp":
+        return {**common, **_whatsapp_estimate(flow, viewed, contacts, balance, campaign.account_id),
+                "sampled_contacts": sample.contacts, "messages_per_contact": sample.messages_per_contact,
+                "parts_per_contact": sample.parts_per_contact}
     cost = estimate_messages(rates(), campaign.channel, contacts, sample.messages_per_contact, sample.parts_per_contact)
     per = "part" if campaign.channel == "sms" else "message"
     warnings = _country_warnings(campaign, members, settings.sender) if campaign.channel == "sms" else []
@@ -283,6 +289,25 @@ def estimate(campaign_id: int):  # type: ignore[no-untyped-def]
             "note": f"an estimate: every remaining contact sent the flow's first step once, its messages and parts "
                     f"measured on the first {SAMPLE} contacts' own texts; billed per {per} when sent, and again for "
                     f"each retry"}
+
+
+def _whatsapp_estimate(flow: Flow, contacts_sampled: list[dict[str, Any]], contacts: int, balance: Any,
+                       owner: int) -> dict[str, Any]:
+    """A WhatsApp campaign's estimate: its opening templates priced by category (the account's
+    synced templates say which; marketing when unknown), free-form messages free
+    (voiceplatform.campaigns.estimate, docs/messaging-campaigns.md)."""
+    opening = sample_whatsapp_opening(flow, contacts_sampled, utcnow(), catalog_for(db(), owner))
+    categories = opening.categories_per_contact()
+    cost = estimate_whatsapp(rates(), contacts, categories)
+    return {"estimated_cost": str(cost), "sufficient": balance >= cost,
+            "opening_templates": [{"name": t.name, "language": t.language, "category": t.category, "known": t.known,
+                                   "per_contact": t.per_contact} for t in opening.templates],
+            "templates_per_contact": categories,
+            "rate_per_category": {category: str(rates().whatsapp_rate(category)) for category in categories},
+            "free_form_per_contact": opening.free_form_per_contact, "warnings": [], "notes": list(opening.notes),
+            "note": f"an estimate: every remaining contact sent the flow's opening templates once, measured on the "
+                    f"first {SAMPLE} contacts, each priced by its category (marketing when unknown); free-form messages "
+                    "and replies inside the 24-hour window are free; WhatsApp prices per delivered template"}
 
 
 @blueprint.get("/<int:campaign_id>/contacts")

@@ -1,4 +1,10 @@
-"""Flows: validate, create (a new draft version), publish, list versions."""
+"""Flows: validate, create (a new draft version), publish, list versions.
+
+Validating, creating and publishing also check the WhatsApp templates a flow names against the
+account's synced templates (``whatsapp_templates``: voiceplatform.messages.whatsapp_catalog): a
+template that is unknown, not APPROVED, missing the language, or given the wrong number of
+parameters is an error at its line and column. An account with no synced templates is not
+checked for them."""
 
 from __future__ import annotations
 
@@ -13,8 +19,11 @@ from voiceplatform.api.errors import ApiError
 from voiceplatform.api.idempotency import idempotent
 from voiceplatform.api.pagination import page_of
 from voiceplatform.api.requests import field, json_body
-from voiceplatform.exceptions import FlowLimitError, Problem
-from voiceplatform.flow.loader import analyse_flow_text
+from voiceplatform.exceptions import FlowLimitError, FlowValidationError, Problem
+from voiceplatform.flow import Flow
+from voiceplatform.flow.loader import analyse_flow_text, load_flow_text
+from voiceplatform.flow.template_checks import check_whatsapp_templates
+from voiceplatform.messages.whatsapp_catalog import catalog_for
 from voiceplatform.models import FlowStatus, FlowVersion, Role
 from voiceplatform.models.base import utcnow
 from voiceplatform.settings import paths
@@ -33,7 +42,15 @@ def _problems(text: str) -> tuple[Any, list[dict[str, Any]]]:
         status = 413 if exc.limit == "max_flow_bytes" else 422
         raise ApiError(status, "flow_over_limit", exc.problems[0].message if exc.problems else str(exc),
                        {"limit": exc.limit, "problems": [_problem(p) for p in exc.problems]}) from exc
+    if flow is not None:
+        problems = sorted(set(problems) | set(_template_problems(flow, account_id())))
     return flow, [_problem(p) for p in problems]
+
+
+def _template_problems(flow: Flow, owner: int) -> list[Problem]:
+    """The flow's WhatsApp templates checked against the account's (none synced: no check)."""
+    catalog = catalog_for(db(), owner)
+    return check_whatsapp_templates(flow, catalog) if catalog is not None else []
 
 
 def _problem(problem: Problem) -> dict[str, Any]:
@@ -105,6 +122,23 @@ def _find(name: str, version: int) -> FlowVersion:
     return owned(row, f"flow {name} version {version}")
 
 
+def _check_templates_again(row: FlowVersion) -> None:
+    """Before publishing: the account's templates may have changed since the version was created
+    (a template paused or deleted): 422 ``invalid_flow`` with the problems."""
+    catalog = catalog_for(db(), row.account_id)
+    if catalog is None:
+        return
+    try:
+        flow = load_flow_text(row.definition, "flow.yaml", paths().flows_dir)
+    except FlowValidationError as exc:
+        problems = [_problem(p) for p in exc.problems]
+        raise ApiError(422, "invalid_flow", "the flow has errors", {"problems": problems}) from exc
+    problems = [_problem(p) for p in check_whatsapp_templates(flow, catalog)]
+    if any(p["severity"] == "error" for p in problems):
+        raise ApiError(422, "invalid_flow", "the flow names WhatsApp templates the account cannot send",
+                       {"problems": problems})
+
+
 @blueprint.post("/<name>/versions/<int:version>/publish")
 @requires(Role.DESIGNER)
 @idempotent
@@ -113,6 +147,7 @@ def publish(name: str, version: int):  # type: ignore[no-untyped-def]
     if row.status is FlowStatus.ARCHIVED:
         raise ApiError(409, "archived", "an archived version cannot be published")
     if row.status is not FlowStatus.PUBLISHED:
+        _check_templates_again(row)
         row.status = FlowStatus.PUBLISHED
         row.published_at = utcnow()
     return _version(row)
