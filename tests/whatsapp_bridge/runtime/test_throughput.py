@@ -1,0 +1,75 @@
+"""The number's throughput across workers: two limiters on one Redis never grant more than the
+tier in any second of the Redis server's clock (each grant's time is the server's, so the count
+does not depend on how fast this machine runs); the in-process limiter keeps the same rule on
+its own clock; the pair pacer allows a burst, then one every interval, and backs off 4^X."""
+
+from __future__ import annotations
+
+import gevent
+
+from voiceplatform.testing.redis import RedisServer
+
+from whatsapp_bridge.pairs import PairPacer
+from whatsapp_bridge.throughput import WINDOW_MICROSECONDS, Grant, LocalThroughput, RedisThroughput, acquire
+
+NUMBER = "106540352242922"
+
+
+def most_in_any_second(grants: list[int]) -> int:
+    """The most grants in any window (t - 1 s, t] ending at a grant."""
+    ordered = sorted(grants)
+    most, first = 0, 0
+    for last, at in enumerate(ordered):
+        while ordered[first] <= at - WINDOW_MICROSECONDS:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def test_two_limiters_on_one_redis_never_exceed_the_tier(redis_server: RedisServer) -> None:
+    tier, wanted = 20, 70
+    limiters = [RedisThroughput(redis_server.client()), RedisThroughput(redis_server.client())]
+    grants: list[int] = []
+
+    def worker(limiter: RedisThroughput) -> None:
+        while len(grants) < wanted:
+            grant = acquire(limiter, NUMBER, tier, timeout=30.0)
+            assert grant is not None
+            grants.append(grant.at)
+
+    gevent.joinall([gevent.spawn(worker, limiter) for limiter in limiters for _ in range(4)], raise_error=True)
+    assert len(grants) >= wanted
+    assert most_in_any_second(grants) <= tier
+
+
+def test_numbers_are_limited_separately_and_a_refusal_says_how_long_to_wait(redis_server: RedisServer) -> None:
+    limiter = RedisThroughput(redis_server.client())
+    assert all(isinstance(limiter.try_acquire("a", 2), Grant) for _ in range(2))
+    wait = limiter.try_acquire("a", 2)
+    assert isinstance(wait, float) and 0 < wait <= 1.0
+    assert isinstance(limiter.try_acquire("b", 2), Grant)
+
+
+def test_the_local_limiter_keeps_the_same_rule_on_its_clock() -> None:
+    now = [100.0]
+    limiter = LocalThroughput(clock=lambda: now[0])
+    granted = [limiter.try_acquire(NUMBER, 3) for _ in range(4)]
+    assert [isinstance(answer, Grant) for answer in granted] == [True, True, True, False]
+    now[0] += 0.999
+    assert not isinstance(limiter.try_acquire(NUMBER, 3), Grant)
+    now[0] += 0.002
+    assert isinstance(limiter.try_acquire(NUMBER, 3), Grant)
+
+
+def test_the_pair_pacer_allows_a_burst_then_one_an_interval_and_backs_off_four_to_the_x() -> None:
+    now = [0.0]
+    pacer = PairPacer(burst=3, every=6.0, clock=lambda: now[0])
+    pair = (NUMBER, "+15551234567")
+    assert [pacer.take(pair) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert pacer.take(pair) == 6.0
+    now[0] += 6.0
+    assert pacer.take(pair) == 0.0
+    assert pacer.take((NUMBER, "+15550000000")) == 0.0  # another user has their own
+    assert [pacer.strike(pair) for _ in range(4)] == [1.0, 4.0, 16.0, 64.0]
+    pacer.clear(pair)
+    assert pacer.strike(pair) == 1.0
