@@ -49,6 +49,19 @@ FULL = {"messages": 5_000, "window": 50}
 QUICK = {"messages": 200, "window": 20}
 
 
+def _text(value: Any) -> str:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value or "")
+
+
+def _receipted_id(pdu: Any) -> str:
+    """The id a receipt is for: its receipted_message_id TLV, else the text's ``id:``."""
+    tlv = getattr(pdu, "receipted_message_id", None)
+    if tlv:
+        return _text(tlv).rstrip("\x00")
+    text = _text(pdu.short_message)
+    return text.split("id:", 1)[1].split(" ", 1)[0] if "id:" in text else ""
+
+
 class WindowedEsme:
     """smpplib with a submit window: at most ``window`` submit_sm without their answer."""
 
@@ -56,7 +69,11 @@ class WindowedEsme:
         self.client = smpplib.client.Client(host, port, allow_unknown_opt_params=True, timeout=30)
         self.window = BoundedSemaphore(window)
         self.write_lock = Semaphore()
-        self.accepted = self.refused = self.receipts = 0
+        self.accepted = self.refused = self.receipts = self.strays = 0
+        # receipts count only for messages this ESME submitted, once each: a receipt for an
+        # earlier run's message (Jasmin hands it to any bind of the user) is a stray
+        self.submitted_ids: set[str] = set()
+        self.receipt_ids: set[str] = set()
         self.client.set_message_sent_handler(self._answered)
         self.client.set_error_pdu_handler(self._refused)
         self.client.set_message_received_handler(self._received)
@@ -80,6 +97,10 @@ class WindowedEsme:
 
     def _answered(self, pdu: Any) -> None:
         self.accepted += 1
+        message_id = _text(pdu.message_id)
+        self.submitted_ids.add(message_id)
+        if message_id in self.receipt_ids:  # its receipt came before its answer was read
+            self.receipts += 1
         self.window.release()
 
     def _refused(self, pdu: Any) -> None:
@@ -89,7 +110,12 @@ class WindowedEsme:
 
     def _received(self, pdu: Any) -> int:
         if int(pdu.esm_class or 0) & 0x04:
-            self.receipts += 1
+            message_id = _receipted_id(pdu)
+            if message_id in self.receipt_ids:
+                return 0
+            self.receipt_ids.add(message_id)
+            if message_id in self.submitted_ids:
+                self.receipts += 1
         return 0
 
     def run(self, destinations: list[str]) -> dict[str, float]:
@@ -115,6 +141,7 @@ class WindowedEsme:
             "accepted_per_s": round(total / (accepted_at - started), 1),
             "end_to_end_per_s": round(self.receipts / (done_at - started), 1),
             "receipts": self.receipts,
+            "stray_receipts": len(self.receipt_ids - self.submitted_ids),
             "seconds": round(done_at - started, 2),
         }
 
