@@ -142,13 +142,14 @@ class ScriptedGraph:
     script: list[BaseException | None] = field(default_factory=list)
     sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     wamids: list[str] = field(default_factory=list)
+    given: list[str] = field(default_factory=list)  # the wamids to answer with, in order (then made up)
 
     def send(self, phone_number_id: str, payload: Mapping[str, Any]) -> SendResult:
         self.sent.append((phone_number_id, dict(payload)))
         answer = self.script.pop(0) if self.script else None
         if answer is not None:
             raise answer
-        wamid = f"wamid.TEST{next(_wamids):08d}"
+        wamid = self.given.pop(0) if self.given else f"wamid.TEST{next(_wamids):08d}"
         self.wamids.append(wamid)
         return SendResult(wamid)
 
