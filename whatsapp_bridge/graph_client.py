@@ -93,7 +93,8 @@ class GraphClient:
     once unless the transport is (httpx's pool is)."""
 
     def __init__(self, base_url: str, token: str, *, connect_timeout: float = 5.0, read_timeout: float = 20.0,
-                 transport: httpx.BaseTransport | None = None, max_template_pages: int = 50) -> None:
+                 transport: httpx.BaseTransport | None = None, max_template_pages: int = 50,
+                 template_page_size: int = TEMPLATE_PAGE_SIZE) -> None:
         base = httpx.URL(base_url)
         if base.scheme not in ("http", "https") or not base.host:
             raise WhatsAppPayloadError("the Graph API base URL must be http(s)://host[:port]/vNN.N", "base_url")
@@ -101,6 +102,7 @@ class GraphClient:
             raise WhatsAppPayloadError("the Graph API token must be a non-empty single line", "token")
         self.base_url = base
         self.max_template_pages = max_template_pages
+        self.template_page_size = template_page_size
         self._http = httpx.Client(
             base_url=base, transport=transport, follow_redirects=False,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
@@ -185,7 +187,7 @@ class GraphClient:
         ``paging.next``. A record that is not a template's shape is left out."""
         records: list[TemplateRecord] = []
         url: httpx.URL | str = f"{_segment(waba_id, 'waba_id')}/message_templates"
-        params: dict[str, Any] | None = {"fields": TEMPLATE_FIELDS, "limit": TEMPLATE_PAGE_SIZE}
+        params: dict[str, Any] | None = {"fields": TEMPLATE_FIELDS, "limit": self.template_page_size}
         seen: set[str] = set()
         for _page in range(self.max_template_pages):
             answer = self._call("GET", url, params=params)
