@@ -9,15 +9,16 @@ import httpx
 import pytest
 
 from voiceplatform.flow.outputs import Button, Send
-from voiceplatform.testing.whatsapp_cloud import LAYLA, SEED_NUMBER_ID, SEED_WABA_ID, ZOE, WebhookReceiver, \
-    WhatsAppCloudServer
+from voiceplatform.testing.whatsapp_cloud import (LAYLA, SEED_NUMBER_ID, SEED_WABA_ID, USERNAME_ONLY_BSUID, ZOE,
+                                                 WebhookReceiver, WhatsAppCloudServer)
 from whatsapp_bridge.errors import GraphAuthError, MediaTooLargeError, ReengagementError, Retry
 from whatsapp_bridge.graph_client import GraphClient
+from whatsapp_bridge.identity import contact_address, contact_identity
 from whatsapp_bridge.messages import (ButtonMessage, ListMessage, ListRow, ListSection, MediaMessage, MediaRef,
                                       Message, ReplyButton, TemplateMessage, TextMessage)
 from whatsapp_bridge.rendering import render
 from whatsapp_bridge.signature import HEADER_NAME, verify
-from whatsapp_bridge.webhook_payloads import parse
+from whatsapp_bridge.webhook_payloads import parse, to_input
 
 
 def graph(server: WhatsAppCloudServer, **options: object) -> GraphClient:
@@ -107,3 +108,23 @@ def test_the_servers_webhooks_verify_over_their_bytes_and_parse_cleanly(whatsapp
         assert batch.problems == []
         kinds |= {event.text or "" for event in batch.inbound} | {status.status for status in batch.statuses}
     assert "مرحبا 👋 @home" in kinds and {"sent", "delivered", "read"} <= kinds
+
+
+def test_every_inbound_kind_the_server_sends_parses_into_the_engine_input(
+        whatsapp_cloud: WhatsAppCloudServer, whatsapp_webhooks: WebhookReceiver) -> None:
+    cloud = whatsapp_cloud.client
+    cloud.inject("button_reply", user=ZOE, id="1", title="Yes")
+    cloud.inject("list_reply", user=ZOE, id="__more", title="More", description="next page")
+    cloud.inject("quick_reply", user=LAYLA, payload="stop", text="Stop promotions")
+    cloud.inject("location", user=ZOE, latitude=24.7136, longitude=46.6753, name="Kingdom Centre")
+    cloud.inject("text", user_id=USERNAME_ONLY_BSUID, text="from a username")
+    cloud.wait_for_webhooks()
+    events = [event for webhook in whatsapp_webhooks.received for event in parse(webhook.json()).inbound]
+    assert [(event.kind, to_input(event).value) for event in events] == [
+        ("button_reply", "1"), ("list_reply", "__more"), ("template_button", "stop"),
+        ("location", "24.7136,46.6753"), ("text", "from a username")]
+    # keyed on the BSUID the server gives every user, the phone kept beside it
+    assert all(contact_address(event) == event.user_id for event in events)
+    assert [contact_identity(event.user_id, event.wa_id).phone for event in events] == [
+        "+" + ZOE, "+" + ZOE, "+" + LAYLA, "+" + ZOE, None]
+    assert events[-1].user_id == USERNAME_ONLY_BSUID
