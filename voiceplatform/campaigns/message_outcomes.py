@@ -10,10 +10,11 @@ reports that follow. The one place the campaign's retry rules meet a message.
   sessions' messages at once: they decide no attempt, so only the messages API's messages hear
   them (voiceplatform.messages.reports.apply_progress), in one query for the batch.
 - :func:`settle_message_outcome`: **what a bridge calls when a delivery report arrives** (the
-  dev channel's ``POST /dev/receipts`` too), in its own transaction. ``delivered`` keeps the
-  contact final; ``undelivered``, ``expired``, ``rejected`` and ``failed`` apply the campaign's
-  retry rule for that outcome (for example ``undelivered``: once more after an hour): the contact
-  is ``pending`` again, due at the rule's delay within its sending window, and a completed
+  dev channel's ``POST /dev/receipts`` too), in its own transaction. ``delivered`` (and
+  ``read``, WhatsApp's: the attempt takes it as ``delivered``) keeps the contact final;
+  ``undelivered``, ``expired``, ``rejected`` and ``failed`` apply the campaign's retry rule for
+  that outcome (for example ``undelivered``: once more after an hour): the contact is
+  ``pending`` again, due at the rule's delay within its sending window, and a completed
   campaign runs again for it. ``unknown`` (a submit the SMSC never answered: the message may or
   may not have arrived, so it is neither counted as sent nor resent silently) is final too and
   follows its retry rule (none by default). ``sent``, ``queued``, ``accepted`` and ``enroute``
@@ -55,11 +56,14 @@ from voiceplatform.models.base import utcnow
 
 SENT = "sent"
 DELIVERED = "delivered"
+READ = "read"
 UNKNOWN = "unknown"
 #: Reports that say the message is on its way: they change nothing.
 IN_PROGRESS_REPORTS = ("sent", "queued", "accepted", "enroute")
 #: Reports that say what became of the message, for certain: each may replace ``unknown``.
-DEFINITE_REPORTS = ("delivered", "undelivered", "expired", "rejected")
+#: ``read`` (WhatsApp: the contact opened it) is ``delivered`` to a campaign's attempt; a message
+#: of the messages API keeps it as its own status (voiceplatform.messages.statuses).
+DEFINITE_REPORTS = ("delivered", READ, "undelivered", "expired", "rejected")
 #: Reports that decide an attempt.
 FINAL_REPORTS = DEFINITE_REPORTS + ("failed", UNKNOWN)
 REPORTS = IN_PROGRESS_REPORTS + FINAL_REPORTS
@@ -142,6 +146,8 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
         return MessageSettled(applied.changed, applied.reason, applied.status, final=applied.final)
     if outcome in IN_PROGRESS_REPORTS:
         return MessageSettled(False, f"{outcome}: nothing to decide", attempt.outcome, attempt.campaign_contact_id)
+    if outcome == READ:  # read implies delivered: that is what the attempt's rules know
+        outcome = DELIVERED
     learned = attempt.outcome == UNKNOWN and outcome in DEFINITE_REPORTS
     if attempt.outcome != SENT and not learned:
         return MessageSettled(False, f"the attempt was already {attempt.outcome}", attempt.outcome,

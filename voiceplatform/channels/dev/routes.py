@@ -92,7 +92,7 @@ def outbox():  # type: ignore[no-untyped-def]
 @requires(Role.OPERATOR)
 def receipt():  # type: ignore[no-untyped-def]
     """A delivery report for outbox message ``message_id``, as a provider sends one (``status``:
-    delivered, undelivered, expired, rejected, failed, unknown; sent, queued, accepted, enroute
+    delivered, read, undelivered, expired, rejected, failed, unknown; sent, queued, accepted, enroute
     change no campaign attempt), applied to the campaign attempt that sent it, or the messages
     API's message (voiceplatform.campaigns.message_outcomes)."""
     body = json_body()
