@@ -13,7 +13,8 @@ error: the step still commits, the sender records it ``failed`` and settles its 
 **Addresses.** A contact is addressed by its phone number (``+E.164``) when Meta gives one, else
 by its BSUID (``US.1349…``: a user with a username and no number): the platform's contacts and
 campaigns are keyed on phone numbers, so a reply from a user known by both resumes the session
-a campaign started with their number. ``our_address`` is our business number (E.164).
+a campaign started with their number (whatsapp_bridge.identity.contact_address: the one rule).
+``our_address`` is our business number (E.164).
 
 The driver opens no connection: every process that makes WhatsApp messages registers it
 (``VOICEPLATFORM_CHANNELS=whatsapp_bridge.driver:register``) and only ``python -m
@@ -38,22 +39,12 @@ from voiceplatform.sessions.writes import insert_later, table_of
 
 from whatsapp_bridge.config import BusinessNumber, WhatsAppSettings
 from whatsapp_bridge.errors import WhatsAppPayloadError
-from whatsapp_bridge.identity import e164, recipient_field
+from whatsapp_bridge.identity import contact_address, e164, recipient_field
 from whatsapp_bridge.webhook_payloads import InboundEvent, parse, to_input
 
 NAME = "whatsapp"
 MESSAGES = table_of(WhatsAppMessage)
 MAX_ERROR = 200
-
-
-def contact_address(event: InboundEvent) -> str:
-    """The session address of ``event``'s sender: +E.164 when Meta gives the number, else the BSUID."""
-    phone = e164(event.wa_id) if event.wa_id else None
-    if phone is not None:
-        return phone
-    if event.user_id:
-        return event.user_id
-    raise InputRejectedError("the WhatsApp message names no sender", "from")
 
 
 def send_from_dict(raw: Mapping[str, Any]) -> Send:

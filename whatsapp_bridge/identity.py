@@ -3,8 +3,12 @@
 From April 2026 every webhook names the user by a business-scoped user id (BSUID, ``user_id`` /
 ``from_user_id``: ``US.13491208655302741918``, a parent BSUID ``US.ENT.11815799212886844830``),
 and a user who adopts a username may come with no phone number (``wa_id``, ``from``) at all. So a
-contact is **keyed on the BSUID when there is one, else on the phone number** (E.164 with ``+``),
-and the phone number is kept beside it as an attribute (:class:`ContactIdentity`).
+contact's identity holds both (:class:`ContactIdentity`), and **its address (the key sessions,
+contacts and campaigns use) is the phone number in E.164 when Meta gives one, else the BSUID**:
+the platform's contacts and campaigns are keyed on phone numbers, so a reply from a user known by
+both must resume the session a campaign started with their number. The BSUID is kept beside it
+(the windows are stored under both). This is the one rule: the driver and the inbox use
+:func:`contact_address`.
 
 Sending goes the other way (:func:`recipient_field`): a phone number goes in ``to`` as digits
 without ``+``, a BSUID in ``recipient``.
@@ -57,8 +61,8 @@ class ContactIdentity:
 
     @property
     def key(self) -> str:
-        """The contact's address: the BSUID when known, else the phone number."""
-        found = self.user_id or self.phone
+        """The contact's address: the phone number (E.164) when known, else the BSUID."""
+        found = self.phone or self.user_id
         assert found is not None  # contact_identity never builds one with neither
         return found
 
@@ -84,5 +88,6 @@ def contact_identity(user_id: str | None, wa_id: str | None) -> ContactIdentity:
 
 
 def contact_address(event: Identified) -> str:
-    """The contact's key for ``event``: its BSUID when present, else its phone number in E.164."""
+    """The contact's address for ``event``: its phone number in E.164 when present, else its
+    BSUID (a user with a username and no number)."""
     return contact_identity(event.user_id, event.wa_id).key

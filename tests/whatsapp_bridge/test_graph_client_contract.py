@@ -123,8 +123,10 @@ def test_every_inbound_kind_the_server_sends_parses_into_the_engine_input(
     assert [(event.kind, to_input(event).value) for event in events] == [
         ("button_reply", "1"), ("list_reply", "__more"), ("template_button", "stop"),
         ("location", "24.7136,46.6753"), ("text", "from a username")]
-    # keyed on the BSUID the server gives every user, the phone kept beside it
-    assert all(contact_address(event) == event.user_id for event in events)
-    assert [contact_identity(event.user_id, event.wa_id).phone for event in events] == [
-        "+" + ZOE, "+" + ZOE, "+" + LAYLA, "+" + ZOE, None]
+    # addressed by the phone when the server gives one, else by the BSUID (a username-only user);
+    # the BSUID the server gives every user is kept beside the phone
+    assert [contact_address(event) for event in events] == [
+        "+" + ZOE, "+" + ZOE, "+" + LAYLA, "+" + ZOE, USERNAME_ONLY_BSUID]
+    assert all(contact_identity(event.user_id, event.wa_id).user_id == event.user_id for event in events)
+    assert all(event.user_id for event in events)
     assert events[-1].user_id == USERNAME_ONLY_BSUID

@@ -16,9 +16,10 @@ class Event:
     wa_id: str | None
 
 
-def test_bsuid_is_the_key_and_the_phone_an_attribute() -> None:
+def test_the_phone_is_the_address_when_known_and_the_bsuid_kept() -> None:
     identity = contact_identity("US.13491208655302741918", "15551234567")
-    assert identity.key == "US.13491208655302741918" and identity.phone == "+15551234567"
+    assert identity.key == "+15551234567" and identity.user_id == "US.13491208655302741918"
+    assert contact_address(Event("US.13491208655302741918", "15551234567")) == "+15551234567"
     assert contact_address(Event("US.13491208655302741918", None)) == "US.13491208655302741918"
     assert contact_address(Event(None, "15551234567")) == "+15551234567"
     assert is_bsuid("US.ENT.11815799212886844830")

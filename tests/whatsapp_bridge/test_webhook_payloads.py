@@ -33,7 +33,7 @@ def test_inbound_text_with_contact_and_bsuid() -> None:
     assert event.timestamp == datetime.fromtimestamp(1750000000, tz=timezone.utc)
     assert event.context_id is None and event.waba_id == "102290129340398"
     assert to_input(event).kind is InputKind.TEXT and to_input(event).value == event.text
-    assert contact_address(event) == "US.13491208655302741918"
+    assert contact_address(event) == "+15551234567"  # the phone when Meta gives it; the BSUID kept beside
 
 
 def test_replies_across_two_entries_are_routed_on_their_phone_number_id() -> None:
