@@ -123,17 +123,32 @@ NUMBER_BODY: dict[str, Any] = {"type": "object", "required": ["number"], "proper
     "channel_flows": {"type": "object", "additionalProperties": NUMBER_FLOW, "description": "a channel's own flow, by channel"},
     "account_id": ID}}
 
-MESSAGE_BODY: dict[str, Any] = {"type": "object", "required": ["to", "text"], "additionalProperties": False, "properties": {
+WHATSAPP_TEMPLATE: dict[str, Any] = {
+    "type": "object", "required": ["name"], "additionalProperties": False,
+    "description": "WhatsApp only: the approved template sent outside the contact's 24-hour window (checked against "
+                   "the account's synced templates when it has any: 400 unknown_template, template_not_approved, "
+                   "template_params)",
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9_]{1,512}$", "example": "appointment_reminder"},
+        "language": {"type": "string", "maxLength": 12, "example": "en_US", "description": "default en"},
+        "params": {"type": "array", "maxItems": 100, "description": "the body's parameters {{1}}, {{2}}... in order",
+                   "items": {"type": "string", "minLength": 1, "maxLength": 1024}}}}
+MESSAGE_BODY: dict[str, Any] = {"type": "object", "required": ["to"], "additionalProperties": False, "properties": {
+    "channel": {"enum": ["sms", "whatsapp"], "description": "default sms"},
     "to": {"type": "string", "maxLength": 64, "example": "+966501234567", "description": "E.164, or national in `region`"},
-    "text": {"type": "string", "maxLength": 4096, "description": "at most max_sms_parts (10) parts; trimmed"},
+    "text": {"type": "string", "maxLength": 4096, "description": "trimmed. SMS (required): at most max_sms_parts (10) "
+             "parts. WhatsApp: at most 4,096 characters, free-form, sent only inside the contact's 24-hour window; "
+             "a text, a template or both"},
+    "template": WHATSAPP_TEMPLATE,
     "from": {"type": "string", "maxLength": 64, "description": "one of the account's numbers or registered sender IDs "
-             "(default: its first number on the SMS channel)"},
+             "(default: its first number on the channel); on WhatsApp a number of the account on the channel"},
     "region": {"type": "string", "maxLength": 3, "example": "SA"}}}
 MESSAGE_FILTERS = [
     {"name": "from", "in": "query", "schema": TIME, "description": "the period's start (default: 31 days before `to`)"},
     {"name": "to", "in": "query", "schema": TIME, "description": "the period's end (default: now)"},
-    {"name": "status", "in": "query", "schema": {"enum": ["accepted", "queued", "sent", "enroute", "delivered",
+    {"name": "status", "in": "query", "schema": {"enum": ["accepted", "queued", "sent", "enroute", "delivered", "read",
                                                            "undelivered", "expired", "rejected", "failed", "unknown"]}},
+    {"name": "channel", "in": "query", "schema": {"enum": ["sms", "whatsapp"]}},
     {"name": "interface", "in": "query", "schema": {"enum": ["api", "personalised"]}},
     {"name": "sender", "in": "query", "schema": {"type": "string", "maxLength": 64}},
     {"name": "recipient", "in": "query", "schema": {"type": "string", "maxLength": 64}},
@@ -312,7 +327,8 @@ DOCUMENT: dict[str, Any] = {
                                               "transcript rendered from it", params=[_path_param("session_id")])},
         # The messages API (voiceplatform.api.blueprints.messages, personalised, senders: docs/messages-api.md).
         "/messages": {
-            "post": _op("Send one SMS now: 202 with its id, parts, encoding, cost and country warnings", "202",
+            "post": _op("Send one SMS or WhatsApp message now: 202 with its id, parts, encoding, cost (WhatsApp: held "
+                        "until its final status) and country warnings", "202",
                         errors=("402", "409", "503"), idempotent=True, body=MESSAGE_BODY),
             "get": _op("Messages of a period (at most 31 days), newest first, with counts: messages (not parts), "
                        "parts, cost, by status", schema=PAGE, params=[*PAGING, *MESSAGE_FILTERS]),

@@ -13,6 +13,10 @@ The bridge's moves on the way (the SMSC took the submit: ``sent``; an intermedia
 ``enroute``) come a batch at a time (:func:`apply_progress`): one query finds which of the
 batch's sessions are messages of the messages API (a campaign's are most of them), and only
 those are locked and moved.
+
+A WhatsApp message's hold is settled by its first definite final status, in the same
+transaction and before its webhook (voiceplatform.messages.whatsapp_charges): the webhook's
+``cost`` is then what the message costs.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from voiceplatform.messages import whatsapp_charges
 from voiceplatform.messages.statuses import FINAL, advance
 from voiceplatform.models.messages import ApiMessage
 from voiceplatform.sessions.store import one_of
@@ -48,11 +53,13 @@ class ReportApplied:
 
 def event_payload(message: ApiMessage, previous: str | None = None) -> dict[str, Any]:
     """What a ``message.status`` webhook carries (also the API's view of a message, less the text)."""
+    template = message.template if isinstance(message.template, dict) else None
     return {"message_id": message.id, "status": message.status, "previous_status": previous,
-            "from": message.sender, "to": message.recipient, "country": message.country,
-            "parts": message.parts, "encoding": message.encoding, "cost": str(message.cost),
-            "interface": message.interface, "batch_id": message.batch, "row": message.row,
-            "session_id": message.session_id, "status_at": message.status_at.isoformat()}
+            "channel": message.channel or "sms", "from": message.sender, "to": message.recipient,
+            "country": message.country, "parts": message.parts, "encoding": message.encoding or None,
+            "template": template.get("name") if template else None, "cost": str(message.cost),
+            "cost_final": message.held is None, "interface": message.interface, "batch_id": message.batch,
+            "row": message.row, "session_id": message.session_id, "status_at": message.status_at.isoformat()}
 
 
 def apply_report(db: Session, session_id: str, outcome: str, now: datetime) -> ReportApplied | None:
@@ -69,6 +76,7 @@ def apply_report(db: Session, session_id: str, outcome: str, now: datetime) -> R
     if moved is None:
         return ReportApplied(message.id, False, previous, f"{outcome}: the message was already {previous}")
     message.status, message.status_at = moved, now
+    whatsapp_charges.settle(db, message, moved)
     db.flush()
     emit(db, message.account_id, MESSAGE_STATUS, event_payload(message, previous))
     return ReportApplied(message.id, True, moved, moved)

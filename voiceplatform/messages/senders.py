@@ -80,6 +80,23 @@ def resolve(db: Session, account_id: int, raw: str | None, transport: str) -> Se
                               "account (GET /numbers, GET /senders)", field="from", status=400)
 
 
+def resolve_number(db: Session, account_id: int, raw: str | None, transport: str) -> Sender:
+    """The business number ``raw`` names for a WhatsApp message (without one, the account's first
+    number on ``transport``): it must be one of the account's numbers and take ``transport``
+    (WhatsApp sends from a phone number, never a sender ID). MessageRefusedError (400, field
+    ``from``) otherwise."""
+    sender = resolve(db, account_id, raw, transport)
+    number = db.get(Number, sender.number_id) if sender.number_id is not None else None
+    if number is None:
+        raise MessageRefusedError("sender_refused", f"{sender.address!r} is a sender ID: WhatsApp sends from one of the "
+                                  "account's numbers (GET /numbers)", field="from", status=400)
+    if number.channel(transport) is None:
+        raise MessageRefusedError("sender_refused", f"{number.number} does not take {transport} messages (its channels: "
+                                  f"{', '.join(sorted(c.channel for c in number.channels)) or 'none'}; PATCH "
+                                  "/numbers/{id})", field="from", status=400)
+    return sender
+
+
 def destination_warnings(db: Session, account_id: int, sender: str | None, transport: str,
                          prefixes: Iterable[str]) -> list[dict[str, Any]]:
     """The country check (brief 4.2.9) for a list of recipients, known by the first four

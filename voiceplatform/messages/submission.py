@@ -11,6 +11,12 @@ Priced: per part at the destination country's rate (campaigns.pricing.Rates). Wa
 country that requires sender registration, from a sender not registered there
 (voiceplatform.messages.countries).
 
+**On WhatsApp** (``channel="whatsapp"``) a message is a text, a template or both
+(voiceplatform.messages.whatsapp_content, checked before it gets here); its recipient must be a
+phone number, and a contact opted out of WhatsApp is refused; it is one message, not parts, with
+no country warning (WhatsApp has no sender IDs); its cost is held on submission and settled by
+its final status (voiceplatform.messages.whatsapp_charges).
+
 Handed over: each message is a session of the account's one-message flow started through the
 shared runner, whose driver (the SMS bridge, else the dev channel) queues it inside this
 transaction, with its ``api_messages`` row. The account is charged **on submission** with one
@@ -20,6 +26,7 @@ everything back, and the request is a 402 (``insufficient_credit``), as for call
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
@@ -32,8 +39,9 @@ from voiceplatform.campaigns.pricing import QUANTUM, Rates
 from voiceplatform.contacts.opt_out import accepts
 from voiceplatform.db import rows_changed
 from voiceplatform.exceptions import MessageRefusedError
-from voiceplatform.messages import countries, senders
-from voiceplatform.messages.one_message_flow import TEXT_FIELD
+from voiceplatform.messages import countries, senders, whatsapp_charges
+from voiceplatform.messages.one_message_flow import TEXT_FIELD, param_fields
+from voiceplatform.messages.whatsapp_content import WhatsAppContent
 from voiceplatform.messages.statuses import ACCEPTED
 from voiceplatform.models import Account, Contact, DoNotCall
 from voiceplatform.models.base import utcnow
@@ -44,6 +52,9 @@ from voiceplatform.sessions.runner import SessionRunner
 from voiceplatform.text.sms_segments import SmsSize, measure
 
 ENGINE_CHANNEL = "sms"
+WHATSAPP = "whatsapp"
+BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[0-9]{1,40}")  # a business-scoped WhatsApp user id: US.1349...
+CHANNEL_NAMES = {"sms": "SMS", WHATSAPP: "WhatsApp"}
 CHUNK = 500  # phones per IN (...) when reading the do-not-call list and the contacts
 MAX_TEXT_CHARS = 4_096  # before measuring: a longer text is refused without counting its parts
 
@@ -55,6 +66,7 @@ class Outgoing:
     to: str
     text: str
     row: int | None = None
+    whatsapp: WhatsAppContent | None = None  # a WhatsApp message's text and template
 
 
 @dataclass(frozen=True)
@@ -65,10 +77,19 @@ class Prepared:
     to: str  # E.164
     country: str | None
     text: str
-    size: SmsSize
+    size: SmsSize | None  # None on WhatsApp
     cost: Decimal
     contact_id: int | None = None
     warnings: tuple[dict[str, Any], ...] = ()
+    whatsapp: WhatsAppContent | None = None
+
+    @property
+    def encoding(self) -> str:
+        return self.size.encoding.value if self.size is not None else ""
+
+    @property
+    def parts(self) -> int:
+        return self.size.segments if self.size is not None else 1
 
 
 @dataclass(frozen=True)
@@ -92,6 +113,7 @@ class Submission:
     region: str = "US"
     batch: str | None = None
     required: frozenset[str] = field(default_factory=countries.registration_countries)
+    channel: str = ENGINE_CHANNEL  # the engine channel: sms or whatsapp
 
     # ---- checking, measuring, pricing ------------------------------------------------------------
 
@@ -106,11 +128,13 @@ class Submission:
                     entry = Refused(entry.row, entry.to, blocked[entry.to])
                 else:
                     entry = Prepared(entry.row, entry.to, entry.country, entry.text, entry.size, entry.cost,
-                                     contacts.get(entry.to), entry.warnings)
+                                     contacts.get(entry.to), entry.warnings, entry.whatsapp)
             out.append(entry)
         return out
 
     def _one(self, item: Outgoing) -> Prepared | Refused:
+        if self.channel == WHATSAPP:
+            return self._whatsapp(item)
         try:
             to = _phone(item.to, self.region)
             text = _text(item.text)
@@ -125,6 +149,20 @@ class Submission:
         warning = countries.warning(self.sender.address, country, self.sender.registered_in, self.required)
         cost = self.rates.message_cost(ENGINE_CHANNEL, 1, size.segments, to=to).quantize(QUANTUM)
         return Prepared(item.row, to, country, text, size, cost, None, (warning,) if warning else ())
+
+    def _whatsapp(self, item: Outgoing) -> Prepared | Refused:
+        try:
+            if isinstance(item.to, str) and BSUID.fullmatch(item.to.strip()):
+                raise MessageRefusedError("invalid_number", "a WhatsApp user id (BSUID) is not a recipient of POST "
+                                          "/messages: give the contact's phone number (E.164)", field="to")
+            to = _phone(item.to, self.region)
+            if item.whatsapp is None:
+                raise MessageRefusedError("empty_text", "a WhatsApp message needs a text, a template or both",
+                                          field="text")
+        except MessageRefusedError as error:
+            return Refused(item.row, item.to, error)
+        cost = whatsapp_charges.hold_for(self.rates, item.whatsapp)
+        return Prepared(item.row, to, region_of(to), item.whatsapp.text, None, cost, None, (), item.whatsapp)
 
     def _reachability(self, phones: Iterable[str]) -> tuple[dict[str, MessageRefusedError], dict[str, int]]:
         """The recipients that may not be sent to (do-not-call, opted out of SMS) with why, and the
@@ -141,9 +179,10 @@ class Submission:
             for contact_id, phone, channels, opted_out_at in self.db.execute(
                     select(Contact.id, Contact.phone, Contact.channels, Contact.opted_out_at)
                     .where(Contact.account_id == self.account_id, Contact.phone.in_(chunk))):
-                if not accepts(channels, opted_out_at, ENGINE_CHANNEL):
-                    blocked.setdefault(phone, MessageRefusedError("opted_out", f"{phone} has opted out of SMS",
-                                                                  field="to", status=409))
+                if not accepts(channels, opted_out_at, self.channel):
+                    blocked.setdefault(phone, MessageRefusedError(
+                        "opted_out", f"{phone} has opted out of {CHANNEL_NAMES.get(self.channel, self.channel)}",
+                        field="to", status=409))
                 contact_ids.setdefault(phone, contact_id)
         return blocked, contact_ids
 
@@ -162,15 +201,20 @@ class Submission:
         rows: list[ApiMessage] = []
         with store.batched(self.db):
             for message in prepared:
+                template = message.whatsapp.template if message.whatsapp is not None else None
+                contact = {"phone": message.to, TEXT_FIELD: message.text,
+                           **(param_fields(template.params) if template is not None else {})}
                 started, _ = self.runner.start_in(
                     self.db, account_id=self.account_id, flow_version_id=flow_version_id, channel=self.transport,
                     address=message.to, our_address=self.sender.address, number_id=self.sender.number_id,
-                    contact_id=message.contact_id, contact={"phone": message.to, TEXT_FIELD: message.text})
+                    contact_id=message.contact_id, contact=contact, renders_as=self.channel)
                 rows.append(ApiMessage(
                     account_id=self.account_id, session_id=started.session_id, interface=self.interface,
                     batch=self.batch, row=message.row, sender=self.sender.address, recipient=message.to,
-                    country=message.country, transport=self.transport, text=message.text,
-                    encoding=message.size.encoding.value, parts=message.size.segments, cost=message.cost,
+                    country=message.country, transport=self.transport, channel=self.channel, text=message.text,
+                    encoding=message.encoding, parts=message.parts, cost=message.cost,
+                    template=template.stored() if template is not None else None,
+                    held=message.cost if self.channel == WHATSAPP and message.cost else None,
                     status=ACCEPTED, created_at=now, status_at=now))
         self.db.add_all(rows)
         self.db.flush()

@@ -1,6 +1,7 @@
-"""Messages: send one SMS (``POST /messages``), read one (``GET /messages/{id}``) and list them
-with their counts (``GET /messages``: the brief's reports, 4.9: messages counted, not parts,
-with the parts beside them). docs/messages-api.md."""
+"""Messages: send one SMS or WhatsApp message (``POST /messages``, ``channel`` ``sms`` by default
+or ``whatsapp``), read one (``GET /messages/{id}``) and list them with their counts
+(``GET /messages``: the brief's reports, 4.9: messages counted, not parts, with the parts beside
+them). docs/messages-api.md."""
 
 from __future__ import annotations
 
@@ -21,16 +22,22 @@ from voiceplatform.channels.dev.routes import messaging
 from voiceplatform.db.request_session import db
 from voiceplatform.exceptions import ChannelUnavailableError, MessageRefusedError
 from voiceplatform.messages import senders
-from voiceplatform.messages.one_message_flow import flow_version_id
+from voiceplatform.messages.one_message_flow import DEFINITION, flow_version_id, whatsapp_definition
 from voiceplatform.messages.statuses import STATUSES
-from voiceplatform.messages.submission import ENGINE_CHANNEL, Outgoing, Prepared, Submission
+from voiceplatform.messages.submission import CHANNEL_NAMES, ENGINE_CHANNEL, WHATSAPP, Outgoing, Prepared, Submission
+from voiceplatform.messages.whatsapp_catalog import catalog_for
+from voiceplatform.messages.whatsapp_content import WhatsAppContent, read_content
 from voiceplatform.models import Account, Role
 from voiceplatform.models.base import utcnow
-from voiceplatform.models.messages import INTERFACES, ApiMessage
+from voiceplatform.models.messages import CHANNELS, INTERFACES, ApiMessage
 
 blueprint = Blueprint("messages", __name__, url_prefix="/messages")
 MAX_PERIOD = timedelta(days=31)  # the brief's reports: "a maximum one-month period" (4.9.1)
-SEND_FIELDS = ("to", "text", "from", "region")
+SEND_FIELDS = ("to", "text", "from", "region", "channel")
+WHATSAPP_FIELDS = SEND_FIELDS + ("template",)
+NO_BUTTONS = ("'buttons' are not sent by POST /messages: a message of the API is a session that ends at once, so a "
+              "button's tap would answer nothing (it would arrive as a message.received webhook). Send a question "
+              "with reply buttons from a flow (a gather with choices, POST /flows), or write the choices in the text")
 NO_CALLBACK = ("delivery reports go to the account's webhooks (POST /webhooks, event message.status); "
                "a request takes no callback URL")
 
@@ -49,27 +56,34 @@ def known_fields(body: dict[str, Any], allowed: Sequence[str]) -> None:
                           {"fields": unknown})
 
 
-def submission(interface: str, sender: str | None, region: Any, batch: str | None = None) -> Submission:
-    """A Submission for the account from ``sender``, on the driver that delivers SMS."""
+def submission(interface: str, sender: str | None, region: Any, batch: str | None = None,
+               channel: str = ENGINE_CHANNEL) -> Submission:
+    """A Submission for the account from ``sender``, on the driver that delivers ``channel``
+    (sms or whatsapp: its bridge, else the dev channel standing in)."""
     if not isinstance(region, str) or not 1 <= len(region) <= 3:
         raise bad_request("'region' must be a country code such as SA or US", {"field": "region"})
     runtime = messaging()
     try:
-        transport = runtime.channels.for_engine_channel(ENGINE_CHANNEL).capabilities.name
+        transport = runtime.channels.for_engine_channel(channel).capabilities.name
     except ChannelUnavailableError as exc:
-        raise ApiError(503, "no_channel", f"no channel sends SMS on this installation: {exc}") from exc
+        raise ApiError(503, "no_channel", f"no channel sends {CHANNEL_NAMES[channel]} on this installation: "
+                       f"{exc}") from exc
     try:
-        resolved = senders.resolve(db(), account_id(), sender, transport)
+        if channel == WHATSAPP:
+            resolved = senders.resolve_number(db(), account_id(), sender, transport)
+        else:
+            resolved = senders.resolve(db(), account_id(), sender, transport)
     except MessageRefusedError as error:
         raise refused(error) from error
     rates: Rates = current_app.extensions["vp_rates"]
     return Submission(db(), runtime.runner, rates, account_id(), resolved, transport, interface,
-                      region=region.upper(), batch=batch)
+                      region=region.upper(), batch=batch, channel=channel)
 
 
-def hand_over(sending: Submission, prepared: list[Prepared]) -> list[ApiMessage]:
-    """Submit ``prepared`` (charged, queued) in the request's transaction."""
-    flow = flow_version_id(current_app.extensions["vp_sessions"], sending.account_id)
+def hand_over(sending: Submission, prepared: list[Prepared], definition: str = DEFINITION) -> list[ApiMessage]:
+    """Submit ``prepared`` (charged, queued) in the request's transaction, as sessions of the
+    one-message flow ``definition``."""
+    flow = flow_version_id(current_app.extensions["vp_sessions"], sending.account_id, definition)
     try:
         return sending.submit(prepared, flow)
     except MessageRefusedError as error:
@@ -82,26 +96,60 @@ def currency() -> str:
 
 
 def message_view(row: ApiMessage, **extra: Any) -> dict[str, Any]:
-    return {"id": row.id, "account_id": row.account_id, "status": row.status, "from": row.sender,
-            "to": row.recipient, "country": row.country, "text": row.text, "encoding": row.encoding,
-            "parts": row.parts, "cost": str(row.cost), "interface": row.interface, "batch_id": row.batch,
-            "row": row.row, "transport": row.transport, "session_id": row.session_id,
+    template = row.template if isinstance(row.template, dict) else None
+    return {"id": row.id, "account_id": row.account_id, "channel": row.channel or ENGINE_CHANNEL,
+            "status": row.status, "from": row.sender, "to": row.recipient, "country": row.country,
+            "text": row.text or None, "template": template, "encoding": row.encoding or None, "parts": row.parts,
+            "cost": str(row.cost), "cost_final": row.held is None, "interface": row.interface,
+            "batch_id": row.batch, "row": row.row, "transport": row.transport, "session_id": row.session_id,
             "created_at": row.created_at.isoformat(), "status_at": row.status_at.isoformat(), **extra}
+
+
+def _channel(body: dict[str, Any]) -> str:
+    channel = body.get("channel", ENGINE_CHANNEL)
+    if channel not in CHANNELS:
+        raise bad_request(f"'channel' must be one of {list(CHANNELS)} (default sms)", {"field": "channel"})
+    return str(channel)
+
+
+def _whatsapp_content(body: dict[str, Any]) -> WhatsAppContent:
+    try:
+        return read_content(field(body, "text", str, required=False), body.get("template"),
+                            catalog_for(db(), account_id()))
+    except MessageRefusedError as error:
+        raise refused(error) from error
 
 
 @blueprint.post("")
 @requires(Role.OPERATOR)
 @idempotent
 def send():  # type: ignore[no-untyped-def]
-    """One SMS, at once: 202 with its id, parts, encoding, cost and any country warning."""
+    """One SMS or WhatsApp message, at once: 202 with its id, parts, encoding, cost and any
+    country warning."""
     body = json_body()
-    known_fields(body, SEND_FIELDS)
-    to, text = field(body, "to", str), field(body, "text", str)
-    sending = submission("api", field(body, "from", str, required=False), body.get("region", "US"))
-    [entry] = sending.prepare([Outgoing(to, text)])
+    if "buttons" in body:
+        raise bad_request(NO_BUTTONS, {"field": "buttons"}, code="buttons_unsupported")
+    channel = _channel(body)
+    if channel != WHATSAPP and "template" in body:
+        raise bad_request("'template' is a WhatsApp template: give \"channel\": \"whatsapp\"", {"field": "template"})
+    known_fields(body, WHATSAPP_FIELDS if channel == WHATSAPP else SEND_FIELDS)
+    to = field(body, "to", str)
+    sender = field(body, "from", str, required=False)
+    if channel == WHATSAPP:
+        content = _whatsapp_content(body)
+        sending = submission("api", sender, body.get("region", "US"), channel=WHATSAPP)
+        outgoing = Outgoing(to, content.text, whatsapp=content)
+        template = content.template
+        definition = whatsapp_definition(template.name, template.language, len(template.params)) if template \
+            else whatsapp_definition()
+    else:
+        text = field(body, "text", str)
+        sending = submission("api", sender, body.get("region", "US"))
+        outgoing, definition = Outgoing(to, text), DEFINITION
+    [entry] = sending.prepare([outgoing])
     if not isinstance(entry, Prepared):
         raise refused(entry.error)
-    [row] = hand_over(sending, [entry])
+    [row] = hand_over(sending, [entry], definition)
     return message_view(row, currency=currency(), warnings=list(entry.warnings)), 202
 
 
@@ -151,6 +199,11 @@ def _filtered() -> Select[ApiMessage]:
         if status not in STATUSES:
             raise bad_request(f"status must be one of {list(STATUSES)}", {"field": "status"})
         query = query.where(ApiMessage.status == status)
+    channel = request.args.get("channel")
+    if channel is not None:
+        if channel not in CHANNELS:
+            raise bad_request(f"channel must be one of {list(CHANNELS)}", {"field": "channel"})
+        query = query.where(ApiMessage.channel == channel)
     interface = request.args.get("interface")
     if interface is not None:
         if interface not in INTERFACES:

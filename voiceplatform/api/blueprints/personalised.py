@@ -79,7 +79,7 @@ def _answer(entry: Prepared | Refused, message_id: int | None = None) -> dict[st
         return {"row": entry.row, "to": entry.to, "status": "refused",
                 "error": {"code": error.code, "message": error.message, "field": error.field}}
     return {"row": entry.row, "to": entry.to, "status": "accepted", "message_id": message_id,
-            "country": entry.country, "parts": entry.size.segments, "encoding": entry.size.encoding.value,
+            "country": entry.country, "parts": entry.parts, "encoding": entry.encoding,
             "cost": str(entry.cost), "warnings": [warning["code"] for warning in entry.warnings]}
 
 
@@ -105,7 +105,7 @@ def send_personalised():  # type: ignore[no-untyped-def]
     warnings = {(w["country"], w["sender"]): w for entry in prepared for w in entry.warnings}
     return {"batch_id": batch, "from": sending.sender.address, "phone_column": rows.phone_column,
             "recipients_total": len(answers), "accepted": len(prepared), "refused": len(answers) - len(prepared),
-            "parts": sum(entry.size.segments for entry in prepared),
+            "parts": sum(entry.parts for entry in prepared),
             "cost": str(sum((entry.cost for entry in prepared), Decimal(0))), "currency": currency(),
             "warnings": list(warnings.values()),
             "recipients": [answer for _, answer in sorted(answers, key=lambda pair: pair[0])]}, 202
