@@ -8,6 +8,10 @@ priced, reported to the platform, and held when they come before their wamid is 
 * **Priced.** A status carrying ``pricing`` records its category, type and billable flag; the
   first delivered (or read, played) one prices the message (whatsapp_bridge.pricing.charge with
   the bridge's rates). A billable category with no rate leaves ``cost`` NULL (never guessed).
+  A message of a campaign's session is charged to its attempt and the account then, in this
+  transaction, once (voiceplatform.campaigns.message_outcomes.charge_delivered): a campaign's
+  WhatsApp messages cost nothing when sent, a free-form one in the window nothing at all, a
+  failed one nothing.
 * **Reported** like the SMS bridge's receipts (sms_bridge/message_status.py): ``sent`` is a move
   on the way (``report_progress``: the messages API's message hears it); ``delivered``, ``read``
   and ``played`` settle the session's campaign attempt (or API message) ``delivered``, and
@@ -32,7 +36,7 @@ from typing import Any
 from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
-from voiceplatform.campaigns.message_outcomes import report_progress, settle_message_outcome
+from voiceplatform.campaigns.message_outcomes import charge_delivered, report_progress, settle_message_outcome
 from voiceplatform.models.whatsapp import (WhatsAppHeldStatus, WhatsAppMessage, WhatsAppStatusReceipt,
                                           WhatsAppWamid)
 from voiceplatform.sessions.store import one_of, take_write_lock
@@ -105,7 +109,10 @@ def apply_statuses(db: Session, statuses: Sequence[StatusEvent], now: datetime, 
         summary.applied += 1
         if part[1] < message.parts:
             continue  # a lead part of a split message
+        unpriced = message.cost is None
         _price(message, status, rates)
+        if unpriced and message.cost is not None and message.session_id is not None:
+            charge_delivered(db, message.session_id, message.cost)  # once: the status that priced it
         moved = advance(message.status, status.status)
         if moved is None:
             continue

@@ -17,7 +17,8 @@ RATES = Rates(voice_per_minute=Decimal("0.02"), sms_per_part=Decimal("0.034"), w
 def test_each_channel_has_its_unit_and_minimum_charge() -> None:
     assert RATES.unit("voice") == ("minute", Decimal("0.02")) and RATES.minimum_charge("voice") == Decimal("0.02")
     assert RATES.unit("sms") == ("part", Decimal("0.034")) and RATES.minimum_charge("sms") == Decimal("0.034")
-    assert RATES.unit("whatsapp") == ("message", Decimal("0.005")) and RATES.minimum_charge("whatsapp") == Decimal("0.005")
+    assert RATES.unit("whatsapp") == ("message", Decimal("0.005"))
+    assert RATES.minimum_charge("whatsapp") == RATES.whatsapp_rate("marketing") == Decimal("0.25")
     with pytest.raises(ValueError, match="not a messaging channel"):
         RATES.message_cost("voice", 1, 1)
 

@@ -3,7 +3,14 @@ reports that follow. The one place the campaign's retry rules meet a message.
 
 - :func:`record_sent`: the attempt's session started and its first step's messages were queued
   (in the dispatcher's transaction, with the session itself). The attempt is ``sent`` and the
-  contact final (``done``); the account is charged per part (SMS) or per message (WhatsApp).
+  contact final (``done``); the account is charged per part (SMS). A WhatsApp attempt carried by
+  the WhatsApp bridge costs nothing when sent: Meta prices a message when it is *delivered*, by
+  its category (:func:`charge_delivered`); carried by the dev channel standing in (which reports
+  no pricing) it is charged per message when sent, as before.
+- :func:`charge_delivered`: one of a campaign session's WhatsApp messages was delivered and the
+  bridge priced it from the status's ``pricing`` (voiceplatform.campaigns.pricing.whatsapp_charge):
+  the charge is added to the attempt's ``cost`` and taken from the account's balance, in the
+  status's transaction, once per message (the bridge calls it on the status that priced it).
 - :func:`record_failed`: the session could not start (no driver, a flow that fails at once):
   the ``failed`` outcome and its retry rule.
 - :func:`report_progress`: a batch of moves on the way (``sent``, ``enroute``...) of many
@@ -41,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -68,6 +76,9 @@ DEFINITE_REPORTS = ("delivered", READ, "undelivered", "expired", "rejected")
 FINAL_REPORTS = DEFINITE_REPORTS + ("failed", UNKNOWN)
 REPORTS = IN_PROGRESS_REPORTS + FINAL_REPORTS
 RETRY_REASON = "retry_after_delivery_report"
+#: Transports that report each message's price with its delivery status (the WhatsApp bridge's
+#: ``pricing``): an attempt they carry is charged on delivery (:func:`charge_delivered`), not when sent.
+PRICED_ON_DELIVERY = frozenset({"whatsapp"})
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,8 @@ def record_sent(db: Session, campaign: Campaign, entry: CampaignContact, *, sess
     transaction's next flush (a batch of attempts flushes once: voiceplatform.dialer.messaging)."""
     parts = parts_of(campaign.channel, texts)
     contact = db.get(Contact, entry.contact_id)  # already loaded by the claim: SMS is priced by its country
-    cost = rates.message_cost(campaign.channel, len(texts), parts, to=contact.phone if contact else None)
+    cost = Decimal(0) if transport in PRICED_ON_DELIVERY else rates.message_cost(
+        campaign.channel, len(texts), parts, to=contact.phone if contact else None)
     entry.attempts += 1
     attempt = CampaignMessage(campaign_id=campaign.id, campaign_contact_id=entry.id, session_id=session_id,
                               channel=campaign.channel, transport=transport, attempt=entry.attempts,
@@ -104,6 +116,28 @@ def record_sent(db: Session, campaign: Campaign, entry: CampaignContact, *, sess
         assert account is not None
         account.balance = (account.balance or 0) - cost
     return attempt
+
+
+def charge_delivered(db: Session, session_id: str, cost: Decimal) -> Decimal | None:
+    """Charge ``cost`` for a delivered message of session ``session_id`` (what the WhatsApp
+    bridge priced it at from the status's ``pricing``) to the session's campaign attempt, in the
+    caller's transaction: the attempt's ``cost`` grows by it and the account's balance shrinks by
+    it (two increments: concurrent statuses of one campaign never lose each other's charge). The
+    caller charges each message once, on the status that priced it. Gives the charge, or None
+    when the session is no campaign's (a message of the messages API settles its own hold:
+    voiceplatform.messages.reports)."""
+    found = db.execute(select(CampaignMessage.id, Campaign.account_id)
+                       .join(Campaign, Campaign.id == CampaignMessage.campaign_id)
+                       .where(CampaignMessage.session_id == session_id)).first()
+    if found is None:
+        return None
+    attempt_id, account_id = found
+    if cost:
+        db.execute(update(CampaignMessage).where(CampaignMessage.id == attempt_id)
+                   .values(cost=CampaignMessage.cost + cost).execution_options(synchronize_session=False))
+        db.execute(update(Account).where(Account.id == account_id)
+                   .values(balance=Account.balance - cost).execution_options(synchronize_session=False))
+    return cost
 
 
 def record_failed(db: Session, campaign: Campaign, entry: CampaignContact, *, transport: str, reason: str,

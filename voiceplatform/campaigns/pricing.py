@@ -13,8 +13,10 @@ name pays ``sms_per_part``.
 - **sms**: billed per part on submission (a 200-character GSM-7 text is 2 parts, an 80-character
   Arabic one 2 parts: voiceplatform.text.sms_segments), at the destination country's rate; the
   minimum charge is one part at the default rate.
-- **whatsapp**: a campaign's attempt is billed per message on submission at
-  ``whatsapp_per_message``; the minimum charge is one message. Meta prices per *delivered*
+- **whatsapp**: a campaign's attempt is billed per *delivered* message (the bridge prices each
+  from its status's ``pricing``: campaigns.message_outcomes.charge_delivered), nothing when sent;
+  on the dev channel standing in, per message on submission at ``whatsapp_per_message``. The
+  minimum charge is one marketing message. Meta prices per *delivered*
   message by the template's category (per-message pricing, since 1 July 2025):
   ``whatsapp_per_category`` (``{"marketing": "0.25", "utility": "0.02", "authentication":
   "0.03"}``) holds the rates, and :func:`whatsapp_charge` says what one delivered message costs
@@ -111,9 +113,13 @@ class Rates:
         raise ValueError(f"{channel!r} is not a messaging channel")
 
     def minimum_charge(self, channel: str = "voice") -> Decimal:
-        """What the balance must cover for a campaign on ``channel`` to make its next attempt."""
+        """What the balance must cover for a campaign on ``channel`` to make its next attempt: a
+        minute, a part, or on WhatsApp a marketing message (charged when delivered, by its
+        category: the dearest a campaign's opening template usually is)."""
         if channel == "voice":
             return self.voice_per_minute
+        if channel == "whatsapp":
+            return self.whatsapp_rate("marketing")
         return self.message_cost(channel, 1, 1)
 
     def unit(self, channel: str) -> tuple[str, Decimal]:

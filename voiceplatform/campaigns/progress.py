@@ -1,18 +1,22 @@
 """A campaign's progress: contacts by state, final outcomes, attempts by outcome on the campaign's
 channel (calls on voice; messaging attempts on sms and whatsapp, with the messages and, for SMS,
-the parts they took), the current rate of interactions per second (``calls_per_second``: calls,
+the parts they took, and what they cost; on whatsapp the campaign's sessions' messages by their
+last status: sent, delivered, read, failed), the current rate of interactions per second (``calls_per_second``: calls,
 or sessions started) and the estimated time left. A few indexed GROUP BY queries, no full load."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from voiceplatform.campaigns.pricing import QUANTUM
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.models import Call, Campaign, CampaignContact, CampaignContactStatus, CampaignMessage
+from voiceplatform.models.whatsapp import WhatsAppMessage
 
 RATE_WINDOW = timedelta(seconds=30)
 
@@ -73,16 +77,31 @@ def _messages(session: Session, campaign: Campaign, now: datetime) -> tuple[dict
     parts they sent (one pass)."""
     by_outcome: dict[str, int] = {}
     recent = messages = parts = 0
-    for outcome, count, lately, sent, segments in session.execute(
+    cost = Decimal(0)
+    for outcome, count, lately, sent, segments, spent in session.execute(
             select(CampaignMessage.outcome, func.count(),
                    func.count(case((CampaignMessage.sent_at >= now - RATE_WINDOW, 1))),
-                   func.coalesce(func.sum(CampaignMessage.messages), 0), func.coalesce(func.sum(CampaignMessage.parts), 0))
+                   func.coalesce(func.sum(CampaignMessage.messages), 0), func.coalesce(func.sum(CampaignMessage.parts), 0),
+                   func.coalesce(func.sum(CampaignMessage.cost), 0))
             .where(CampaignMessage.campaign_id == campaign.id).group_by(CampaignMessage.outcome)):
         by_outcome[outcome] = count
         recent += lately
         messages += int(sent)
         parts += int(segments)
-    extra: dict[str, Any] = {"messages": messages}
+        cost += Decimal(str(spent))
+    extra: dict[str, Any] = {"messages": messages, "cost": str(cost.quantize(QUANTUM))}
     if campaign.channel == "sms":
         extra["parts"] = parts
+    if campaign.channel == "whatsapp":
+        extra["message_statuses"] = _whatsapp_statuses(session, campaign)
     return by_outcome, recent, extra
+
+
+def _whatsapp_statuses(session: Session, campaign: Campaign) -> dict[str, int]:
+    """The campaign's sessions' WhatsApp messages (every step's, not only the first) by their
+    last status as Meta reported it (``sent``, ``delivered``, ``read``, ``failed``, ``unknown``;
+    ``queued`` while not sent yet)."""
+    return {str(status or "queued"): count for status, count in session.execute(
+        select(WhatsAppMessage.status, func.count())
+        .join(CampaignMessage, CampaignMessage.session_id == WhatsAppMessage.session_id)
+        .where(CampaignMessage.campaign_id == campaign.id).group_by(WhatsAppMessage.status))}
