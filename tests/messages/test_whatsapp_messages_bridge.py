@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from tests.api.conftest import Tenants, app, client, error_code, tenants  # noqa: F401  (fixtures)
-from tests.whatsapp_bridge.runtime.world import ScriptedGraph, World, envelope, status
-from voiceplatform.models import Account
+from tests.whatsapp_bridge.runtime.world import ScriptedGraph, World, envelope, status, text_message
+from voiceplatform.models import Account, WebhookDelivery, WebhookSubscription
 from voiceplatform.models.base import utcnow
+from whatsapp_bridge.driver import WhatsAppChannel
 from whatsapp_bridge.errors import SendUnconfirmed
 from whatsapp_bridge.pairs import PairPacer
 from whatsapp_bridge.sender import Sender, Sending
@@ -142,3 +144,21 @@ def test_the_sender_must_be_on_the_whatsapp_channel(world: World) -> None:
     assert refused.status_code == 400 and error_code(refused) == "sender_refused"
     assert "whatsapp" in refused.get_json()["error"]["message"]
     assert api(world, to=contact(), text="hi", **{"from": world.ours[0].number}).status_code == 202
+
+
+def test_a_reply_reaches_the_customer_as_message_received(world: World) -> None:
+    to = contact()
+    with world.sessions.begin() as db:
+        db.add(WebhookSubscription(account_id=world.tenants.ids["acme"], url="https://crm.example.com/hooks",
+                                   secret="s" * 32, events=["message.received"]))
+    assert api(world, to=to, text="Reply YES to confirm").status_code == 202
+    driver = world.messaging.channels.get("whatsapp")
+    assert isinstance(driver, WhatsAppChannel)
+    [event] = parse(envelope(world.ours[0], messages=[text_message(to[1:], "YES", "wamid.REPLY" + to[1:])])).inbound
+    [routed] = world.messaging.router.receive_many([driver.inbound_message(event)])
+    assert routed.outcome == "unsolicited"  # the message's session has ended: kept, and the customer told
+    with world.sessions() as db:
+        [delivery] = db.scalars(select(WebhookDelivery).where(WebhookDelivery.event == "message.received")
+                                .where(WebhookDelivery.payload["from"].as_string() == to)).all()
+    assert (delivery.payload["channel"], delivery.payload["text"], delivery.payload["to"]) == (
+        "whatsapp", "YES", world.ours[0].number)
