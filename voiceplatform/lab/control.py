@@ -173,6 +173,7 @@ def up(settings: LabSettings) -> UpReport:
         if current:
             if not resolver.installed(settings.root):  # a lab started before resolver.py existed
                 resolver.install(settings.root)
+            sounds.ensure_phrases(settings.root)  # phrases added since it started (a new callee's)
             updated = _reload_if_changed(settings, current)
             return UpReport(
                 updated, True, None, time.monotonic() - started, reloaded=updated != current

@@ -63,4 +63,13 @@ PHRASES: dict[str, str] = {
         "Please leave your name, your number and a short message after the tone, "
         "and I will call you back as soon as I can. Thank you."
     ),
+    # What the callees that comment say into a recording (a survey's comment), after their key.
+    "comment-unhappy": (
+        "The engineer came two hours late and nobody told me. "
+        "Please send me a message next time before you come."
+    ),
+    "comment-happy": (
+        "The engineer was friendly and fixed the meter in ten minutes. "
+        "Thank you for the quick service."
+    ),
 }

@@ -14,6 +14,8 @@ CALLEE_NUMBERS = {
     "hangup-mid-prompt": "+12025550108",
     "machine": "+12025550109",
     "agent-desk": "+12025550110",
+    "press-1-and-comment": "+12025550111",
+    "press-5-and-comment": "+12025550112",
 }
 CALLEE_BY_NUMBER = {number: name for name, number in CALLEE_NUMBERS.items()}
 
