@@ -12,7 +12,10 @@ learns the URL before the contract server that posts to it is made.
 
 It routes users' messages through the process's messaging runtime
 (voiceplatform.sessions.runtime: the registry with the ``whatsapp`` driver, the shared runner,
-the router), built here unless one is given. Upkeep, every ``held_every`` seconds: held
+the router), built here unless one is given. The Graph client (``client``, else its own) also
+fetches voice notes (whatsapp_bridge.voice_notes), marks messages read and lists templates for
+the schedule of ``settings.wabas`` (whatsapp_bridge.template_schedule), when it can (a test's
+scripted client that only sends does none of it). Upkeep, every ``held_every`` seconds: held
 statuses matched again; every 5 s claims that ran out settled (``unknown``, never resent); every
 hour held statuses older than ``held_ttl`` dropped.
 """
@@ -41,10 +44,12 @@ from whatsapp_bridge import outbox, status_updates
 from whatsapp_bridge.config import WhatsAppSettings
 from whatsapp_bridge.driver import NAME, WhatsAppChannel
 from whatsapp_bridge.graph_client import GraphClient
-from whatsapp_bridge.inbox import Inbox
+from whatsapp_bridge.inbox import Inbox, ReadMarker
 from whatsapp_bridge.pairs import PairPacer
 from whatsapp_bridge.sender import GraphSender, Sender, Sending
+from whatsapp_bridge.template_schedule import TemplateSchedule, TemplateSource
 from whatsapp_bridge.throughput import LocalThroughput, RedisThroughput, Throughput
+from whatsapp_bridge.voice_notes import MediaSource, VoiceNotes
 from whatsapp_bridge.webhooks import PATH, webhook_blueprint
 
 log = logging.getLogger(__name__)
@@ -98,8 +103,13 @@ class WhatsAppBridge:
         pacer = PairPacer(self.settings.pair_burst, self.settings.pair_every)
         self.sending = Sending(client, self.settings, throughput or throughput_for(self.settings), pacer)
         self.sender = Sender(sessions, self.sending, self.worker)
+        self.voice_notes = (VoiceNotes(sessions, client, self.settings)
+                            if self.settings.voice_notes and isinstance(client, MediaSource) else None)
         self.inbox = Inbox(sessions, self.messaging.router, driver, self.settings, self.worker,
-                           on_queued=self.sender.wake)
+                           on_queued=self.sender.wake, voice_notes=self.voice_notes,
+                           reader=client if isinstance(client, ReadMarker) else None)
+        self.templates = (TemplateSchedule(sessions, client, self.settings.wabas, self.settings.template_sync_every)
+                          if isinstance(client, TemplateSource) else None)
         self.app = webhook_app(self)
         self.server: WSGIServer | None = None
         self.listener = listener  # a bound socket to serve on (else settings.listen)
@@ -118,6 +128,8 @@ class WhatsAppBridge:
         self.server.start()
         self.inbox.start()
         self.sender.start()
+        if self.templates is not None:
+            self.templates.start()
         self._upkeep = gevent.spawn(self._upkeep_loop)
         log.info("whatsapp bridge %s: webhooks at %s, numbers %s", self.worker, self.webhook_url,
                  ", ".join(f"{n.phone_number_id}={n.number}:{n.tier}/s" for n in self.settings.numbers) or "none")
@@ -127,7 +139,8 @@ class WhatsAppBridge:
         self.sender.wake()
 
     def counters(self) -> dict[str, Any]:
-        return {**self.sender.counters, **self.inbox.counters}
+        voice = self.voice_notes.counters if self.voice_notes is not None else {}
+        return {**self.sender.counters, **self.inbox.counters, **voice}
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop taking webhooks, finish the inbox's round, stop claiming, write the answers in flight."""
@@ -136,6 +149,8 @@ class WhatsAppBridge:
             self.server.stop(timeout=min(timeout, 5.0))
         if self._upkeep is not None:
             self._upkeep.join(timeout)
+        if self.templates is not None:
+            self.templates.stop(min(timeout, 5.0))
         self.inbox.stop(timeout)
         self.sender.stop(timeout)
         if self._own_client is not None:

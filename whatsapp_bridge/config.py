@@ -16,9 +16,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Mapping
 
 from voiceplatform.campaigns.pricing import Rates
+from voiceplatform.settings import paths
 
 PREFIX = "VOICEPLATFORM_WHATSAPP_"
 GRAPH_URL_ENV = PREFIX + "GRAPH_URL"
@@ -31,11 +33,20 @@ RATES_ENV = PREFIX + "RATES"
 LISTEN_ENV = PREFIX + "LISTEN"
 REDIS_URL_ENV = PREFIX + "REDIS_URL"
 CLAIM_LEASE_ENV = PREFIX + "CLAIM_LEASE"
+VOICE_NOTES_ENV = PREFIX + "VOICE_NOTES"
+VOICE_NOTE_MAX_BYTES_ENV = PREFIX + "VOICE_NOTE_MAX_BYTES"
+TRANSCRIBE_TIMEOUT_ENV = PREFIX + "TRANSCRIBE_TIMEOUT"
+MARK_READ_ENV = PREFIX + "MARK_READ"
+WABAS_ENV = PREFIX + "WABAS"
+TEMPLATE_SYNC_MINUTES_ENV = PREFIX + "TEMPLATE_SYNC_MINUTES"
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v23.0"
 DEFAULT_TIER = 80
 MAX_TIER = 10_000
 DEFAULT_LISTEN = "127.0.0.1:8089"
+#: Meta's limit on an audio message (16 MB): a larger download is not a voice note
+DEFAULT_VOICE_NOTE_MAX_BYTES = 16 * 1024 * 1024
+MAX_VOICE_NOTE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +89,40 @@ def _rates(raw: str) -> dict[str, Decimal]:
             raise ValueError(f"{RATES_ENV}: {entry!r} is not category=amount")
         rates[category.strip().lower()] = amount
     return rates
+
+
+def _wabas(raw: str) -> tuple[tuple[str, int], ...]:
+    """``waba_id=account_id`` entries, comma-separated: whose templates the bridge keeps in sync."""
+    found: list[tuple[str, int]] = []
+    for entry in (item.strip() for item in raw.split(",")):
+        if not entry:
+            continue
+        waba_id, equals, account = (part.strip() for part in entry.partition("="))
+        if not equals or not waba_id.isdigit() or not account.isdigit() or len(waba_id) > 32 or len(account) > 12:
+            raise ValueError(f"{WABAS_ENV}: {entry!r} is not waba_id=account_id")
+        found.append((waba_id, int(account)))
+    return tuple(found)
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} is 1 or 0 (true or false), not {raw!r}")
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        raise ValueError(f"{name} is a whole number from {low} to {high}, not {raw!r}")
+    return int(raw)
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
@@ -131,6 +176,19 @@ class WhatsAppSettings:
     #: statuses that came before their wamid are matched again this often, dropped after the ttl
     held_every: float = 1.0
     held_ttl: float = 86400.0
+    #: voice notes (whatsapp_bridge.voice_notes): transcribed when on; the largest download, the
+    #: seconds heard of one, the time its transcription may take (a child process), where they
+    #: are kept (None: ``<media dir>/whatsapp/voice_notes``, the media dir VOICEPLATFORM_MEDIA_DIR)
+    voice_notes: bool = True
+    voice_note_max_bytes: int = DEFAULT_VOICE_NOTE_MAX_BYTES
+    voice_note_max_seconds: float = 120.0
+    transcribe_timeout: float = 30.0
+    media_dir: str | None = None
+    #: mark each inbound message read (the blue ticks) once the inbox applied it
+    mark_read: bool = True
+    #: (WABA id, account id) pairs whose templates are synced at start and every template_sync_every s
+    wabas: tuple[tuple[str, int], ...] = ()
+    template_sync_every: float = 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> WhatsAppSettings:
@@ -145,7 +203,13 @@ class WhatsAppSettings:
                        app_secret=env.get(APP_SECRET_ENV, ""), verify_token=env.get(VERIFY_TOKEN_ENV, ""),
                        numbers=_numbers(env.get(NUMBERS_ENV, ""), tier), default_tier=tier, rates=rates,
                        listen=env.get(LISTEN_ENV, DEFAULT_LISTEN), redis_url=env.get(REDIS_URL_ENV) or None,
-                       claim_lease=_seconds(env, CLAIM_LEASE_ENV, 120.0))
+                       claim_lease=_seconds(env, CLAIM_LEASE_ENV, 120.0),
+                       voice_notes=_flag(env, VOICE_NOTES_ENV, True),
+                       voice_note_max_bytes=_whole(env, VOICE_NOTE_MAX_BYTES_ENV, DEFAULT_VOICE_NOTE_MAX_BYTES, 1,
+                                                   MAX_VOICE_NOTE_BYTES),
+                       transcribe_timeout=_seconds(env, TRANSCRIBE_TIMEOUT_ENV, 30.0),
+                       mark_read=_flag(env, MARK_READ_ENV, True), wabas=_wabas(env.get(WABAS_ENV, "")),
+                       template_sync_every=60.0 * _whole(env, TEMPLATE_SYNC_MINUTES_ENV, 60, 1, 7 * 24 * 60))
         return replace(settings, **overrides) if overrides else settings
 
     def by_id(self, phone_number_id: str) -> BusinessNumber | None:
@@ -157,6 +221,13 @@ class WhatsAppSettings:
     def tier_of(self, phone_number_id: str) -> int:
         number = self.by_id(phone_number_id)
         return number.tier if number is not None else self.default_tier
+
+    def media_root(self) -> Path:
+        """The media directory (``media_dir``, else the instance's: VOICEPLATFORM_MEDIA_DIR)."""
+        return Path(self.media_dir).resolve() if self.media_dir else paths().media_dir
+
+    def voice_notes_dir(self) -> Path:
+        return self.media_root() / "whatsapp" / "voice_notes"
 
     def listen_address(self) -> tuple[str, int]:
         host, _, port = self.listen.rpartition(":")

@@ -9,13 +9,18 @@ PostgreSQL, so several bridge processes share the inbox):
 2. **the windows first**: every user message opens or refreshes its contact's 24-hour window
    (``whatsapp_windows``, under the phone number and the BSUID when both are known), committed
    before the messages are routed, so the reply a resumed session queues is sent free-form;
-3. the user messages go to the platform's router (voiceplatform.sessions.inbound.MessageRouter,
+3. **voice notes are heard** (whatsapp_bridge.voice_notes: the audio downloaded and kept, decoded,
+   transcribed in a child process with a time limit), so their sessions resume with the text;
+4. the user messages go to the platform's router (voiceplatform.sessions.inbound.MessageRouter,
    through the ``whatsapp`` driver's ``inbound_message``): opt-out words first, then the
    contact's waiting session on that number's account (resumed, exactly once: the router keeps
    each wamid's receipt), the number's inbound flow, or an unsolicited message;
-4. the statuses are applied (whatsapp_bridge.status_updates: once per (wamid, status), forward
+5. the statuses are applied (whatsapp_bridge.status_updates: once per (wamid, status), forward
    only, priced, reported to campaigns and the messages API; held when early), and the event is
-   marked processed in the same transaction.
+   marked processed in the same transaction;
+6. with ``mark_read`` on, each user message is marked read (the blue ticks): once, after it was
+   applied; a failure is logged and not tried again (the message was applied: only the ticks
+   are missing).
 
 An event that fails (the database away, a message the router could not apply) is tried again
 after a backoff, at most ``inbox_attempts`` times; every step above is idempotent, so a retry
@@ -29,6 +34,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 from datetime import datetime, timedelta
 
 import gevent
@@ -46,8 +52,10 @@ from voiceplatform.sessions.store import one_of, take_write_lock
 from whatsapp_bridge.config import WhatsAppSettings
 from whatsapp_bridge.driver import WhatsAppChannel
 from whatsapp_bridge.identity import e164
+from whatsapp_bridge.errors import WhatsAppSendError
 from whatsapp_bridge.status_updates import apply_statuses
-from whatsapp_bridge.webhook_payloads import InboundEvent, WebhookBatch, parse
+from whatsapp_bridge.voice_notes import VoiceNotes
+from whatsapp_bridge.webhook_payloads import InboundEvent, WebhookBatch, needs_transcription, parse
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +64,13 @@ RETRY_DELAY = 1.0
 RETRY_DELAY_MAX = 300.0
 LEASE = 120.0
 ROUTED = ("resumed", "started", "opted_out")  # outcomes that may queue a message
+
+
+@runtime_checkable
+class ReadMarker(Protocol):
+    """What marks a user's message read (whatsapp_bridge.graph_client.GraphClient)."""
+
+    def mark_read(self, phone_number_id: str, message_id: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +139,19 @@ def refresh_windows(db: Session, events: Sequence[InboundEvent], now: datetime) 
 class Inbox:
     def __init__(self, sessions: sessionmaker[Session], router: MessageRouter, driver: WhatsAppChannel,
                  settings: WhatsAppSettings, worker: str, *, on_queued: Callable[[], None] = lambda: None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, voice_notes: VoiceNotes | None = None,
+                 reader: ReadMarker | None = None) -> None:
         self.sessions = sessions
+        self.voice_notes = voice_notes  # None: voice notes reach the session as the empty marker
+        self.reader = reader if settings.mark_read else None
         self.router = router
         self.driver = driver
         self.settings = settings
         self.worker = worker
         self.on_queued = on_queued
         self.clock = clock
-        self.counters: dict[str, int] = {"events": 0, "inbound": 0, "statuses": 0, "event_failures": 0}
+        self.counters: dict[str, int] = {"events": 0, "inbound": 0, "statuses": 0, "event_failures": 0,
+                                         "marked_read": 0, "mark_read_failures": 0}
         self._wake = Event()
         self._stopping = Event()
         self._greenlet: gevent.Greenlet | None = None
@@ -198,6 +217,10 @@ class Inbox:
         if batch.inbound:
             with self.sessions.begin() as db:
                 refresh_windows(db, batch.inbound, now)
+        if self.voice_notes is not None:
+            last_try = event.attempts + 1 >= self.settings.inbox_attempts
+            messages = [self.voice_notes.resolve(message, last_try=last_try)
+                        if needs_transcription(message.input) else message for message in messages]
         routed = self.router.receive_many(messages) if messages else []
         failed = [(message, outcome) for message, outcome in zip(messages, routed) if outcome.outcome == "failed"]
         if failed:
@@ -210,10 +233,25 @@ class Inbox:
         self._done(event, batch, None)
         if any(outcome.outcome in ROUTED for outcome in routed):
             self.on_queued()
+        self._mark_read(batch.inbound)
         self.counters["events"] += 1
         self.counters["inbound"] += len(messages)
         self.counters["statuses"] += len(batch.statuses)
         return Processed(1, len(messages), len(batch.statuses), 0, routed)
+
+    def _mark_read(self, inbound: Sequence[InboundEvent]) -> None:
+        """The blue ticks, once the messages were applied; a failure is logged, never retried."""
+        if self.reader is None:
+            return
+        for message in inbound:
+            if self.settings.by_id(message.phone_number_id) is None:
+                continue  # not a number of ours: nothing to mark with
+            try:
+                self.reader.mark_read(message.phone_number_id, message.message_id)
+                self.counters["marked_read"] += 1
+            except (WhatsAppSendError, InputRejectedError) as exc:
+                self.counters["mark_read_failures"] += 1
+                log.warning("whatsapp message %s: not marked read (%s)", message.message_id, exc)
 
     def _done(self, event: ClaimedEvent, batch: WebhookBatch, error: str | None) -> None:
         with self.sessions.begin() as db:

@@ -472,8 +472,10 @@ def to_input(event: InboundEvent) -> Input:
 
 
 def needs_transcription(given: Input) -> bool:
-    """Whether ``given`` is a voice-note marker the runtime must resolve first."""
-    return given.kind is InputKind.TEXT and not given.value and VOICE_NOTE in given.data
+    """Whether ``given`` is a voice-note marker the runtime must resolve first (not yet given a
+    transcript: an empty one, a note that could not be heard, is resolved)."""
+    return (given.kind is InputKind.TEXT and not given.value and VOICE_NOTE in given.data
+            and "transcript" not in given.data)
 
 
 def with_transcript(given: Input, transcript: str) -> Input:
