@@ -33,6 +33,7 @@ RATES_ENV = PREFIX + "RATES"
 LISTEN_ENV = PREFIX + "LISTEN"
 REDIS_URL_ENV = PREFIX + "REDIS_URL"
 CLAIM_LEASE_ENV = PREFIX + "CLAIM_LEASE"
+INBOX_LEASE_ENV = PREFIX + "INBOX_LEASE"
 VOICE_NOTES_ENV = PREFIX + "VOICE_NOTES"
 VOICE_NOTE_MAX_BYTES_ENV = PREFIX + "VOICE_NOTE_MAX_BYTES"
 TRANSCRIBE_TIMEOUT_ENV = PREFIX + "TRANSCRIBE_TIMEOUT"
@@ -173,6 +174,9 @@ class WhatsAppSettings:
     inbox_batch: int = 50
     inbox_attempts: int = 10
     inbox_poll_every: float = 0.5
+    #: seconds an inbox's claim on stored webhook events lasts: a bridge that died with events in
+    #: hand leaves them to another after this (long enough for a voice note's transcription)
+    inbox_lease: float = 120.0
     #: statuses that came before their wamid are matched again this often, dropped after the ttl
     held_every: float = 1.0
     held_ttl: float = 86400.0
@@ -204,6 +208,7 @@ class WhatsAppSettings:
                        numbers=_numbers(env.get(NUMBERS_ENV, ""), tier), default_tier=tier, rates=rates,
                        listen=env.get(LISTEN_ENV, DEFAULT_LISTEN), redis_url=env.get(REDIS_URL_ENV) or None,
                        claim_lease=_seconds(env, CLAIM_LEASE_ENV, 120.0),
+                       inbox_lease=_seconds(env, INBOX_LEASE_ENV, 120.0),
                        voice_notes=_flag(env, VOICE_NOTES_ENV, True),
                        voice_note_max_bytes=_whole(env, VOICE_NOTE_MAX_BYTES_ENV, DEFAULT_VOICE_NOTE_MAX_BYTES, 1,
                                                    MAX_VOICE_NOTE_BYTES),

@@ -185,7 +185,8 @@ class Inbox:
     def process_once(self) -> int:
         """One round: claim stored events and apply them in order; gives how many were claimed."""
         with self.sessions.begin() as db:
-            events = claim(db, self.worker, self.clock(), self.settings.inbox_batch, self.settings.inbox_attempts)
+            events = claim(db, self.worker, self.clock(), self.settings.inbox_batch, self.settings.inbox_attempts,
+                           self.settings.inbox_lease)
         for event in events:
             try:
                 self.process(event)
