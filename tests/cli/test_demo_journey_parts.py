@@ -1,8 +1,9 @@
 """The parts of the demo's journey that need no lab and no gateway: the stand-in CRM (one call
 back per session, hostile requests refused with a 4xx, the API's refusal passed on), the
 journey's number (a lab line that misses a call then answers, which the handset network answers
-"1"), the flow pointed at the CRM, and the SMS part falling back to the dev channel when the
-gateway cannot run here."""
+"1"), the flow pointed at the CRM, the SMS part falling back to the dev channel when the
+gateway cannot run here, and the WhatsApp part's stand-in for Meta (the contract server with the
+flow's template approved, the settings the processes get, the customer's tap)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from voiceplatform.client.http import ApiClientError
-from voiceplatform.demo import journey, sms_gateway
+from voiceplatform.demo import journey, sms_gateway, whatsapp_meta
 from voiceplatform.demo.callback_desk import CallbackDesk
 from voiceplatform.exceptions import SmscError
 from voiceplatform.flow import load_flow_text
@@ -114,3 +115,33 @@ def test_the_sms_part_falls_back_to_the_dev_channel_when_the_gateway_cannot_run(
                and "dev channel" in line for line in said), said
     with sms.bridge("sqlite://") as process:
         assert process is None  # no bridge to run for the dev channel
+
+
+def test_the_whatsapp_driver_is_added_to_the_channels_of_every_process_once() -> None:
+    sms = {"VOICEPLATFORM_CHANNELS": "sms_bridge.driver:register", "VOICEPLATFORM_SMS_SENDER": "+12025559990"}
+    both = whatsapp_meta.with_channel(sms)
+    assert both["VOICEPLATFORM_CHANNELS"] == "sms_bridge.driver:register,whatsapp_bridge.driver:register"
+    assert whatsapp_meta.with_channel(both) == both and both["VOICEPLATFORM_SMS_SENDER"] == "+12025559990"
+    assert whatsapp_meta.with_channel({}) == {"VOICEPLATFORM_CHANNELS": "whatsapp_bridge.driver:register"}
+
+
+def test_meta_stand_in_has_the_flows_template_and_takes_the_customers_tap() -> None:
+    said: list[str] = []
+    with whatsapp_meta.demo_whatsapp(said.append, sms_gateway.OUR_NUMBER) as whatsapp:
+        assert "stands in for it" in said[0] and whatsapp.cloud.url in said[0]
+        flow = load_flow_text(journey.flow_yaml("http://127.0.0.1:4321"), file=str(journey.FLOW_FILE),
+                              base_dir=journey.FLOW_FILE.parent)
+        asked = next(node for node in flow.definition.nodes if getattr(node, "template", None))
+        template = dict(asked.template)  # type: ignore[attr-defined]
+        assert (template["name"], template["language"]) == (whatsapp_meta.TEMPLATE, whatsapp_meta.TEMPLATE_LANGUAGE)
+        # the template the flow names is approved there: it goes to a contact who never wrote to us
+        sent = whatsapp.cloud.client.send_template(whatsapp.phone_number_id, "12025558123", whatsapp_meta.TEMPLATE,
+                                                   "en", ["Grace", "tomorrow at 10:00"])
+        assert sent.status_code == 200, sent.text
+        assert [entry["kind"] for entry in whatsapp.sent_to("+12025558123")] == ["template"]
+        tapped = whatsapp.tap("+12025558123", *journey.TAP)
+        assert tapped["wamid"].startswith("wamid.")
+        settings = whatsapp.bridge_environment()
+        assert settings["VOICEPLATFORM_WHATSAPP_NUMBERS"] == f"{whatsapp.phone_number_id}={sms_gateway.OUR_NUMBER}"
+        assert settings["VOICEPLATFORM_WHATSAPP_GRAPH_URL"] == whatsapp.cloud.graph_url
+        assert settings["VOICEPLATFORM_WHATSAPP_APP_SECRET"] == whatsapp.cloud.app_secret

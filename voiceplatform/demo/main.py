@@ -1,10 +1,12 @@
 """The main job behind ``voiceplatform demo`` (and ``scripts/demo.sh``): start the Asterisk lab, the
 SMS gateway (a real Jasmin and the scripted handset network: ``voiceplatform.demo.sms_gateway``,
-else the dev channel), the demo's stand-in CRM and the embedded server, then the SMS bridge; run
-the demo campaign over HTTP (``voiceplatform.demo.campaign``) and, beside it, the journey that goes
-from a call to SMS and back (``voiceplatform.demo.journey``); print both and a supervisor's
-sign-in, and stop what it started (the lab and the gateway only if the demo started them, unless
-``keep_lab``), on Ctrl-C and SIGTERM too."""
+else the dev channel), the WhatsApp Cloud API contract server standing in for Meta
+(``voiceplatform.demo.whatsapp_meta``), the demo's stand-in CRM and the embedded server, then the
+SMS bridge and the WhatsApp bridge; run the demo campaign over HTTP (``voiceplatform.demo.campaign``)
+and, beside it, the journey that goes from a call to SMS to WhatsApp in one session, and back to
+a call (``voiceplatform.demo.journey``); print both and a supervisor's sign-in, and stop what it
+started (the bridges, the contract server; the lab and the gateway only if the demo started them,
+unless ``keep_lab``), on Ctrl-C and SIGTERM too."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import click
 
 if TYPE_CHECKING:
     from voiceplatform.demo.sms_gateway import DemoSms
+    from voiceplatform.demo.whatsapp_meta import DemoWhatsApp
 
 
 def run_lab_demo(*, port: int, serve: bool | None, keep_lab: bool) -> int:
@@ -35,14 +38,15 @@ def run_lab_demo(*, port: int, serve: bool | None, keep_lab: bool) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     signal.signal(signal.SIGTERM, _interrupt)  # so the clean-ups below run on `kill` too
     from voiceplatform.demo.sms_gateway import demo_sms
+    from voiceplatform.demo.whatsapp_meta import demo_whatsapp
 
     code = 1
     try:
         click.echo("lab        starting the Asterisk lab (the first start builds its chroot: a minute or two)")
         with lab_for_this_job(LabSettings.from_env(), keep=keep_lab) as lab:
             click.echo(f"lab        Asterisk {lab.state.version} running (pid {lab.state.pid})")
-            with demo_sms(click.echo, keep=keep_lab) as sms:
-                code = _run_with_server(port, serve, sms)
+            with demo_sms(click.echo, keep=keep_lab) as sms, demo_whatsapp(click.echo, sms.our_number) as whatsapp:
+                code = _run_with_server(port, serve, sms, whatsapp)
             if lab.already_running:
                 click.echo("lab        left running: it was running before the demo started")
             elif keep_lab:
@@ -56,7 +60,7 @@ def run_lab_demo(*, port: int, serve: bool | None, keep_lab: bool) -> int:
     return code
 
 
-def _run_with_server(port: int, serve: bool | None, sms: DemoSms) -> int:
+def _run_with_server(port: int, serve: bool | None, sms: DemoSms, whatsapp: DemoWhatsApp) -> int:
     import gevent
 
     from voiceplatform.client.http import ApiClient
@@ -64,26 +68,33 @@ def _run_with_server(port: int, serve: bool | None, sms: DemoSms) -> int:
     from voiceplatform.demo.callback_desk import CallbackDesk
     from voiceplatform.demo.campaign import run_campaign_demo
     from voiceplatform.demo.journey import FLOW_NAME, run_journey_beside
+    from voiceplatform.demo.whatsapp_meta import with_channel
     from voiceplatform.exceptions import VoicePlatformError
     from voiceplatform.processes.bootstrap import demo_supervisor
     from voiceplatform.processes.server import start_server
     from voiceplatform.safety.outbound_http import ALLOW_ENV
+    from voiceplatform.settings import paths
 
     os.environ.setdefault("VOICEPLATFORM_PLAIN_HTTP", "1")  # served on http://127.0.0.1: no Secure cookie, no HSTS
     desk = CallbackDesk(FLOW_NAME).start()
-    os.environ.update(sms.environment())  # the dialler queues the journey's SMS for the bridge
+    messaging = with_channel({**sms.environment(), **whatsapp.environment()})
+    os.environ.update(messaging)  # the dialler queues the journey's SMS and WhatsApp messages for the bridges
     os.environ[ALLOW_ENV] = ",".join(filter(None, [os.environ.get(ALLOW_ENV), desk.address]))  # the flow's webhook
     running = start_server("127.0.0.1", port if _free(port) else 0)
     click.echo(f"api        {running.url} (API and dialler in this process; SQLite in .state/)")
     code = 1
     try:
-        with sms.bridge(database_url()):
+        with sms.bridge(database_url(), env=messaging), \
+                whatsapp.bridge(database_url(), paths().state_dir, env=messaging) as whatsapp_bridge:
             if sms.smsc is not None:
                 click.echo(f"sms        the SMS bridge (python -m sms_bridge) bound to Jasmin as {sms.smsc.esme_username}")
+            click.echo(f"whatsapp   the WhatsApp bridge (python -m whatsapp_bridge, pid {whatsapp_bridge.pid}) sends "
+                       f"through the contract server; its webhooks at {whatsapp_bridge.webhook_url}")
             client = ApiClient(running.url, running.token, timeout=30)
             desk.client = client
-            code = run_journey_beside(client, running.url, running.token, sms, desk, running.sessions,
-                                      lambda: run_campaign_demo(client, running.url, running.token))
+            code = run_journey_beside(client, running.url, running.token, sms, whatsapp, desk, running.sessions,
+                                      lambda: run_campaign_demo(client, running.url, running.token,
+                                                                        sessions=running.sessions))
             email, password = demo_supervisor(running.sessions)
             click.echo(f"review     {running.url}/recordings   sign in as {email} / {password}")
             keep = sys.stdout.isatty() if serve is None else serve

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,18 +74,21 @@ class DemoSms:
         return f"smpp://{quote(self.smsc.esme_username, safe='')}:{quote(self.smsc.esme_password, safe='')}@{host}:{port}"
 
     @contextmanager
-    def bridge(self, database_url: str, log: Path | None = None) -> Iterator[subprocess.Popen[bytes] | None]:
+    def bridge(self, database_url: str, log: Path | None = None,
+               env: Mapping[str, str] | None = None) -> Iterator[subprocess.Popen[bytes] | None]:
         """``python -m sms_bridge`` on ``database_url``, bound to Jasmin, for the block (nothing
-        on the dev channel)."""
+        on the dev channel); ``env`` last over its settings (e.g. the WhatsApp driver beside SMS:
+        a reply by SMS can switch its session to WhatsApp)."""
         if self.smsc is None:
             yield None
             return
         log = log or paths().state_dir / "demo-sms-bridge.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.environment(), "VOICEPLATFORM_SMPP_URL": self.smpp_url(), "PYTHONUNBUFFERED": "1"}
+        settings = {**os.environ, **self.environment(), **(env or {}), "VOICEPLATFORM_SMPP_URL": self.smpp_url(),
+                    "PYTHONUNBUFFERED": "1"}
         with log.open("wb") as output:
             process = subprocess.Popen([sys.executable, "-m", BRIDGE_MODULE, "--database-url", database_url,
-                                        "--stop-timeout", "10"], env=env, stdout=output, stderr=subprocess.STDOUT)
+                                        "--stop-timeout", "10"], env=settings, stdout=output, stderr=subprocess.STDOUT)
         try:
             _wait_bound(process, log)
             yield process
