@@ -7,7 +7,8 @@ priced, reported to the platform, and held when they come before their wamid is 
   changes nothing; a ``delivered`` after ``failed`` wins (another of the user's devices).
 * **Priced.** A status carrying ``pricing`` records its category, type and billable flag; the
   first delivered (or read, played) one prices the message (whatsapp_bridge.pricing.charge with
-  the bridge's rates). A billable category with no rate leaves ``cost`` NULL (never guessed).
+  the platform's rate card: one rule). A category the rates do not name pays the card's
+  ``whatsapp_per_message``.
   A message of a campaign's session is charged to its attempt and the account then, in this
   transaction, once (voiceplatform.campaigns.message_outcomes.charge_delivered): a campaign's
   WhatsApp messages cost nothing when sent, a free-form one in the window nothing at all, a
@@ -41,15 +42,15 @@ from voiceplatform.models.whatsapp import (WhatsAppHeldStatus, WhatsAppMessage, 
                                           WhatsAppWamid)
 from voiceplatform.sessions.store import one_of, take_write_lock
 
-from whatsapp_bridge.errors import UnpricedCategoryError, WhatsAppPayloadError
-from whatsapp_bridge.pricing import charge
+from whatsapp_bridge.errors import WhatsAppPayloadError
+from whatsapp_bridge.pricing import RateCard, charge
 from whatsapp_bridge.statuses import advance
 from whatsapp_bridge.webhook_payloads import ErrorDetail, Pricing, StatusEvent, timestamp
 
 log = logging.getLogger(__name__)
 
 #: Meta's status → the platform's report (voiceplatform.campaigns.message_outcomes.REPORTS).
-REPORTS = {"sent": "sent", "delivered": "delivered", "read": "delivered", "played": "delivered",
+REPORTS = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read",
            "failed": "undelivered"}
 DELIVERED = frozenset({"delivered", "read", "played"})
 MAX_HELD_SWEEP = 500
@@ -74,7 +75,7 @@ def lock_messages(db: Session, ids: Collection[int]) -> dict[int, WhatsAppMessag
     return {message.id: message for message in found}
 
 
-def apply_statuses(db: Session, statuses: Sequence[StatusEvent], now: datetime, rates: Mapping[str, Any], *,
+def apply_statuses(db: Session, statuses: Sequence[StatusEvent], now: datetime, rates: RateCard, *,
                    hold: bool = True) -> Applied:
     """Apply ``statuses`` in the order given (see the module's docstring)."""
     summary = Applied()
@@ -133,7 +134,7 @@ def apply_statuses(db: Session, statuses: Sequence[StatusEvent], now: datetime, 
     return summary
 
 
-def _price(message: WhatsAppMessage, status: StatusEvent, rates: Mapping[str, Any]) -> None:
+def _price(message: WhatsAppMessage, status: StatusEvent, rates: RateCard) -> None:
     pricing = status.pricing
     if pricing is None:
         return
@@ -144,7 +145,7 @@ def _price(message: WhatsAppMessage, status: StatusEvent, rates: Mapping[str, An
     if status.status in DELIVERED and message.cost is None:
         try:
             message.cost = charge(message.pricing_category, message.pricing_type, rates, billable=message.billable)
-        except (UnpricedCategoryError, WhatsAppPayloadError) as exc:
+        except WhatsAppPayloadError as exc:  # a bad rate in a caller's mapping
             log.warning("whatsapp message %s: not priced (%s)", message.id, exc)
 
 
@@ -185,7 +186,7 @@ def status_from_payload(wamid: str, payload: Mapping[str, Any]) -> StatusEvent:
                      for e in payload.get("errors") or () if isinstance(e, Mapping)))
 
 
-def apply_held(db: Session, now: datetime, rates: Mapping[str, Any], wamids: Collection[str] | None = None) -> Applied:
+def apply_held(db: Session, now: datetime, rates: RateCard, wamids: Collection[str] | None = None) -> Applied:
     """Apply the held statuses that now match a stored wamid: those of ``wamids`` (just
     stored), or up to :data:`MAX_HELD_SWEEP` of any (the sweep); applied ones are deleted."""
     if wamids is not None and not wamids:
