@@ -7,8 +7,9 @@ messages per second (80 by default, ``VOICEPLATFORM_WHATSAPP_TIER``; 1,000 once 
 it). A session's ``our_address`` is the number (E.164), the Graph API's path names the id.
 
 ``VOICEPLATFORM_WHATSAPP_RATES`` prices delivered messages by Meta's category
-(``marketing=0.25,utility=0.02,authentication=0.03``); without it the platform's rate card
-(``campaigns.pricing.Rates.whatsapp_per_category``) is used.
+(``marketing=0.25,utility=0.02,authentication=0.03``) over the platform's rate card
+(``campaigns.pricing.Rates``, its ``whatsapp_per_category``; a category named nowhere pays its
+``whatsapp_per_message``): one pricing rule, whatsapp_bridge.pricing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any, Mapping
 
 from voiceplatform.campaigns.pricing import Rates
 from voiceplatform.settings import paths
+
+from whatsapp_bridge.pricing import bridge_rates
 
 PREFIX = "VOICEPLATFORM_WHATSAPP_"
 GRAPH_URL_ENV = PREFIX + "GRAPH_URL"
@@ -149,8 +152,9 @@ class WhatsAppSettings:
     verify_token: str = field(default="", repr=False)
     numbers: tuple[BusinessNumber, ...] = ()
     default_tier: int = DEFAULT_TIER
-    #: a delivered message's price by Meta's pricing category
-    rates: Mapping[str, Decimal] = field(default_factory=dict)
+    #: the platform's rate card a delivered message is priced with (whatsapp_bridge.pricing); a
+    #: mapping of category rates given here is taken over the default card
+    rates: Rates = field(default_factory=bridge_rates)
     #: where the webhook server listens (host:port; port 0: any free port)
     listen: str = DEFAULT_LISTEN
     #: the Redis that the throughput limiter of every worker shares (None: this process only)
@@ -194,6 +198,10 @@ class WhatsAppSettings:
     wabas: tuple[tuple[str, int], ...] = ()
     template_sync_every: float = 3600.0
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.rates, Rates):  # category rates (tests, callers): over the default card
+            object.__setattr__(self, "rates", bridge_rates(self.rates))
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> WhatsAppSettings:
         env = os.environ if environ is None else environ
@@ -202,7 +210,7 @@ class WhatsAppSettings:
             raise ValueError(f"{TIER_ENV} is messages a second, 1 to {MAX_TIER}, not {tier_text!r}")
         tier = int(tier_text)
         rates_text = env.get(RATES_ENV)
-        rates = _rates(rates_text) if rates_text else dict(Rates.from_env().whatsapp_per_category)
+        rates = bridge_rates(_rates(rates_text) if rates_text else None, Rates.from_env())
         settings = cls(graph_url=env.get(GRAPH_URL_ENV, DEFAULT_GRAPH_URL), token=env.get(TOKEN_ENV, ""),
                        app_secret=env.get(APP_SECRET_ENV, ""), verify_token=env.get(VERIFY_TOKEN_ENV, ""),
                        numbers=_numbers(env.get(NUMBERS_ENV, ""), tier), default_tier=tier, rates=rates,

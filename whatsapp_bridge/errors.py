@@ -12,7 +12,6 @@ the Graph API's error body (:class:`GraphErrorBody`) and what a sender does abou
                                        closed and no template to send instead (code
                                        ``outside_window``): refused before anything is sent
     VoicePlatformError                 (voiceplatform.exceptions)
-    ├── UnpricedCategoryError          a billable pricing category with no rate given
     └── WhatsAppSendError              the Graph API did not take a request; .retry says what to do
         ├── GraphError                 an HTTP answer with an error (.code, .type, .http_status...)
         │   ├── GraphThrottledError    throughput, pair rate or spam limits, HTTP 429: Retry.LATER
@@ -85,14 +84,6 @@ class OutsideWindowError(MessageRefusedError):
 
     def __init__(self, message: str) -> None:
         super().__init__("outside_window", message, field="template", status=422)
-
-
-class UnpricedCategoryError(VoicePlatformError):
-    """A message billed in a pricing category the caller gave no rate for (``.category``)."""
-
-    def __init__(self, category: str) -> None:
-        super().__init__(f"no rate for the WhatsApp pricing category {category!r}")
-        self.category = category
 
 
 # ---- the Graph API did not take it -----------------------------------------------------------------

@@ -49,6 +49,7 @@ from voiceplatform.models.whatsapp import (FAILED, QUEUED, SENDING, SENT, UNKNOW
 from voiceplatform.sessions.store import one_of, take_write_lock
 
 from whatsapp_bridge.config import WhatsAppSettings
+from whatsapp_bridge.pricing import RateCard
 from whatsapp_bridge.status_updates import apply_held, lock_messages
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def renew(db: Session, worker: str, ids: Collection[int], until: datetime) -> in
 
 
 def record(db: Session, results: Sequence[SendResult], worker: str, now: datetime, settings: WhatsAppSettings,
-           rates: Mapping[str, Any] | None = None) -> Recorded:
+           rates: RateCard | None = None) -> Recorded:
     """Store what the Graph API answered for each message (see the module's docstring)."""
     take_write_lock(db)
     messages = lock_messages(db, {result.message_id for result in results})
