@@ -29,14 +29,13 @@ import uuid
 from typing import Any
 
 import gevent
-import redis
 from flask import Flask
 from gevent.event import Event
-from gevent.pywsgi import WSGIServer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voiceplatform.models.base import utcnow
+from voiceplatform.processes.server import NoDelayWSGIServer
 from voiceplatform.sessions import runtime
 from voiceplatform.sessions.runtime import MessagingRuntime
 
@@ -48,7 +47,7 @@ from whatsapp_bridge.inbox import Inbox, ReadMarker
 from whatsapp_bridge.pairs import PairPacer
 from whatsapp_bridge.sender import GraphSender, Sender, Sending
 from whatsapp_bridge.template_schedule import TemplateSchedule, TemplateSource
-from whatsapp_bridge.throughput import LocalThroughput, RedisThroughput, Throughput
+from whatsapp_bridge.throughput import LocalThroughput, RedisThroughput, Throughput, redis_client
 from whatsapp_bridge.voice_notes import MediaSource, VoiceNotes
 from whatsapp_bridge.webhooks import PATH, webhook_blueprint
 
@@ -72,7 +71,7 @@ def messaging_runtime(sessions: sessionmaker[Session], settings: WhatsAppSetting
 
 def throughput_for(settings: WhatsAppSettings) -> Throughput:
     if settings.redis_url:
-        return RedisThroughput(redis.Redis.from_url(settings.redis_url))
+        return RedisThroughput(redis_client(settings.redis_url))
     return LocalThroughput()
 
 
@@ -111,7 +110,7 @@ class WhatsAppBridge:
         self.templates = (TemplateSchedule(sessions, client, self.settings.wabas, self.settings.template_sync_every)
                           if isinstance(client, TemplateSource) else None)
         self.app = webhook_app(self)
-        self.server: WSGIServer | None = None
+        self.server: NoDelayWSGIServer | None = None
         self.listener = listener  # a bound socket to serve on (else settings.listen)
         self._upkeep: gevent.Greenlet | None = None
         self._stopping = Event()
@@ -124,7 +123,7 @@ class WhatsAppBridge:
 
     def start(self) -> WhatsAppBridge:
         where: socket.socket | tuple[str, int] = self.listener or self.settings.listen_address()
-        self.server = WSGIServer(where, self.app, log=None, error_log=log)
+        self.server = NoDelayWSGIServer(where, self.app, log=None, error_log=log)  # no 40 ms Nagle wait
         self.server.start()
         self.inbox.start()
         self.sender.start()

@@ -50,7 +50,7 @@ from whatsapp_bridge.graph_client import SendResult as GraphAnswer
 from whatsapp_bridge.outbox import Claimed, Outcome, SendResult
 from whatsapp_bridge.pairs import PairPacer
 from whatsapp_bridge.rendering import render
-from whatsapp_bridge.throughput import Throughput, acquire
+from whatsapp_bridge.throughput import Throughput, Turns, acquire
 from whatsapp_bridge.window import window_open
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class Sending:
         self.pacer = pacer
         self.clock = clock
         self.sleep = sleep
+        self.turns = Turns()  # this process's sends ask the throughput limiter one at a time
 
 
 def _rendered(message: Claimed, now: datetime) -> tuple[list[Any], str | None] | SendResult:
@@ -120,7 +121,8 @@ def send_message(sending: Sending, message: Claimed) -> SendResult:
         if wait > 0:
             sending.sleep(wait)
         tier = settings.tier_of(message.phone_number_id)
-        if acquire(sending.throughput, message.phone_number_id, tier, THROUGHPUT_WAIT, sleep=sending.sleep) is None:
+        if acquire(sending.throughput, message.phone_number_id, tier, THROUGHPUT_WAIT, sleep=sending.sleep,
+                   turns=sending.turns) is None:
             return result(Outcome.LATER, delay=settings.retry_delay, error=f"over the number's {tier}/s throughput")
         try:
             answer = sending.client.send(message.phone_number_id, payload)

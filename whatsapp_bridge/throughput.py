@@ -23,9 +23,16 @@ from typing import Any, Callable, Protocol
 
 import gevent
 import redis
+from gevent.lock import Semaphore
 
 WINDOW_MICROSECONDS = 1_000_000
 KEY_PREFIX = "vp:whatsapp:mps:"
+#: connections a bridge keeps to the limiter's Redis; a sender asks from up to ``max_in_flight``
+#: greenlets at once, and those beyond wait for a free connection (redis-py's default pool
+#: raises past 100 instead)
+REDIS_CONNECTIONS = 32
+#: seconds a greenlet waits for a free connection before the ask fails
+REDIS_CONNECTION_WAIT = 5.0
 
 #: KEYS[1] the number's log; ARGV[1] its tier, ARGV[2] the window in microseconds.
 #: Gives {1, now} (granted at the server's microsecond ``now``) or {0, wait in microseconds}.
@@ -61,10 +68,39 @@ class Throughput(Protocol):
         ...
 
 
+class Turns:
+    """The greenlets of one process ask the limiter for a number one at a time (in turn): the
+    others wait on a local lock instead of all asking Redis again each time a grant leaves the
+    window (500 sends in flight would make 500 calls for each grant)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, Semaphore] = {}
+
+    def of(self, phone_number_id: str) -> Semaphore:
+        lock = self._locks.get(phone_number_id)
+        if lock is None:
+            lock = self._locks[phone_number_id] = Semaphore(1)
+        return lock
+
+
 def acquire(limiter: Throughput, phone_number_id: str, tier: int, timeout: float,
-            sleep: Callable[[float], Any] = gevent.sleep, clock: Callable[[], float] = time.monotonic) -> Grant | None:
-    """Wait (at most ``timeout`` seconds) for a grant on ``phone_number_id``; None if none came."""
-    deadline = clock() + timeout
+            sleep: Callable[[float], Any] = gevent.sleep, clock: Callable[[], float] = time.monotonic,
+            turns: Turns | None = None) -> Grant | None:
+    """Wait (at most ``timeout`` seconds) for a grant on ``phone_number_id``; None if none came.
+    With ``turns``, this process's callers ask one at a time."""
+    if turns is None:
+        return _ask_until(limiter, phone_number_id, tier, clock() + timeout, sleep, clock)
+    lock = turns.of(phone_number_id)
+    if not lock.acquire(timeout=max(0.0, timeout)):
+        return None
+    try:
+        return _ask_until(limiter, phone_number_id, tier, clock() + timeout, sleep, clock)
+    finally:
+        lock.release()
+
+
+def _ask_until(limiter: Throughput, phone_number_id: str, tier: int, deadline: float,
+               sleep: Callable[[float], Any], clock: Callable[[], float]) -> Grant | None:
     while True:
         answer = limiter.try_acquire(phone_number_id, tier)
         if isinstance(answer, Grant):
@@ -73,6 +109,14 @@ def acquire(limiter: Throughput, phone_number_id: str, tier: int, timeout: float
         if left <= 0:
             return None
         sleep(min(answer, left))
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A client of the limiter's Redis whose pool, :data:`REDIS_CONNECTIONS` connections, makes
+    the greenlets beyond them wait their turn instead of failing."""
+    pool = redis.BlockingConnectionPool.from_url(url, max_connections=REDIS_CONNECTIONS,
+                                                 timeout=REDIS_CONNECTION_WAIT)
+    return redis.Redis(connection_pool=pool)
 
 
 class RedisThroughput:

@@ -10,7 +10,8 @@ import gevent
 from voiceplatform.testing.redis import RedisServer
 
 from whatsapp_bridge.pairs import PairPacer
-from whatsapp_bridge.throughput import WINDOW_MICROSECONDS, Grant, LocalThroughput, RedisThroughput, acquire
+from whatsapp_bridge.throughput import (WINDOW_MICROSECONDS, Grant, LocalThroughput, RedisThroughput, Turns, acquire,
+                                        redis_client)
 
 NUMBER = "106540352242922"
 
@@ -73,3 +74,14 @@ def test_the_pair_pacer_allows_a_burst_then_one_an_interval_and_backs_off_four_t
     assert [pacer.strike(pair) for _ in range(4)] == [1.0, 4.0, 16.0, 64.0]
     pacer.clear(pair)
     assert pacer.strike(pair) == 1.0
+
+
+def test_three_hundred_sends_asking_at_once_wait_their_turn_instead_of_failing(redis_server: RedisServer) -> None:
+    """A sender has up to 500 sends in flight; redis-py's default pool raises past 100
+    connections, so the bridge's client waits for one and this process asks in turn."""
+    limiter, turns = RedisThroughput(redis_client(redis_server.url)), Turns()
+    jobs = [gevent.spawn(acquire, limiter, NUMBER, 1000, 30.0, turns=turns) for _ in range(300)]
+    gevent.joinall(jobs, raise_error=True)
+    grants = [job.value for job in jobs]
+    assert all(isinstance(grant, Grant) for grant in grants)
+    assert most_in_any_second([grant.at for grant in grants]) <= 1000
