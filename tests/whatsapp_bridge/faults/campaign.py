@@ -75,10 +75,12 @@ class Outcome:
     unknown: int
     sent_log: int
     most_in_a_second: int
+    throttled: int  # the server's 130429 refusals
 
     def line(self, name: str) -> str:
         return (f"{name}: {self.sent_log} sends in {self.seconds:.0f} s, statuses {dict(self.statuses)}, "
-                f"unknown {self.unknown}, most sends in one second {self.most_in_a_second} (tier {TIER})")
+                f"unknown {self.unknown}, most sends in one second {self.most_in_a_second} (tier {TIER}), "
+                f"throttled (130429) {self.throttled}")
 
 
 def most_in_a_second(times: list[float]) -> int:
@@ -118,7 +120,8 @@ class WhatsAppRun:
         env = {"VOICEPLATFORM_WHATSAPP_GRAPH_URL": self.cloud.graph_url, "VOICEPLATFORM_WHATSAPP_TOKEN": TOKEN,
                "VOICEPLATFORM_WHATSAPP_APP_SECRET": APP_SECRET, "VOICEPLATFORM_WHATSAPP_VERIFY_TOKEN": "v",
                "VOICEPLATFORM_WHATSAPP_NUMBERS": self.numbers, "VOICEPLATFORM_WHATSAPP_REDIS_URL": self.redis_url,
-               "VOICEPLATFORM_WHATSAPP_CLAIM_LEASE": "3", "VOICEPLATFORM_RATES": json.dumps(RATES)}
+               "VOICEPLATFORM_WHATSAPP_CLAIM_LEASE": "3",
+               "VOICEPLATFORM_WHATSAPP_INBOX_LEASE": "3", "VOICEPLATFORM_RATES": json.dumps(RATES)}
         bridge = WhatsAppBridgeProcess(self.work, self.database_url, name=f"wa-bridge-{len(self.bridges) + 1}", env=env)
         self.bridges.append(bridge)
         self.cloud.account.webhooks.url = bridge.webhook_url  # its webhooks go to the bridge now running
@@ -212,7 +215,8 @@ class WhatsAppRun:
     def check_once(self) -> Outcome:
         """Every contact final once (one attempt, one session, one message); no recipient twice in
         the server's log; an ``unknown`` message (its send's answer never stored) sent at most
-        once and its attempt ``unknown``; the pacing within the tier, nothing throttled."""
+        once and its attempt ``unknown``; never more than the tier in a second at the server (a send
+        it throttled with 130429 was sent once, later: counted in the outcome)."""
         seconds = time.monotonic() - self.started
         with self.sessions() as db:
             rows = self.contacts(db)
@@ -241,8 +245,9 @@ class WhatsAppRun:
         assert all(outcome_of[m.session_id] == "delivered" for m in delivered)
         assert len(delivered) + len(unknown) == len(messages), Counter(m.status for m in messages)
         most, throttled = self.pacing()
-        assert most <= TIER and throttled == 0, (most, throttled)
-        return Outcome(seconds, Counter(m.status or "none" for m in messages), len(unknown), len(sent), most)
+        assert most <= TIER, most
+        return Outcome(seconds, Counter(m.status or "none" for m in messages), len(unknown), len(sent), most,
+                       throttled)
 
 
 def seed_whatsapp(sessions: sessionmaker[Session], phones: list[str], definition: str, attributes: dict[str, str],

@@ -39,4 +39,5 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_sends_nothing_twice(
         run.stop()
         outcome = run.check_once()
         assert outcome.unknown == 0  # the bridge was never interrupted
+        assert outcome.throttled == 0  # the campaign's rate is under the tier
         print(outcome.line(f"worker killed at {at_kill} of {CONTACTS} ({database_url.split(':')[0]})"))
