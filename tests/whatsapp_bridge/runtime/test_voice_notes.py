@@ -36,10 +36,10 @@ from whatsapp_bridge.bridge import WhatsAppBridge
 from whatsapp_bridge.config import BusinessNumber, WhatsAppSettings
 from whatsapp_bridge.errors import GraphUnreachable, MediaTooLargeError, graph_error
 from whatsapp_bridge.graph_client import MediaInfo
-from whatsapp_bridge.hearing import Heard
+from whatsapp_bridge.hearing import Heard, HearingError, hear
 from whatsapp_bridge.throughput import LocalThroughput
-from whatsapp_bridge.voice_notes import VoiceNotes, choices_of
-from whatsapp_bridge.webhook_payloads import Media, InboundEvent, needs_transcription, to_input
+from whatsapp_bridge.voice_notes import VoiceNotes, choices_of, decode
+from whatsapp_bridge.webhook_payloads import InboundEvent, Media, needs_transcription, to_input
 
 SEED = BusinessNumber(SEED_NUMBER_ID, "+12027770000", 80)
 TOKEN = "voice-note-token"
@@ -156,7 +156,7 @@ def test_mark_read_can_be_turned_off(app: Flask, client: FlaskClient, tenants: T
 # ---- what goes wrong ---------------------------------------------------------------------------------
 
 
-class Media_:
+class ScriptedMedia:
     """A Graph client's media calls, scripted."""
 
     def __init__(self, data: bytes = b"", *, size: int | None = None, fail: BaseException | None = None,
@@ -192,7 +192,7 @@ def voice_message(wamid: str, media_id: str = "7001") -> InboundMessage:
                           {"phone_number_id": SEED_NUMBER_ID})
 
 
-def notes(app: Flask, tenants: Tenants, tmp_path: Path, media: Media_, hearing: Any,  # noqa: F811
+def notes(app: Flask, tenants: Tenants, tmp_path: Path, media: ScriptedMedia, hearing: Any,  # noqa: F811
           **settings: Any) -> VoiceNotes:
     chosen = WhatsAppSettings(token="t", numbers=(SEED,), media_dir=str(tmp_path), **settings)
     return VoiceNotes(app.extensions["vp_sessions"], media, chosen, hearing=hearing)
@@ -208,18 +208,18 @@ def unheard(message: InboundMessage) -> str:
 def test_what_goes_wrong_gives_an_empty_text_saying_why(app: Flask, tenants: Tenants, tmp_path: Path,  # noqa: F811
                                                         speech: Callable[[str], bytes]) -> None:
     audio = speech("yes")
-    too_big = notes(app, tenants, tmp_path, Media_(audio, size=10_000_000), heard("yes"), voice_note_max_bytes=1000)
+    too_big = notes(app, tenants, tmp_path, ScriptedMedia(audio, size=10_000_000), heard("yes"), voice_note_max_bytes=1000)
     assert "more than 1000" in unheard(too_big.resolve(voice_message("wamid.BIG"), last_try=False))
-    streamed = Media_(audio)  # no size declared: refused while reading
+    streamed = ScriptedMedia(audio)  # no size declared: refused while reading
     assert "more than 100" in unheard(notes(app, tenants, tmp_path, streamed, heard("yes"), voice_note_max_bytes=100)
                                       .resolve(voice_message("wamid.BIG2"), last_try=False))
-    junk = notes(app, tenants, tmp_path, Media_(VOICE_NOTE_BYTES), heard("yes"))
+    junk = notes(app, tenants, tmp_path, ScriptedMedia(VOICE_NOTE_BYTES), heard("yes"))
     assert "decode" in unheard(junk.resolve(voice_message("wamid.JUNK"), last_try=False))
-    silent = notes(app, tenants, tmp_path, Media_(audio), heard(""))
+    silent = notes(app, tenants, tmp_path, ScriptedMedia(audio), heard(""))
     resolved = silent.resolve(voice_message("wamid.SILENT"), last_try=False)
     assert unheard(resolved) == "nothing was heard in the voice note"
     assert (tmp_path / resolved.input.data["voice_note"]["path"]).read_bytes() == audio  # kept all the same
-    gone = notes(app, tenants, tmp_path, Media_(audio, info_fails=graph_error(404, {"error": {
+    gone = notes(app, tenants, tmp_path, ScriptedMedia(audio, info_fails=graph_error(404, {"error": {
         "code": 100, "message": "Unsupported get request"}}, "")), heard("yes"))
     assert "could not be fetched" in unheard(gone.resolve(voice_message("wamid.GONE"), last_try=False))
 
@@ -227,7 +227,7 @@ def test_what_goes_wrong_gives_an_empty_text_saying_why(app: Flask, tenants: Ten
 def test_a_download_that_failed_on_the_way_is_tried_again_then_given_up(
         app: Flask, tenants: Tenants, tmp_path: Path, speech: Callable[[str], bytes]) -> None:  # noqa: F811
     audio = speech("yes")
-    flaky = Media_(audio, fail=GraphUnreachable("the media download failed: ReadTimeout"))
+    flaky = ScriptedMedia(audio, fail=GraphUnreachable("the media download failed: ReadTimeout"))
     voice = notes(app, tenants, tmp_path, flaky, heard("yes"))
     with pytest.raises(GraphUnreachable):
         voice.resolve(voice_message("wamid.FLAKY"), last_try=False)  # the inbox tries the event again
@@ -246,3 +246,17 @@ def test_the_choices_a_question_offers() -> None:
     assert choices_of({"list_rows": [{"id": "r1", "title": "Express"}, {"id": "__more", "title": "More"}],
                        "template": {"quick_replies": ["stop"]}}) == ["Express", "r1", "stop"]
     assert choices_of({"text": "What is your name?"}) == []
+
+
+def test_hearing_in_a_child_process(tmp_path: Path, speech: Callable[[str], bytes]) -> None:
+    ogg = tmp_path / "no.ogg"
+    ogg.write_bytes(speech("no"))
+    wav = tmp_path / "no.wav"
+    assert decode(ogg, wav, "audio/ogg; codecs=opus", 120.0) > 0.1
+    constrained = hear(wav, ["Yes", "yes", "No", "no"])
+    assert constrained.text == "no" and constrained.engine in ("pocketsphinx", "vosk")
+    free = hear(wav)  # the review pipeline's free-text transcription: whatever it makes of it
+    assert isinstance(free.text, str) and free.engine in ("pocketsphinx", "vosk")
+    (tmp_path / "junk.wav").write_bytes(b"not audio")
+    with pytest.raises(HearingError):
+        hear(tmp_path / "junk.wav", ["yes"])
