@@ -2,9 +2,9 @@
 no arguments): ``--shard K/N`` each (tests/shards.py says which test goes where), every output
 in a file of its own, shown whole when its shard ends, a line of progress a minute meanwhile.
 
-Most of the suite's time is waiting on real components, so three processes on two cores take
-about half the time of one. ``VOICEPLATFORM_TEST_SHARDS`` sets how many (1: one process, as
-``pytest`` alone). An interrupt (Ctrl-C, SIGTERM) is passed on to every shard as SIGINT, so each
+Most of the suite's time is waiting on real components, so two processes on two cores take
+about half the time of one: the lab's tests (about half the suite's time) in one, the rest in
+the other. ``VOICEPLATFORM_TEST_SHARDS`` sets how many (1: one process, as ``pytest`` alone). An interrupt (Ctrl-C, SIGTERM) is passed on to every shard as SIGINT, so each
 runs its teardown (the lab, the gateway and the servers it started are stopped), then anything
 still running after 60 s is killed. The exit code is 0 only if every shard passed.
 """
@@ -68,7 +68,7 @@ def show(shard: Running, count: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    count = int(os.environ.get("VOICEPLATFORM_TEST_SHARDS", "3"))
+    count = int(os.environ.get("VOICEPLATFORM_TEST_SHARDS", "2"))
     if count < 1:
         raise SystemExit("VOICEPLATFORM_TEST_SHARDS must be at least 1")
     if count == 1:

@@ -22,6 +22,7 @@ def items() -> list[Any]:
     made += [FakeItem("tests/dialer/test_cap.py::test_x", ["engine", "asterisk_lab"]),
              FakeItem("tests/lab/test_lab.py::test_up"),
              FakeItem("tests/sms_bridge/test_bridge.py::test_y", ["smsc"]),
+             FakeItem("tests/sms_bridge/faults/test_j.py::test_w", ["healthy_gateway"]),
              FakeItem("tests/sms_bridge/faults/test_k.py::test_z"),
              FakeItem("tests/api/test_b.py::test_p[postgresql]"), FakeItem("tests/api/test_b.py::test_p[sqlite]")]
     return made
@@ -31,12 +32,17 @@ def test_components_stay_together_and_modules_whole() -> None:
     given = items()
     shard_of = shards.assign(cast(list[pytest.Item], given), 3)
     assert set(shard_of) == {item.nodeid for item in given}
-    assert {shard_of[n] for n in ("tests/dialer/test_cap.py::test_x", "tests/lab/test_lab.py::test_up")} == {0}
-    assert {shard_of[n] for n in ("tests/sms_bridge/test_bridge.py::test_y",
+    # the lab and the shared gateway together; gateways of their own in another shard
+    assert {shard_of[n] for n in ("tests/dialer/test_cap.py::test_x", "tests/lab/test_lab.py::test_up",
+                                  "tests/sms_bridge/test_bridge.py::test_y")} == {0}
+    assert {shard_of[n] for n in ("tests/sms_bridge/faults/test_j.py::test_w",
                                   "tests/sms_bridge/faults/test_k.py::test_z")} == {1}
     for module in {item.nodeid.split("::")[0] for item in given}:
         assert len({shard_of[item.nodeid] for item in given if item.nodeid.startswith(module)}) == 1, module
-    assert len(set(shard_of.values())) == 3  # the rest spread over every shard
+    rest = {shard_of[item.nodeid] for item in given if item.nodeid.startswith(("tests/flow/", "tests/api/"))}
+    assert rest and 0 not in rest  # the rest on the other shards, never the lab's
+    two = shards.assign(cast(list[pytest.Item], given), 2)
+    assert {two[item.nodeid] for item in given if item.nodeid.startswith(("tests/flow/", "tests/api/"))} == {1}
     assert shards.assign(cast(list[pytest.Item], items()), 3) == shard_of
 
 
