@@ -423,9 +423,12 @@ def send_rate(world: World, cloud: Any, redis_url: str, sizes: dict[str, Any], f
             wait_until(lambda: world.unsent() == 0, sizes["shared_seconds"] * 4 + 30, "the shared sends")
         finally:
             counters = other.stop()
-        times = [entry["at"] for entry in cloud.sent()[first:] if entry["phone_number_id"] == tier_number]
+        shared = [entry for entry in cloud.sent()[first:] if entry["phone_number_id"] == tier_number]
+        times = [entry["at"] for entry in shared]
         runs["two_senders_tier_80"] = {**rate_figures(times, tier), "messages": n,
                                        "requests_beyond_messages": len(times) - n,
+                                       "distinct_recipients": len({entry["recipient"] for entry in shared}),
+                                       "first_requests": [(entry["recipient"], entry["at"]) for entry in shared[:12]],
                                        "by_sender": [bridge.sender.counters["sent"] - before["sent"],
                                                      counters.get("sent", 0)],
                                        "load": load.done()}
