@@ -21,6 +21,9 @@ Two columns say where a message is, as for SMS (voiceplatform/models/sms.py):
 ``send_state`` is the sender's (``queued``, ``sending`` while claimed, ``sent``, ``failed``) and
 ``status`` Meta's, forward only (NULL, ``sent``, ``failed``, ``delivered``, ``read``, ``played``;
 ``unknown`` for a send whose answer never came: it is never sent again).
+``send_started_at`` (migration 0019) tells a claim that only held the message from one that
+began writing its request: a claim that ran out is queued again in the first case, ``unknown``
+in the second.
 """
 
 from __future__ import annotations
@@ -80,6 +83,8 @@ class WhatsAppMessage(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: when this claim began writing the message's request (NULL: claimed, nothing written yet)
+    send_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     pricing_category: Mapped[str | None] = mapped_column(String(40))
     pricing_type: Mapped[str | None] = mapped_column(String(40))
     billable: Mapped[bool | None] = mapped_column(Boolean)
