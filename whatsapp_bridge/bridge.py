@@ -16,8 +16,8 @@ the router), built here unless one is given. The Graph client (``client``, else 
 fetches voice notes (whatsapp_bridge.voice_notes), marks messages read and lists templates for
 the schedule of ``settings.wabas`` (whatsapp_bridge.template_schedule), when it can (a test's
 scripted client that only sends does none of it). Upkeep, every ``held_every`` seconds: held
-statuses matched again; every 5 s claims that ran out settled (``unknown``, never resent); every
-hour held statuses older than ``held_ttl`` dropped.
+statuses matched again; every 5 s claims that ran out recovered (never started: queued again;
+started: ``unknown``, never resent); every hour held statuses older than ``held_ttl`` dropped.
 """
 
 from __future__ import annotations

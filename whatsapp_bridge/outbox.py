@@ -24,10 +24,18 @@ the contact's last inbound time (``whatsapp_windows``), for the sender's window 
 - ``unconfirmed``: the request was written and no answer came. It may have been sent, so it is
   **never resent**: ``sent`` with status ``unknown`` (settled ``unknown``), ``unconfirmed`` + 1;
   a status from Meta may still tell (any status moves ``unknown`` on);
-- ``deferred``: not tried (an earlier message to the same contact did not go): queued again.
+- ``deferred``: not tried (an earlier message to the same contact did not go): queued again;
+- ``lost``: the claim was taken back before the request was written (see below): nothing is
+  recorded (the message is another claim's now).
 
-**Recovery.** A claim that ran out (its sender died or hung) may have had its request written:
-the message is settled ``unknown`` like an unconfirmed one, never sent again.
+**Started.** Before a message's first request of a claim is written, the sender marks it
+started (:func:`mark_started`: ``send_started_at``, one statement for every send about to go),
+only while the claim is still its own; a send whose mark did not take is not made (``lost``).
+
+**Recovery.** A claim that ran out (its sender died or hung): a message never started was not
+sent, and is queued again (sent later, once); a started one may have had its request written,
+and is settled ``unknown`` like an unconfirmed one, never sent again (its statuses can still
+tell: they carry its id, whatsapp_bridge.status_updates matches them).
 """
 
 from __future__ import annotations
@@ -66,6 +74,7 @@ class Outcome(str, Enum):
     NEVER = "never"
     UNCONFIRMED = "unconfirmed"
     DEFERRED = "deferred"
+    LOST = "lost"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +118,15 @@ class Recorded:
     wamids: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Recovered:
+    requeued: int = 0  # never started: queued again
+    unknown: int = 0  # started: may have gone
+
+    def __len__(self) -> int:
+        return self.requeued + self.unknown
+
+
 def claim(db: Session, worker: str, now: datetime, limit: int, lease: float) -> list[Claimed]:
     earlier = aliased(WhatsAppMessage)
     blocked = exists().where(earlier.phone_number_id == WhatsAppMessage.phone_number_id,
@@ -121,7 +139,8 @@ def claim(db: Session, worker: str, now: datetime, limit: int, lease: float) -> 
     m = WhatsAppMessage
     rows = db.execute(
         update(m).where(m.id.in_(due.scalar_subquery()))
-        .values(send_state=SENDING, claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
+        .values(send_state=SENDING, claimed_by=worker, claimed_until=now + timedelta(seconds=lease),
+                send_started_at=None)
         .returning(m.id, m.session_id, m.phone_number_id, m.recipient, m.send, m.template_only, m.parts_sent,
                    m.payloads, m.attempts, m.error)
         .execution_options(synchronize_session=False)).all()
@@ -148,17 +167,33 @@ def renew(db: Session, worker: str, ids: Collection[int], until: datetime) -> in
                         .values(claimed_until=until).execution_options(synchronize_session=False))
 
 
+def mark_started(db: Session, worker: str, ids: Collection[int], now: datetime) -> set[int]:
+    """Mark ``ids`` started (their requests are about to be written) where the claim is still
+    ``worker``'s; gives the ids marked (a send not among them must not go)."""
+    if not ids:
+        return set()
+    m = WhatsAppMessage
+    rows = db.execute(update(m).where(one_of(db, m.id, ids), m.claimed_by == worker, m.send_state == SENDING)
+                      .values(send_started_at=now).returning(m.id).execution_options(synchronize_session=False))
+    return {row.id for row in rows}
+
+
 def record(db: Session, results: Sequence[SendResult], worker: str, now: datetime, settings: WhatsAppSettings,
            rates: RateCard | None = None) -> Recorded:
     """Store what the Graph API answered for each message (see the module's docstring)."""
     take_write_lock(db)
+    results = [result for result in results if result.outcome is not Outcome.LOST]
     messages = lock_messages(db, {result.message_id for result in results})
+    known = set(db.scalars(select(WhatsAppWamid.wamid).where(one_of(
+        db, WhatsAppWamid.wamid, {wamid for result in results for wamid in result.wamids}))))
     summary = Recorded()
     new_wamids: list[dict[str, Any]] = []
     for result in results:
         message = messages.get(result.message_id)
         if message is None:
             continue  # deleted meanwhile (its account went)
+        if result.outcome is Outcome.DEFERRED and message.claimed_by != worker:
+            continue  # not tried, and no longer this worker's claim: another's now
         if message.send_state != SENDING or message.claimed_by != worker:
             log.warning("whatsapp message %s: answered after its claim was recovered (%s); recording the answer",
                         message.id, message.send_state)
@@ -171,7 +206,8 @@ def record(db: Session, results: Sequence[SendResult], worker: str, now: datetim
             message.message_type = result.message_type
         for wamid in result.wamids:
             message.parts_sent += 1
-            new_wamids.append({"wamid": wamid, "message_id": message.id, "seq": message.parts_sent})
+            if wamid not in known:  # else a status's callback data stored it first
+                new_wamids.append({"wamid": wamid, "message_id": message.id, "seq": message.parts_sent})
             summary.wamids.append(wamid)
         if result.error:
             message.error, message.error_code = result.error[:MAX_ERROR], result.error_code
@@ -229,19 +265,30 @@ def retry_delay(attempts: int, settings: WhatsAppSettings) -> float:
     return float(min(settings.retry_delay * 2 ** max(0, attempts), settings.retry_delay_max))
 
 
-def recover(db: Session, now: datetime, limit: int = 500) -> int:
-    """Settle claims that ran out as ``unknown`` (see the module's docstring); gives how many."""
+def recover(db: Session, now: datetime, limit: int = 500) -> Recovered:
+    """Claims that ran out: queued again if never started, else ``unknown`` (see the module's
+    docstring)."""
     take_write_lock(db)
     m = WhatsAppMessage
     stale_ids = list(db.scalars(select(m.id).where(and_(m.send_state == SENDING, m.claimed_until < now))
                                 .order_by(m.id).limit(limit)))
     stale = [message for message in lock_messages(db, stale_ids).values()
              if message.send_state == SENDING and message.claimed_until is not None and message.claimed_until < now]
+    summary = Recovered()
     for message in stale:
-        log.warning("whatsapp message %s: the claim of %s ran out; it may have been sent: unknown, never resent",
-                    message.id, message.claimed_by)
+        owner = message.claimed_by
         message.claimed_by = message.claimed_until = None
-        message.error = STOPPED[:MAX_ERROR]
+        if message.send_started_at is None:
+            log.warning("whatsapp message %s: the claim of %s ran out before its request: queued again",
+                        message.id, owner)
+            message.send_state = QUEUED
+            summary.requeued += 1
+            continue
+        log.warning("whatsapp message %s: the claim of %s ran out after its request was started; it may have "
+                    "been sent: %s, never resent", message.id, owner, message.status or UNKNOWN)
+        if message.status is None:
+            message.error = STOPPED[:MAX_ERROR]
         _unknown(db, message, now)
+        summary.unknown += 1
     db.flush()
-    return len(stale)
+    return summary

@@ -10,7 +10,11 @@ order in one greenlet per contact, and writes the answers in batches.
    Send's template (whatsapp_bridge.rendering.render; ``OutsideWindowError`` without one: the
    message fails with that error). Once a part of it went, the rest goes as rendered then;
 3. each part waits for the contact's pair pacing (whatsapp_bridge.pairs) and the number's
-   throughput grant (whatsapp_bridge.throughput), then goes through the Graph client;
+   throughput grant (whatsapp_bridge.throughput); before the first of the pass, the message is
+   marked started (whatsapp_bridge.send_starts: a group write; a claim taken back meanwhile is
+   ``lost``, nothing sent); then it goes through the Graph client, carrying the message's id and
+   the part as ``biz_opaque_callback_data`` (whatsapp_bridge.callback_data: Meta's statuses echo
+   it, so they can be matched even when the answer is never stored);
 4. the answer is classified (whatsapp_bridge.errors): accepted (the wamid kept), throttled
    (``later``, 131056 backing off 4^X s), transient (``soon``), 131047 before anything went
    with a template to fall back on (``template``), a refusal (``never``), or no answer after
@@ -42,6 +46,8 @@ from voiceplatform.exceptions import InputRejectedError
 from voiceplatform.models.base import utcnow
 
 from whatsapp_bridge import outbox
+from whatsapp_bridge.callback_data import FIELD as CALLBACK_FIELD
+from whatsapp_bridge.callback_data import encode as callback_data
 from whatsapp_bridge.config import WhatsAppSettings
 from whatsapp_bridge.driver import send_from_dict
 from whatsapp_bridge.errors import (GraphError, OutsideWindowError, ReengagementError, Retry, SendUnconfirmed,
@@ -50,6 +56,7 @@ from whatsapp_bridge.graph_client import SendResult as GraphAnswer
 from whatsapp_bridge.outbox import Claimed, Outcome, SendResult
 from whatsapp_bridge.pairs import PairPacer
 from whatsapp_bridge.rendering import render
+from whatsapp_bridge.send_starts import StartMarks, StartNotStored
 from whatsapp_bridge.throughput import Throughput, Turns, acquire
 from whatsapp_bridge.window import window_open
 
@@ -100,8 +107,9 @@ def _rendered(message: Claimed, now: datetime) -> tuple[list[Any], str | None] |
     return payloads, kind if isinstance(kind, str) else None
 
 
-def send_message(sending: Sending, message: Claimed) -> SendResult:
-    """Send ``message``'s parts not sent yet (see the module's docstring)."""
+def send_message(sending: Sending, message: Claimed, start: Callable[[int], bool] | None = None) -> SendResult:
+    """Send ``message``'s parts not sent yet (see the module's docstring); ``start`` marks it
+    started before its first request (whether it may go)."""
     if message.refused:
         return SendResult(message.id, Outcome.NEVER, error=message.refused)
     rendered = _rendered(message, sending.clock())
@@ -114,7 +122,7 @@ def send_message(sending: Sending, message: Claimed) -> SendResult:
     def result(outcome: Outcome, **fields: Any) -> SendResult:
         return SendResult(message.id, outcome, tuple(wamids), len(payloads), payloads, kind, **fields)
 
-    for payload in payloads[message.parts_sent:]:
+    for part, payload in enumerate(payloads[message.parts_sent:], start=message.parts_sent + 1):
         wait = sending.pacer.take(message.pair)
         if wait > PAIR_WAIT_IN_PLACE:
             return result(Outcome.LATER, delay=wait, error="paced: the pair limit (one message every few seconds)")
@@ -124,8 +132,16 @@ def send_message(sending: Sending, message: Claimed) -> SendResult:
         if acquire(sending.throughput, message.phone_number_id, tier, THROUGHPUT_WAIT, sleep=sending.sleep,
                    turns=sending.turns) is None:
             return result(Outcome.LATER, delay=settings.retry_delay, error=f"over the number's {tier}/s throughput")
+        if start is not None and not wamids:
+            try:
+                if not start(message.id):
+                    return result(Outcome.LOST)
+            except StartNotStored as exc:
+                return result(Outcome.DEFERRED, error=str(exc))
+            start = None
+        body = {**payload, CALLBACK_FIELD: callback_data(message.id, part, len(payloads))}
         try:
-            answer = sending.client.send(message.phone_number_id, payload)
+            answer = sending.client.send(message.phone_number_id, body)
         except SendUnconfirmed as exc:
             return result(Outcome.UNCONFIRMED, error=str(exc))
         except GraphError as exc:
@@ -163,6 +179,7 @@ class Sender:
         self.settings = sending.settings
         self.worker = worker
         self.clock = sending.clock
+        self.starts = StartMarks(sessions, worker, self.clock)
         self.in_flight: dict[int, gevent.Greenlet] = {}  # message id -> its contact's greenlet
         self.counters: dict[str, int] = {"sent": 0, "requeued": 0, "failed": 0, "unconfirmed": 0}
         self._answers: Queue[SendResult | None] = Queue()
@@ -243,7 +260,7 @@ class Sender:
                 results.append(SendResult(message.id, Outcome.DEFERRED))
                 continue
             try:
-                result = send_message(self.sending, message)
+                result = send_message(self.sending, message, self.starts.mark)
             except Exception:  # what went out is not known: the claim runs out, recovery settles it
                 log.exception("whatsapp message %s: sending failed; left to recovery", message.id)
                 self.in_flight.pop(message.id, None)

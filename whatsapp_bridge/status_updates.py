@@ -22,6 +22,13 @@ priced, reported to the platform, and held when they come before their wamid is 
   call is answered, or another bridge process is writing that answer) is kept in
   ``whatsapp_held_statuses`` and applied when the wamid is stored (:func:`apply_held` in the
   sender's transaction), or by the upkeep's sweep; dropped after a day.
+* **Matched by our id.** A status naming a wamid no message carries, whose
+  ``biz_opaque_callback_data`` is ours (whatsapp_bridge.callback_data: the message's id and the
+  part), is the answer the store never got: the sender died after writing the request. If that
+  message may have gone (its request was started: ``send_started_at``, or it is ``unknown``),
+  from the status's number to its contact, and that part has no wamid yet, the wamid is stored
+  as that part's (the last part's is the message's ``wamid``) and the status applied as any
+  other: ``delivered`` settles an ``unknown`` attempt ``delivered``.
 * A status of a lead part of a message that went as several (a long text split) is recognised
   and ignored: the message's statuses are its last part's.
 """
@@ -38,10 +45,11 @@ from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from voiceplatform.campaigns.message_outcomes import charge_delivered, report_progress, settle_message_outcome
-from voiceplatform.models.whatsapp import (WhatsAppHeldStatus, WhatsAppMessage, WhatsAppStatusReceipt,
-                                          WhatsAppWamid)
+from voiceplatform.models.whatsapp import (SENDING, UNKNOWN, WhatsAppHeldStatus, WhatsAppMessage,
+                                          WhatsAppStatusReceipt, WhatsAppWamid)
 from voiceplatform.sessions.store import one_of, take_write_lock
 
+from whatsapp_bridge.callback_data import CallbackRef, decode
 from whatsapp_bridge.errors import WhatsAppPayloadError
 from whatsapp_bridge.pricing import RateCard, charge
 from whatsapp_bridge.statuses import advance
@@ -63,6 +71,7 @@ class Applied:
     duplicates: int = 0
     held: int = 0
     moved: int = 0
+    matched: int = 0  # wamids stored from a status's callback data
 
 
 def lock_messages(db: Session, ids: Collection[int]) -> dict[int, WhatsAppMessage]:
@@ -88,7 +97,17 @@ def apply_statuses(db: Session, statuses: Sequence[StatusEvent], now: datetime, 
         .where(one_of(db, WhatsAppStatusReceipt.wamid, wamids)))}
     parts = {row.wamid: (row.message_id, row.seq) for row in db.scalars(
         select(WhatsAppWamid).where(one_of(db, WhatsAppWamid.wamid, wamids)))}
-    messages = lock_messages(db, {message_id for message_id, _ in parts.values()})
+    refs: dict[str, CallbackRef] = {}
+    for status in statuses:
+        ref = decode(status.callback_data) if status.message_id not in parts else None
+        if ref is not None:
+            refs.setdefault(status.message_id, ref)
+    messages = lock_messages(db, {message_id for message_id, _ in parts.values()}
+                             | {ref.message_id for ref in refs.values()})
+    if refs:
+        found = _match(db, statuses, refs, messages)
+        parts.update(found)
+        summary.matched += len(found)
     receipts: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     progress: dict[str, str] = {}
@@ -134,6 +153,48 @@ def apply_statuses(db: Session, statuses: Sequence[StatusEvent], now: datetime, 
     return summary
 
 
+def _match(db: Session, statuses: Sequence[StatusEvent], refs: Mapping[str, CallbackRef],
+           messages: Mapping[int, WhatsAppMessage]) -> dict[str, tuple[int, int]]:
+    """Store the wamids of ``refs`` (statuses' wamids no message carries, with our callback data)
+    as their message's part, where that message may have gone and the part has none yet (see the
+    module's docstring); gives wamid → (message id, part) of those stored."""
+    taken = {(row.message_id, row.seq) for row in db.scalars(select(WhatsAppWamid).where(
+        one_of(db, WhatsAppWamid.message_id, {ref.message_id for ref in refs.values()})))}
+    first = {status.message_id: status for status in reversed(statuses)}
+    stored: dict[str, tuple[int, int]] = {}
+    for wamid, ref in refs.items():
+        message, status = messages.get(ref.message_id), first[wamid]
+        if message is None or (ref.message_id, ref.part) in taken or not _may_have_gone(message) \
+                or status.phone_number_id != message.phone_number_id or not _same_contact(message.recipient, status):
+            log.warning("whatsapp status %s of %s: callback data %r matches no message that may have gone; held",
+                        status.raw_status[:20], wamid, status.callback_data)
+            continue
+        taken.add((ref.message_id, ref.part))
+        stored[wamid] = (ref.message_id, ref.part)
+        message.parts = max(message.parts, ref.parts)
+        if message.send_state != SENDING:  # a live sender's answer counts its own parts
+            message.parts_sent = max(message.parts_sent, ref.part)
+        if ref.part == ref.parts and message.wamid is None:
+            message.wamid = wamid
+        log.info("whatsapp message %s: part %d's wamid %s learned from a status (its answer was never stored)",
+                 message.id, ref.part, wamid)
+    if stored:
+        db.execute(insert(WhatsAppWamid), [{"wamid": wamid, "message_id": message_id, "seq": seq}
+                                           for wamid, (message_id, seq) in stored.items()])
+    return stored
+
+
+def _may_have_gone(message: WhatsAppMessage) -> bool:
+    return message.send_started_at is not None or message.status == UNKNOWN
+
+
+def _same_contact(recipient: str, status: StatusEvent) -> bool:
+    """Whether ``status`` is of ``recipient`` (+E.164 or a BSUID); a status naming nobody is."""
+    if status.recipient_id is None and status.recipient_user_id is None:
+        return True
+    return (recipient.startswith("+") and status.recipient_id == recipient[1:]) or status.recipient_user_id == recipient
+
+
 def _price(message: WhatsAppMessage, status: StatusEvent, rates: RateCard) -> None:
     pricing = status.pricing
     if pricing is None:
@@ -170,7 +231,8 @@ def status_payload(status: StatusEvent) -> dict[str, Any]:
             "pricing": None if pricing is None else {"billable": pricing.billable, "pricing_model": pricing.pricing_model,
                                                      "type": pricing.type, "category": pricing.category},
             "errors": [{"code": e.code, "title": e.title, "message": e.message, "details": e.details, "href": e.href}
-                       for e in status.errors]}
+                       for e in status.errors],
+            "callback_data": status.callback_data}
 
 
 def status_from_payload(wamid: str, payload: Mapping[str, Any]) -> StatusEvent:
@@ -183,7 +245,8 @@ def status_from_payload(wamid: str, payload: Mapping[str, Any]) -> StatusEvent:
         pricing=Pricing(pricing.get("billable"), pricing.get("pricing_model"), pricing.get("type"),
                         pricing.get("category")) if isinstance(pricing, Mapping) else None,
         errors=tuple(ErrorDetail(e.get("code"), e.get("title"), e.get("message"), e.get("details"), e.get("href"))
-                     for e in payload.get("errors") or () if isinstance(e, Mapping)))
+                     for e in payload.get("errors") or () if isinstance(e, Mapping)),
+        callback_data=callback if isinstance(callback := payload.get("callback_data"), str) else None)
 
 
 def apply_held(db: Session, now: datetime, rates: RateCard, wamids: Collection[str] | None = None) -> Applied:

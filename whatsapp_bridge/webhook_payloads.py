@@ -30,6 +30,7 @@ from whatsapp_bridge.identity import is_bsuid
 
 MAX_ID_CHARS = 256  # a wamid is at most 128; more is not an id
 MAX_PROBLEMS = 100  # a hostile body cannot make the problem list unbounded
+MAX_CALLBACK_DATA = 512  # Meta's limit on biz_opaque_callback_data
 STATUSES = frozenset({"sent", "delivered", "read", "failed", "played", "deleted"})
 MEDIA_TYPES = frozenset({"image", "document", "video", "sticker", "audio"})
 # Unix seconds after 2100 are taken as milliseconds (Meta's known quirk); anything beyond is junk.
@@ -124,6 +125,7 @@ class StatusEvent:
     errors: tuple[ErrorDetail, ...] = ()
     conversation_id: str | None = None
     waba_id: str | None = None
+    callback_data: str | None = None  # our biz_opaque_callback_data, echoed (at most 512 characters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,7 +427,11 @@ def _status(batch: WebhookBatch, at: str, raw: Any, phone_number_id: str, waba_i
                        timestamp=moment, recipient_id=recipient,
                        recipient_user_id=user_id if user_id is not None and is_bsuid(user_id) else None,
                        pricing=pricing, errors=errors, conversation_id=_id(_map(raw.get("conversation")).get("id")),
-                       waba_id=waba_id)
+                       waba_id=waba_id, callback_data=_callback_data(raw.get("biz_opaque_callback_data")))
+
+
+def _callback_data(raw: Any) -> str | None:
+    return raw if isinstance(raw, str) and 0 < len(raw) <= MAX_CALLBACK_DATA else None
 
 
 # ---- engine inputs ---------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 queued only if its step commits; the window decides at send time (buttons inside it, the
 template outside, a clear failure without one); a throttled send comes back later and holds the
 contact's next message back; no answer is ``unknown`` and never resent; 131047 sends the
-template instead; the pair limit backs off 4^X seconds; a refusal fails; a claim that ran out is
-``unknown``."""
+template instead; the pair limit backs off 4^X seconds; a refusal fails; a claim that ran out before its request
+started is queued again (test_recovery.py has the rest of recovery)."""
 
 from __future__ import annotations
 
@@ -189,13 +189,13 @@ def test_a_message_for_a_number_the_bridge_does_not_know_fails_without_a_request
     assert graph.sent == []
 
 
-def test_a_claim_that_ran_out_is_unknown_never_resent(world: World) -> None:
+def test_a_claim_that_ran_out_before_its_request_started_is_queued_again(world: World) -> None:
     contact, clock = "+15550100010", Clock()
     deliver(world, Send("whatsapp", "stuck"), to=contact)
     with world.sessions.begin() as db:
         claimed = outbox.claim(db, "dead-worker", clock.now, 100, 1.0)
     assert contact in {message.recipient for message in claimed}
     with world.sessions.begin() as db:
-        assert outbox.recover(db, clock.now + timedelta(seconds=2)) >= 1
+        assert outbox.recover(db, clock.now + timedelta(seconds=2)).requeued >= 1
     [message] = world.messages(recipient=contact)
-    assert (message.send_state, message.status) == (SENT, UNKNOWN)
+    assert (message.send_state, message.status, message.claimed_by) == (QUEUED, None, None)
