@@ -5,6 +5,15 @@ A send goes only once its mark is stored, so a bridge that dies leaves each clai
 either not started (queued again by recovery: it was never written) or started (``unknown``
 unless Meta's statuses tell).
 
+**Marked just ahead of the grants, and not too many unanswered.** A send is marked before it
+asks for the number's throughput grant, so the grant and the request stay together (a mark's
+write, however slow, never bunches granted requests: Meta counts a second's sends as it handles
+them). Per number (:class:`SendLane`), what is marked and not granted yet is at most the tier's
+grants of :data:`UNGRANTED_SECONDS`, and what is marked and not answered yet (waiting for its
+grant, for a connection, for Meta) at most the tier's sends of :data:`UNANSWERED_SECONDS`: a
+bridge that dies leaves at most a second of the tier ``unknown`` (less what Meta did take: its
+statuses tell), and a Graph API slower than a second to answer slows the sender to fit.
+
 :meth:`StartMarks.mark` answers whether the message may go: False when the claim is no longer
 this worker's (recovery took it back: another may be sending it). It raises
 :class:`StartNotStored` when the database could not be written after :data:`WRITE_TRIES` tries
@@ -14,11 +23,13 @@ this worker's (recovery took it back: another may be sending it). It raises
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import datetime
 
 import gevent
 from gevent.event import AsyncResult
+from gevent.lock import BoundedSemaphore
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +39,30 @@ log = logging.getLogger(__name__)
 
 WRITE_TRIES = 3
 WRITE_RETRY = 0.5
+#: seconds of a number's tier that may be marked started before their grants
+UNGRANTED_SECONDS = 0.25
+#: seconds of a number's tier that may be marked started and not answered yet
+UNANSWERED_SECONDS = 1.0
+
+
+class SendLane:
+    """One number's bounds: a send holds ``unanswered`` from before its mark until its answer,
+    and ``ungranted`` from before its mark until its grant."""
+
+    def __init__(self, tier: int) -> None:
+        self.unanswered = BoundedSemaphore(max(1, math.ceil(tier * UNANSWERED_SECONDS)))
+        self.ungranted = BoundedSemaphore(max(1, math.ceil(tier * UNGRANTED_SECONDS)))
+
+
+class SendLanes:
+    def __init__(self) -> None:
+        self._lanes: dict[tuple[str, int], SendLane] = {}
+
+    def lane(self, phone_number_id: str, tier: int) -> SendLane:
+        found = self._lanes.get((phone_number_id, tier))
+        if found is None:
+            found = self._lanes[(phone_number_id, tier)] = SendLane(tier)
+        return found
 
 
 class StartNotStored(Exception):

@@ -9,12 +9,13 @@ order in one greenlet per contact, and writes the answers in batches.
    claim) open, and Meta not having said otherwise (``template_only``), means free-form; else the
    Send's template (whatsapp_bridge.rendering.render; ``OutsideWindowError`` without one: the
    message fails with that error). Once a part of it went, the rest goes as rendered then;
-3. each part waits for the contact's pair pacing (whatsapp_bridge.pairs) and the number's
-   throughput grant (whatsapp_bridge.throughput); before the first of the pass, the message is
-   marked started (whatsapp_bridge.send_starts: a group write; a claim taken back meanwhile is
-   ``lost``, nothing sent); then it goes through the Graph client, carrying the message's id and
-   the part as ``biz_opaque_callback_data`` (whatsapp_bridge.callback_data: Meta's statuses echo
-   it, so they can be matched even when the answer is never stored);
+3. each part waits for the contact's pair pacing (whatsapp_bridge.pairs); before the first of
+   the pass asks for a grant, the message is marked started (whatsapp_bridge.send_starts: a
+   group write, at most a quarter second of the tier ahead of the grants and a second of it
+   ahead of the answers; a claim taken back meanwhile is ``lost``, nothing sent); each part waits for the number's throughput grant
+   (whatsapp_bridge.throughput), then goes through the Graph client, carrying the message's id
+   and the part as ``biz_opaque_callback_data`` (whatsapp_bridge.callback_data: Meta's statuses
+   echo it, so they can be matched even when the answer is never stored);
 4. the answer is classified (whatsapp_bridge.errors): accepted (the wamid kept), throttled
    (``later``, 131056 backing off 4^X s), transient (``soon``), 131047 before anything went
    with a template to fall back on (``template``), a refusal (``never``), or no answer after
@@ -56,7 +57,7 @@ from whatsapp_bridge.graph_client import SendResult as GraphAnswer
 from whatsapp_bridge.outbox import Claimed, Outcome, SendResult
 from whatsapp_bridge.pairs import PairPacer
 from whatsapp_bridge.rendering import render
-from whatsapp_bridge.send_starts import StartMarks, StartNotStored
+from whatsapp_bridge.send_starts import SendLanes, StartMarks, StartNotStored
 from whatsapp_bridge.throughput import Throughput, Turns, acquire
 from whatsapp_bridge.window import window_open
 
@@ -87,6 +88,7 @@ class Sending:
         self.clock = clock
         self.sleep = sleep
         self.turns = Turns()  # this process's sends ask the throughput limiter one at a time
+        self.lanes = SendLanes()  # how many may be marked started before their grants, their answers
 
 
 def _rendered(message: Claimed, now: datetime) -> tuple[list[Any], str | None] | SendResult:
@@ -129,27 +131,32 @@ def send_message(sending: Sending, message: Claimed, start: Callable[[int], bool
         if wait > 0:
             sending.sleep(wait)
         tier = settings.tier_of(message.phone_number_id)
-        if acquire(sending.throughput, message.phone_number_id, tier, THROUGHPUT_WAIT, sleep=sending.sleep,
-                   turns=sending.turns) is None:
-            return result(Outcome.LATER, delay=settings.retry_delay, error=f"over the number's {tier}/s throughput")
-        if start is not None and not wamids:
+        lane = sending.lanes.lane(message.phone_number_id, tier)
+        with lane.unanswered:
+            with lane.ungranted:
+                if start is not None:
+                    try:
+                        if not start(message.id):
+                            return result(Outcome.LOST)
+                    except StartNotStored as exc:
+                        return result(Outcome.DEFERRED, error=str(exc))
+                    start = None
+                granted = acquire(sending.throughput, message.phone_number_id, tier, THROUGHPUT_WAIT,
+                                  sleep=sending.sleep, turns=sending.turns)
+            if granted is None:
+                return result(Outcome.LATER, delay=settings.retry_delay,
+                              error=f"over the number's {tier}/s throughput")
+            body = {**payload, CALLBACK_FIELD: callback_data(message.id, part, len(payloads))}
             try:
-                if not start(message.id):
-                    return result(Outcome.LOST)
-            except StartNotStored as exc:
-                return result(Outcome.DEFERRED, error=str(exc))
-            start = None
-        body = {**payload, CALLBACK_FIELD: callback_data(message.id, part, len(payloads))}
-        try:
-            answer = sending.client.send(message.phone_number_id, body)
-        except SendUnconfirmed as exc:
-            return result(Outcome.UNCONFIRMED, error=str(exc))
-        except GraphError as exc:
-            return _refused(sending, message, exc, bool(wamids), result)
-        except WhatsAppSendError as exc:  # unreachable, a protocol error: nothing was sent
-            return result(Outcome.SOON, delay=outbox.retry_delay(message.attempts, settings), error=str(exc))
-        except InputRejectedError as exc:  # a path segment the client refused
-            return result(Outcome.NEVER, error=exc.message)
+                answer = sending.client.send(message.phone_number_id, body)
+            except SendUnconfirmed as exc:
+                return result(Outcome.UNCONFIRMED, error=str(exc))
+            except GraphError as exc:
+                return _refused(sending, message, exc, bool(wamids), result)
+            except WhatsAppSendError as exc:  # unreachable, a protocol error: nothing was sent
+                return result(Outcome.SOON, delay=outbox.retry_delay(message.attempts, settings), error=str(exc))
+            except InputRejectedError as exc:  # a path segment the client refused
+                return result(Outcome.NEVER, error=exc.message)
         sending.pacer.clear(message.pair)
         wamids.append(answer.wamid)
     return result(Outcome.SENT)
