@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 WRITE_TRIES = 3
 WRITE_RETRY = 0.5
 #: seconds of a number's tier that may be marked started before their grants
-UNGRANTED_SECONDS = 0.25
+UNGRANTED_SECONDS = 0.1
 #: seconds of a number's tier that may be marked started and not answered yet
 UNANSWERED_SECONDS = 1.0
 

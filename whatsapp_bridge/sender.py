@@ -11,11 +11,12 @@ order in one greenlet per contact, and writes the answers in batches.
    message fails with that error). Once a part of it went, the rest goes as rendered then;
 3. each part waits for the contact's pair pacing (whatsapp_bridge.pairs); before the first of
    the pass asks for a grant, the message is marked started (whatsapp_bridge.send_starts: a
-   group write, at most a quarter second of the tier ahead of the grants and a second of it
-   ahead of the answers; a claim taken back meanwhile is ``lost``, nothing sent); each part waits for the number's throughput grant
-   (whatsapp_bridge.throughput), then goes through the Graph client, carrying the message's id
-   and the part as ``biz_opaque_callback_data`` (whatsapp_bridge.callback_data: Meta's statuses
-   echo it, so they can be matched even when the answer is never stored);
+   group write, at most a tenth of a second of the tier ahead of the grants and a second of it
+   ahead of the answers; a claim taken back meanwhile is ``lost``, nothing sent); each part
+   waits for the number's throughput grant (whatsapp_bridge.throughput), then goes through the
+   Graph client, carrying the message's id and the part as ``biz_opaque_callback_data``
+   (whatsapp_bridge.callback_data: Meta's statuses echo it, so they can be matched even when
+   the answer is never stored);
 4. the answer is classified (whatsapp_bridge.errors): accepted (the wamid kept), throttled
    (``later``, 131056 backing off 4^X s), transient (``soon``), 131047 before anything went
    with a template to fall back on (``template``), a refusal (``never``), or no answer after

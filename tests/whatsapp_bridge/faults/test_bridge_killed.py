@@ -14,7 +14,8 @@ only for a message whose request was started and that the server never accepted:
 hand at the kill (marked started and waiting for their grant, granted and not yet at the
 server, or refused by it with 130429 while the answer was on its way). The sender keeps at most
 a second of the tier marked and unanswered (whatsapp_bridge.send_starts), so that is the bound,
-:data:`UNKNOWN_AT_MOST`; runs show 20 to 44 (a quarter second of the tier waits for its grants).
+:data:`UNKNOWN_AT_MOST`; runs show 0 to 22 (a tenth of a second of the tier waiting for its
+grants, and on SQLite sends the server refused with 130429 whose answers were not written yet).
 
 The campaign queues faster than the tier, so the bridge sends at the tier: the server may
 throttle a few sends (130429) when this machine stalls the bridge or the server (the contract
