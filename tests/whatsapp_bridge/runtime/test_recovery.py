@@ -5,7 +5,8 @@ by the ``biz_opaque_callback_data`` every request carries, so an ``unknown`` mes
 still claimed by the dead sender) learns its wamid and is delivered, its campaign attempt
 settled ``delivered`` and charged; a live sender's answer after such a status stores nothing
 twice; callback data of a message that cannot have gone, or from another number or contact,
-matches nothing (the status is held)."""
+matches nothing (the status is held); a claim taken back before its mark is not sent (``lost``)
+and its answer records nothing."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from whatsapp_bridge.driver import WhatsAppChannel
 from whatsapp_bridge.errors import SendUnconfirmed
 from whatsapp_bridge.graph_client import SendResult
 from whatsapp_bridge.pairs import PairPacer
-from whatsapp_bridge.sender import Sender, Sending
+from whatsapp_bridge.sender import Sender, Sending, send_message
 from whatsapp_bridge.status_updates import apply_statuses
 from whatsapp_bridge.throughput import LocalThroughput
 from whatsapp_bridge.webhook_payloads import parse
@@ -237,3 +238,21 @@ def test_an_unknown_campaign_message_is_delivered_and_charged_by_a_late_status(w
         account = db.get(Account, seeded.account_id)
         assert account is not None and Decimal(account.balance) == Decimal("9.75")
     assert graph.sent == [graph.sent[0]]  # never sent again
+
+
+def test_a_claim_taken_back_before_its_mark_is_not_sent_and_records_nothing(world: World) -> None:
+    contact = phone()
+    queue(world, contact)
+    slow = claim_dead(world, contact, started=False)  # a sender stalled past its lease
+    recover(world)
+    with world.sessions.begin() as db:
+        assert outbox.mark_started(db, "dead-worker", [slow.id], utcnow()) == set()  # not its claim now
+        [claimed] = [m for m in outbox.claim(db, "slow-worker", utcnow(), 100, 60.0) if m.recipient == contact]
+    graph = ScriptedGraph()
+    stalled = sender(world, graph, "slow-worker")
+    result = send_message(stalled.sending, claimed, lambda message_id: False)  # recovered meanwhile
+    assert (result.outcome, graph.sent) == (outbox.Outcome.LOST, [])
+    with world.sessions.begin() as db:
+        assert outbox.record(db, [result], "slow-worker", utcnow(), world.settings).requeued == 0
+    [message] = world.messages(recipient=contact)
+    assert (message.send_state, message.claimed_by) == ("sending", "slow-worker")  # left to its claim
