@@ -417,8 +417,8 @@ def send_rate(world: World, cloud: Any, redis_url: str, sizes: dict[str, Any], f
             n = int(tier * sizes["shared_seconds"])
             # queued a few at a time, as a campaign's fan-out queues them: both senders claim
             numbers = recipients("15559", n)
-            for first in range(0, n, SHARED_CHUNK):
-                world.queue(tier_number, numbers[first:first + SHARED_CHUNK])
+            for chunk in range(0, n, SHARED_CHUNK):
+                world.queue(tier_number, numbers[chunk:chunk + SHARED_CHUNK])
                 gevent.sleep(SHARED_CHUNK / tier / 2)
             wait_until(lambda: world.unsent() == 0, sizes["shared_seconds"] * 4 + 30, "the shared sends")
         finally:

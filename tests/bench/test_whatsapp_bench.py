@@ -30,7 +30,8 @@ def test_whatsapp_benchmark_runs_and_reports(tmp_path: Path) -> None:
     for key in ("tier_80", "tier_1000"):
         assert 0 < rates["runs"][key]["limiter_max_in_any_second"] <= rates["runs"][key]["tier"]
     shared = rates["runs"]["two_senders_tier_80"]
-    assert sum(shared["by_sender"]) == shared["messages"] and shared["requests"] >= shared["messages"]
+    assert sum(shared["by_sender"]) == shared["messages"] and shared["requests"] == shared["messages"]
+    assert shared["distinct_recipients"] == shared["messages"]  # nothing sent twice
     inbox = run["inbox"]
     assert inbox["left"] == 0 and inbox["counters"]["event_failures"] == 0
     assert inbox["applied"] == inbox["events"] == 2 * sizes["inbox_messages"] + sizes["inbox_inbound"]
