@@ -2,12 +2,23 @@
 default, 1,000 once Meta upgraded the number; ``VOICEPLATFORM_WHATSAPP_NUMBERS`` gives each its
 own), shared by every sender of every bridge process.
 
-:class:`RedisThroughput` keeps a sliding one-second log per number in a Redis sorted set and
-decides in one Lua script, on the Redis server's own clock (``TIME``): the grants older than a
-second are dropped, and a new one is granted (its microsecond added) only while fewer than the
-tier remain. Every worker asks the same script on the same server, so the count holds across
-processes and machines whatever their clocks say. A refusal gives how long until the oldest
-grant leaves the window, and the caller waits that long (gevent) before asking again.
+:class:`RedisThroughput` decides in one Lua script, on the Redis server's own clock (``TIME``),
+by two rules:
+
+* **evenly spaced** (a GCRA: a theoretical arrival time per number): one grant every
+  ``(1 + HEADROOM) / tier`` seconds; a grant may come up to half a spacing early (so an asker
+  that is a little late keeps the schedule instead of losing the lateness), never two at once.
+  Meta counts on its own clock, when each request reaches it: a tier granted at once (the first
+  version) left in a burst whose requests reached the receiver spread over up to a few hundred
+  milliseconds on a loaded machine, and one second of the receiver's clock held the end of one
+  burst and the start of the next (81-136 at tier 80). Spaced grants reach it spaced, and the
+  1.5 % headroom absorbs the requests' differing delays (the rate stays within 2 % of the tier);
+* **never more than the tier in any second**: a sliding one-second log per number in a sorted
+  set (the grants older than a second dropped; a grant only while fewer than the tier remain).
+
+Every worker asks the same script on the same server, so both hold across processes and machines
+whatever their clocks say. A refusal gives how long until a grant is possible, and the caller
+waits that long (gevent) before asking again.
 
 :class:`LocalThroughput` is the same rule inside one process, for a bridge without Redis
 (``VOICEPLATFORM_WHATSAPP_REDIS_URL`` unset): correct only while that bridge is the number's
@@ -26,6 +37,10 @@ import redis
 from gevent.lock import Semaphore
 
 WINDOW_MICROSECONDS = 1_000_000
+#: grants are spaced this much more than 1/tier apart: room for the requests' differing delays
+HEADROOM = 0.015
+#: how early (a fraction of the spacing) a grant may come: the GCRA's allowance
+EARLY = 0.5
 KEY_PREFIX = "vp:whatsapp:mps:"
 #: connections a bridge keeps to the limiter's Redis; a sender asks from up to ``max_in_flight``
 #: greenlets at once, and those beyond wait for a free connection (redis-py's default pool
@@ -34,18 +49,28 @@ REDIS_CONNECTIONS = 32
 #: seconds a greenlet waits for a free connection before the ask fails
 REDIS_CONNECTION_WAIT = 5.0
 
-#: KEYS[1] the number's log; ARGV[1] its tier, ARGV[2] the window in microseconds.
-#: Gives {1, now} (granted at the server's microsecond ``now``) or {0, wait in microseconds}.
+#: KEYS[1] the number's log; ARGV[1] its tier, ARGV[2] the window, ARGV[3] the spacing and
+#: ARGV[4] the burst allowance, in microseconds. Gives {1, now} (granted at the server's
+#: microsecond ``now``) or {0, wait in microseconds}.
 _SCRIPT = """
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local spacing = tonumber(ARGV[3])
+local allowance = tonumber(ARGV[4])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = now
+local stored = redis.call('GET', key .. ':tat')
+if stored and tonumber(stored) > now then tat = tonumber(stored) end
+if tat - allowance > now then
+  return {0, math.floor(tat - allowance - now) + 1}
+end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 if redis.call('ZCARD', key) < limit then
   local seq = redis.call('INCR', key .. ':seq')
   redis.call('ZADD', key, now, now .. ':' .. seq)
+  redis.call('SET', key .. ':tat', string.format('%.0f', tat + spacing), 'PX', 2 * window / 1000)
   redis.call('PEXPIRE', key, 2 * window / 1000)
   redis.call('PEXPIRE', key .. ':seq', 2 * window / 1000)
   return {1, now}
@@ -55,6 +80,12 @@ local wait = tonumber(oldest[2]) + window - now
 if wait < 1 then wait = 1 end
 return {0, wait}
 """
+
+
+def spacing_of(tier: int) -> tuple[int, int]:
+    """The microseconds between two grants at ``tier``, and how early one may come."""
+    spacing = int(WINDOW_MICROSECONDS * (1 + HEADROOM) / max(1, tier))
+    return spacing, int(spacing * EARLY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +157,9 @@ class RedisThroughput:
         self._script = client.register_script(_SCRIPT)
 
     def try_acquire(self, phone_number_id: str, tier: int) -> Grant | float:
-        granted, value = self._script(keys=[self.prefix + phone_number_id], args=[tier, WINDOW_MICROSECONDS])
+        spacing, allowance = spacing_of(tier)
+        granted, value = self._script(keys=[self.prefix + phone_number_id],
+                                      args=[tier, WINDOW_MICROSECONDS, spacing, allowance])
         if int(granted):
             return Grant(int(value))
         return int(value) / 1_000_000
@@ -136,13 +169,19 @@ class LocalThroughput:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._logs: dict[str, deque[int]] = {}
+        self._tats: dict[str, int] = {}  # the next theoretical grant per number
 
     def try_acquire(self, phone_number_id: str, tier: int) -> Grant | float:
         now = int(self.clock() * 1_000_000)
+        spacing, allowance = spacing_of(tier)
+        tat = max(self._tats.get(phone_number_id, now), now)
+        if tat - allowance > now:
+            return (tat - allowance - now + 1) / 1_000_000
         log = self._logs.setdefault(phone_number_id, deque())
         while log and log[0] <= now - WINDOW_MICROSECONDS:
             log.popleft()
         if len(log) < tier:
             log.append(now)
+            self._tats[phone_number_id] = tat + spacing
             return Grant(now)
         return max(1, log[0] + WINDOW_MICROSECONDS - now) / 1_000_000

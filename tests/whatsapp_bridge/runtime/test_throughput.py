@@ -10,7 +10,8 @@ import gevent
 from voiceplatform.testing.redis import RedisServer
 
 from whatsapp_bridge.pairs import PairPacer
-from whatsapp_bridge.throughput import (WINDOW_MICROSECONDS, Grant, LocalThroughput, RedisThroughput, Turns, acquire,
+from whatsapp_bridge.throughput import (EARLY, HEADROOM, WINDOW_MICROSECONDS, Grant, LocalThroughput, RedisThroughput,
+                                        Turns, acquire,
                                         redis_client)
 
 NUMBER = "106540352242922"
@@ -45,8 +46,8 @@ def test_two_limiters_on_one_redis_never_exceed_the_tier(redis_server: RedisServ
 
 def test_numbers_are_limited_separately_and_a_refusal_says_how_long_to_wait(redis_server: RedisServer) -> None:
     limiter = RedisThroughput(redis_server.client())
-    assert all(isinstance(limiter.try_acquire("a", 2), Grant) for _ in range(2))
-    wait = limiter.try_acquire("a", 2)
+    assert isinstance(limiter.try_acquire("a", 2), Grant)
+    wait = limiter.try_acquire("a", 2)  # the next is half a spacing (0.5075 s at tier 2) early at most
     assert isinstance(wait, float) and 0 < wait <= 1.0
     assert isinstance(limiter.try_acquire("b", 2), Grant)
 
@@ -54,9 +55,10 @@ def test_numbers_are_limited_separately_and_a_refusal_says_how_long_to_wait(redi
 def test_the_local_limiter_keeps_the_same_rule_on_its_clock() -> None:
     now = [100.0]
     limiter = LocalThroughput(clock=lambda: now[0])
-    granted = [limiter.try_acquire(NUMBER, 3) for _ in range(4)]
-    assert [isinstance(answer, Grant) for answer in granted] == [True, True, True, False]
-    now[0] += 0.999
+    assert isinstance(limiter.try_acquire(NUMBER, 3), Grant)
+    wait = limiter.try_acquire(NUMBER, 3)
+    assert isinstance(wait, float) and 0 < wait <= (1 + HEADROOM) / 3 * (1 - EARLY) + 1e-5
+    now[0] += wait - 0.001
     assert not isinstance(limiter.try_acquire(NUMBER, 3), Grant)
     now[0] += 0.002
     assert isinstance(limiter.try_acquire(NUMBER, 3), Grant)
@@ -85,3 +87,35 @@ def test_three_hundred_sends_asking_at_once_wait_their_turn_instead_of_failing(r
     grants = [job.value for job in jobs]
     assert all(isinstance(grant, Grant) for grant in grants)
     assert most_in_any_second([grant.at for grant in grants]) <= 1000
+
+
+def test_grants_are_evenly_spaced_within_two_percent_of_the_tier() -> None:
+    """One grant every (1 + HEADROOM)/tier s (the second of a run may come half a spacing early):
+    the requests reach Meta spaced, and the rate stays within 2 % of the tier, never above it;
+    an asker that comes a little late keeps the schedule."""
+    now = [0.0]
+    limiter, tier = LocalThroughput(clock=lambda: now[0]), 80
+    spacing = WINDOW_MICROSECONDS * (1 + HEADROOM) / tier
+    grants: list[int] = []
+    while now[0] < 10.0:
+        answer = limiter.try_acquire(NUMBER, tier)
+        if isinstance(answer, Grant):
+            grants.append(answer.at)
+        else:
+            now[0] += answer + 0.0003  # asks again a little late, as a sleeping greenlet does
+    gaps = [b - a for a, b in zip(grants, grants[1:])]
+    assert min(gaps) >= spacing * EARLY - 1 and min(gaps[1:]) >= spacing * (1 - EARLY) - 1
+    assert sorted(gaps)[len(gaps) // 10] >= spacing * 0.9  # nearly all a whole spacing apart
+    rate = (len(grants) - 1) / ((grants[-1] - grants[0]) / WINDOW_MICROSECONDS)
+    assert tier * 0.98 <= rate <= tier
+    assert most_in_any_second(grants) <= tier
+
+
+def test_redis_grants_are_spaced_too(redis_server: RedisServer) -> None:
+    limiter, tier = RedisThroughput(redis_server.client()), 50
+    grants = [acquire(limiter, NUMBER, tier, timeout=5.0) for _ in range(8)]
+    times = [grant.at for grant in grants if grant is not None]
+    assert len(times) == 8
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= WINDOW_MICROSECONDS * (1 + HEADROOM) / tier * EARLY - 1  # on the server's clock
+    assert sum(gaps) >= WINDOW_MICROSECONDS * (1 + HEADROOM) / tier * (len(gaps) - 1)
