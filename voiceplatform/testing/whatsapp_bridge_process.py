@@ -14,23 +14,18 @@ imports ``whatsapp_bridge`` (nothing in ``voiceplatform`` may): the child does.
 
 from __future__ import annotations
 
-import ast
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from voiceplatform.exceptions import VoicePlatformError
-from voiceplatform.settings import paths
+from voiceplatform.testing.bridge_process import ROOT, STOP_SECONDS, ChildBridge, child_environment
 
-ROOT = paths().home
+__all__ = ["ROOT", "STOP_SECONDS", "START_SECONDS", "WhatsAppBridgeProcess", "WhatsAppBridgeProcessError"]
+
 #: The bridge's last log line: ``whatsapp bridge <worker> stopped: {'sent': 1, ...}``.
 _STOPPED = re.compile(r"whatsapp bridge \S+ stopped: (\{[^}]*\})")
 _LISTENING = re.compile(r"whatsapp bridge webhooks at (\S+)")
-STOP_SECONDS = 60.0
 START_SECONDS = 60.0
 
 
@@ -39,26 +34,18 @@ class WhatsAppBridgeProcessError(VoicePlatformError):
 
 
 def _environment(database_url: str, env: dict[str, str]) -> dict[str, str]:
-    inherited = {key: value for key, value in os.environ.items() if not key.startswith("VOICEPLATFORM_WHATSAPP_")}
-    return {**inherited, "DATABASE_URL": database_url, "VOICEPLATFORM_WHATSAPP_LISTEN": "127.0.0.1:0",
-            "PYTHONUNBUFFERED": "1", **env}
+    return child_environment(("VOICEPLATFORM_WHATSAPP_",),
+                             {"DATABASE_URL": database_url, "VOICEPLATFORM_WHATSAPP_LISTEN": "127.0.0.1:0"}, env)
 
 
-class WhatsAppBridgeProcess:
+class WhatsAppBridgeProcess(ChildBridge):
+    stopped_line = _STOPPED
+    error = WhatsAppBridgeProcessError
+
     def __init__(self, work: Path, database_url: str, *, name: str = "whatsapp-bridge",
                  env: dict[str, str] | None = None) -> None:
-        self.name = name
-        self.log = work / f"{name}.log"
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "whatsapp_bridge", "--database-url", database_url], cwd=ROOT,
-                env=_environment(database_url, env or {}), stdout=log, stderr=subprocess.STDOUT)
-        self.pid = self.process.pid
+        super().__init__("whatsapp_bridge", work, database_url, name, _environment(database_url, env or {}))
         self._url: str | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.process.poll() is None
 
     @property
     def webhook_url(self) -> str:
@@ -73,31 +60,3 @@ class WhatsAppBridgeProcess:
                 raise WhatsAppBridgeProcessError(f"{self.name} did not start listening:\n{self.output()}")
             time.sleep(0.05)
         return self._url
-
-    def kill(self) -> None:
-        """SIGKILL, and wait for the exit: no answer written."""
-        if self.running:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(STOP_SECONDS)
-
-    def stop(self) -> dict[str, int]:
-        """SIGTERM; the counters the bridge logged as it stopped (empty if it was killed)."""
-        if self.running:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired as exc:
-                self.kill()
-                raise WhatsAppBridgeProcessError(f"{self.name} did not stop within {STOP_SECONDS:g} s:\n"
-                                                 f"{self.output()}") from exc
-        return self.counters()
-
-    def counters(self) -> dict[str, int]:
-        found = _STOPPED.findall(self.log.read_text(errors="replace"))
-        if not found:
-            return {}
-        counters: dict[str, int] = ast.literal_eval(found[-1])
-        return counters
-
-    def output(self, characters: int = 6000) -> str:
-        return f"--- {self.name} (pid {self.pid}) ---\n" + self.log.read_text(errors="replace")[-characters:]
