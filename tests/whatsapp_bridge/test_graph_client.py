@@ -4,6 +4,8 @@ answers parsed, errors classified, and a send whose answer never came is unconfi
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any, Callable
 
 import httpx
@@ -207,3 +209,49 @@ def test_construction_checks() -> None:
         GraphClient("ftp://x/v23.0", "t")
     with pytest.raises(WhatsAppPayloadError):
         GraphClient(BASE, "bad\ntoken")
+
+
+def test_sends_beyond_the_connections_wait_for_a_free_one() -> None:
+    lock, now, most = threading.Lock(), [0], [0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.02)
+        with lock:
+            now[0] -= 1
+        return httpx.Response(200, json=SENT)
+
+    results: list[str | None] = []
+    with client(handler, connections=2) as graph:
+        senders = [threading.Thread(target=lambda: results.append(
+            graph.send_message("1234", TextMessage("hi"), "+15551234567").wamid)) for _ in range(8)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(10)
+    assert results == ["wamid.HBgLOUT1"] * 8  # every send went, in turn
+    assert most[0] == 2  # never more than the client's connections at once
+
+
+def test_no_free_connection_in_time_is_unreachable_and_nothing_sent() -> None:
+    release, seen = threading.Event(), []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        release.wait(5)
+        return httpx.Response(200, json=SENT)
+
+    graph = GraphClient(BASE, "tok-123", transport=httpx.MockTransport(handler), connections=1,
+                        connect_timeout=0.05, read_timeout=0.05)
+    holder = threading.Thread(target=lambda: graph.send_message("1234", TextMessage("hi"), "+15551234567"))
+    holder.start()
+    while not seen:
+        time.sleep(0.005)
+    with pytest.raises(GraphUnreachable, match="no connection to the Graph API became free"):
+        graph.send_message("1234", TextMessage("second"), "+15551234567")
+    release.set()
+    holder.join(5)
+    graph.close()
+    assert len(seen) == 1  # the second send never reached the transport
