@@ -13,7 +13,7 @@ no call. The jobs are:
 from __future__ import annotations
 
 import importlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
 import gevent
@@ -90,6 +90,8 @@ class RqJobs:
     def enqueue_at(self, when: datetime, name: str, *args: Any) -> None:
         from redis.exceptions import RedisError
 
+        if when.microsecond:  # rq keeps whole seconds (rounded down): the job would run before `when`
+            when = when.replace(microsecond=0) + timedelta(seconds=1)
         try:
             self.queue.enqueue_at(when, name, *args, result_ttl=60, failure_ttl=24 * 3600)
         except RedisError:
