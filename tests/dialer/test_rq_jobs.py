@@ -80,3 +80,12 @@ def test_enqueueing_without_redis_never_fails_the_request(redis_server) -> None:
     redis_server.stop()
     queue.enqueue("voiceplatform.dialer.jobs.wake_dialer")  # no exception: the supervisors poll anyway
     queue.enqueue_at(utcnow(), "voiceplatform.dialer.jobs.wake_dialer")
+
+
+def test_a_fractional_time_is_never_scheduled_before_itself(redis_server) -> None:  # type: ignore[no-untyped-def]
+    when = utcnow().replace(microsecond=900_000) + timedelta(seconds=30)
+    RqJobs(redis_server.url).enqueue_at(when, "voiceplatform.dialer.jobs.start_scheduled_campaign", 1)
+    registry = Queue(QUEUE_NAME, connection=redis_server.client()).scheduled_job_registry
+    (job_id,) = registry.get_job_ids()
+    scheduled = registry.get_scheduled_time(job_id)
+    assert when <= scheduled <= when + timedelta(seconds=1)  # rq's whole seconds, rounded up
