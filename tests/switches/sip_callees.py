@@ -31,6 +31,7 @@ LEAD = 0.3  # silence before the callee's first word (rtp_pcap timelines start a
 # after_greeting_silence counts from where the energy falls, inside the word's tail).
 AMD_SILENCE = 0.3
 FLOW_START = 0.1  # from AMD's verdict (or the answer, without AMD) to the flow's first prompt
+YES_INTO_WINDOW = 1.2  # where the say-yes callee's word starts in the confirm gather's window
 BEEP = 0.5  # Asterisk's beep before a recording, with the gap to the recording's start
 LONG = 120.0  # seconds of silence a callee keeps sending after its script (the call stays up)
 FLOOR = 20  # RMS of the line noise in a callee's quiet parts: far under Asterisk's silence
@@ -111,11 +112,14 @@ def callees(voices: Voices, flows: dict[str, Any], contact: dict[str, Any], tts:
             parts += [rtp_pcap.Rfc4733(key), hush(1.5)]
         return (*parts, hush(LONG))
 
-    # "yes" half a second into the confirm gather's listening window (AMD first, as for the Local
+    # "yes" 1.2 s into the confirm gather's listening window (AMD first, as for the Local
     # callee). The window is a RECORD FILE whose leading silence counts: it closes after 2 s of
-    # quiet, so the word must start inside [0, 2) s of it; prompt lengths are exact (measured
-    # within 10 ms), AMD's verdict is the uncertain part.
-    confirm_at = voices.amd_done + seconds_until_listening(flows["appointment"], contact, tts) + 0.5
+    # quiet, so the word must start inside [0, 2) s of it. Prompt lengths are exact (measured
+    # within 10 ms); what varies is when the flow starts: AMD's verdict, and on a loaded machine
+    # the platform's AGI round trips, which only ever make the window late. So the word sits
+    # late in the window: 0.8 s of margin for an early window, 1.2 s for a late one (at 0.5 s
+    # into it, a CI run with both shards busy missed the window).
+    confirm_at = voices.amd_done + seconds_until_listening(flows["appointment"], contact, tts) + YES_INTO_WINDOW
     say_yes = (*hello, hush(confirm_at - LEAD - voices.hello.seconds), voices.yes,
                hush(LONG))
     # the voicemail flow records after its prompt and beep (no AMD); speak 0.8 s into it

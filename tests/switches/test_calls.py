@@ -225,7 +225,8 @@ def test_wrong_key_is_re_asked_then_accepted(calls: Campaign) -> None:
 def test_spoken_yes_confirms_and_calls_the_webhook(calls: Campaign) -> None:
     record, webhook = calls.records["say-yes"], calls.webhook
     said = [line for line in record.transcript if line.startswith("contact (said")]
-    assert len(said) == 1  # one utterance, recognised as one of the Yes choice's phrases
+    # one utterance, recognised as one of the Yes choice's phrases
+    assert len(said) == 1, (record.outcome, record.amd, record.cause, record.errors, record.transcript)
     answer = record.final_state["results"]["attendance"]
     assert answer["value"] == "1" and answer["label"] == "Yes"
     assert answer["input"] in ("yes", "yeah", "yep", "confirm", "correct", "sure", "y")
