@@ -1,8 +1,11 @@
 """The inbox processor: takes the webhook POSTs the endpoint stored (``whatsapp_webhook_events``)
 and applies them, after they were answered.
 
-Per event, oldest first (an event is claimed with a lease, ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, so several bridge processes share the inbox):
+A round claims up to ``inbox_batch`` events, oldest first (with a lease, ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, so several bridge processes share the inbox), and applies them together:
+each step below is done once for the whole round, in the events' order (one transaction for all
+their windows, the router's batches for all their messages, one for all their statuses and marks),
+so a round of 50 POSTs costs a handful of transactions rather than four per POST:
 
 1. the body is parsed tolerantly (whatsapp_bridge.webhook_payloads.parse: what cannot be used is
    a logged problem, the rest of the batch goes on);
@@ -22,8 +25,9 @@ PostgreSQL, so several bridge processes share the inbox):
    applied; a failure is logged and not tried again (the message was applied: only the ticks
    are missing).
 
-An event that fails (the database away, a message the router could not apply) is tried again
-after a backoff, at most ``inbox_attempts`` times; every step above is idempotent, so a retry
+An event that fails (the database away, a message the router could not apply, statuses that
+could not be applied: the round's statuses are then applied event by event, so only the failing
+event's are left) is tried again after a backoff, at most ``inbox_attempts`` times; every step above is idempotent, so a retry
 applies what the first try did not and nothing twice. A body that is not JSON is marked
 processed with its error (Meta signed it: sending it again would not help).
 """
@@ -33,7 +37,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 from datetime import datetime, timedelta
 
@@ -87,6 +91,24 @@ class Processed:
     statuses: int = 0
     failed: int = 0
     routed: list[Routed] | None = None
+
+
+@dataclass
+class _Parsed:
+    """A claimed event, parsed: its batch, the messages it carries as the router takes them, and
+    what the router made of them."""
+
+    event: ClaimedEvent
+    batch: WebhookBatch
+    error: str | None  # the body was not JSON: marked processed with this
+    messages: list[InboundMessage] = field(default_factory=list)
+    routed: list[Routed] = field(default_factory=list)
+
+
+def _processed_row(item: _Parsed, now: datetime) -> dict[str, object]:
+    """The UPDATE (by primary key) that marks ``item``'s event processed."""
+    return {"id": item.event.id, "processed_at": now, "claimed_by": None, "claimed_until": None,
+            "attempts": item.event.attempts + 1, "error": item.error[:MAX_ERROR] if item.error else None}
 
 
 def claim(db: Session, worker: str, now: datetime, limit: int, max_attempts: int,
@@ -183,62 +205,122 @@ class Inbox:
                 self._wake.clear()
 
     def process_once(self) -> int:
-        """One round: claim stored events and apply them in order; gives how many were claimed."""
+        """One round: claim stored events and apply them together, in order (:meth:`apply`);
+        gives how many were claimed."""
         with self.sessions.begin() as db:
             events = claim(db, self.worker, self.clock(), self.settings.inbox_batch, self.settings.inbox_attempts,
                            self.settings.inbox_lease)
-        for event in events:
-            try:
-                self.process(event)
-            except Exception as exc:
-                self._failed(event, exc)
+        if events:
+            self.apply(events)
         return len(events)
 
-    def process(self, event: ClaimedEvent) -> Processed:
+    def apply(self, events: Sequence[ClaimedEvent]) -> Processed:
+        """Apply a round's events as one: the windows of all their messages in one transaction,
+        all their messages through the router at once (its batches), then all their statuses and
+        the events' marks in one transaction. An event whose part fails (its windows, one of its
+        messages, its statuses) is tried again later on its own schedule; the others are applied.
+        Every step is idempotent, so what a failed event's first try did is not done twice."""
+        parsed = [self._parse(event) for event in events]
+        now = self.clock()
+        with_inbound = [item for item in parsed if item.batch.inbound]
+        if with_inbound:
+            try:
+                with self.sessions.begin() as db:
+                    refresh_windows(db, [inbound for item in with_inbound for inbound in item.batch.inbound], now)
+            except Exception as exc:
+                for item in with_inbound:
+                    self._failed(item.event, exc)
+                parsed = [item for item in parsed if not item.batch.inbound]
+        if self.voice_notes is not None:
+            for item in parsed:
+                last_try = item.event.attempts + 1 >= self.settings.inbox_attempts
+                item.messages = [self.voice_notes.resolve(message, last_try=last_try)
+                                 if needs_transcription(message.input) else message for message in item.messages]
+        messages = [message for item in parsed for message in item.messages]
+        routed = self.router.receive_many(messages) if messages else []
+        good: list[_Parsed] = []
+        first = 0
+        for item in parsed:
+            item.routed = routed[first:first + len(item.messages)]
+            first += len(item.messages)
+            failed = [(message, outcome) for message, outcome in zip(item.messages, item.routed)
+                      if outcome.outcome == "failed"]
+            if failed:
+                message, outcome = failed[0]
+                self._failed(item.event, RuntimeError(
+                    f"{len(failed)} messages not applied (the first, {message.message_id}: {outcome.error})"))
+                continue
+            for message, outcome in zip(item.messages, item.routed):
+                if outcome.outcome == "unknown_number":
+                    log.warning("whatsapp message %s to %s: no whatsapp number of ours", message.message_id,
+                                message.our_address)
+            good.append(item)
+        done = self._done_all(good)
+        if any(outcome.outcome in ROUTED for item in done for outcome in item.routed):
+            self.on_queued()
+        summary = Processed(routed=[])
+        for item in done:
+            self._mark_read(item.batch.inbound)
+            summary.events += 1
+            summary.inbound += len(item.messages)
+            summary.statuses += len(item.batch.statuses)
+            assert summary.routed is not None
+            summary.routed += item.routed
+        summary.failed = len(events) - len(done)
+        self.counters["events"] += summary.events
+        self.counters["inbound"] += summary.inbound
+        self.counters["statuses"] += summary.statuses
+        return summary
+
+    def _parse(self, event: ClaimedEvent) -> _Parsed:
         try:
             body = json.loads(event.body)
         except (ValueError, RecursionError) as exc:
             log.warning("whatsapp webhook event %s is not JSON (%s); marked processed", event.id, exc)
-            self._done(event, WebhookBatch(), f"not JSON: {exc}")
-            return Processed(events=1)
+            return _Parsed(event, WebhookBatch(), f"not JSON: {exc}")
         batch = parse(body)
         for problem in batch.problems:
             log.warning("whatsapp webhook event %s: %s", event.id, problem)
         for error in batch.errors:
             log.warning("whatsapp webhook event %s: Meta reported error %s for %s: %s", event.id, error.error.code,
                         error.phone_number_id, error.error.message or error.error.title)
-        messages: list[InboundMessage] = []
+        item = _Parsed(event, batch, None)
         for inbound in batch.inbound:
             try:
-                messages.append(self.driver.inbound_message(inbound))
+                item.messages.append(self.driver.inbound_message(inbound))
             except InputRejectedError as exc:
                 log.warning("whatsapp webhook event %s: message %s not routed: %s", event.id, inbound.message_id,
                             exc.message)
-        now = self.clock()
-        if batch.inbound:
-            with self.sessions.begin() as db:
-                refresh_windows(db, batch.inbound, now)
-        if self.voice_notes is not None:
-            last_try = event.attempts + 1 >= self.settings.inbox_attempts
-            messages = [self.voice_notes.resolve(message, last_try=last_try)
-                        if needs_transcription(message.input) else message for message in messages]
-        routed = self.router.receive_many(messages) if messages else []
-        failed = [(message, outcome) for message, outcome in zip(messages, routed) if outcome.outcome == "failed"]
-        if failed:
-            message, outcome = failed[0]
-            raise RuntimeError(f"{len(failed)} messages not applied (the first, {message.message_id}: {outcome.error})")
-        for message, outcome in zip(messages, routed):
-            if outcome.outcome == "unknown_number":
-                log.warning("whatsapp message %s to %s: no whatsapp number of ours", message.message_id,
-                            message.our_address)
-        self._done(event, batch, None)
-        if any(outcome.outcome in ROUTED for outcome in routed):
-            self.on_queued()
-        self._mark_read(batch.inbound)
-        self.counters["events"] += 1
-        self.counters["inbound"] += len(messages)
-        self.counters["statuses"] += len(batch.statuses)
-        return Processed(1, len(messages), len(batch.statuses), 0, routed)
+        return item
+
+    def _done_all(self, items: Sequence[_Parsed]) -> list[_Parsed]:
+        """Apply the statuses of ``items`` in their order and mark them processed, in one
+        transaction; should it fail, each on its own (so one event's failure is only its own).
+        Gives the items marked processed."""
+        if not items:
+            return []
+        if len(items) > 1:
+            try:
+                with self.sessions.begin() as db:
+                    now = self.clock()
+                    apply_statuses(db, [status for item in items for status in item.batch.statuses], now,
+                                   self.settings.rates)
+                    db.execute(update(WhatsAppWebhookEvent), [_processed_row(item, now) for item in items])
+                return list(items)
+            except Exception as exc:
+                log.warning("whatsapp inbox: %d events' statuses failed together (%s: %s); one by one", len(items),
+                            type(exc).__name__, exc)
+        done: list[_Parsed] = []
+        for item in items:
+            try:
+                with self.sessions.begin() as db:
+                    now = self.clock()
+                    apply_statuses(db, item.batch.statuses, now, self.settings.rates)
+                    db.execute(update(WhatsAppWebhookEvent), [_processed_row(item, now)])
+                done.append(item)
+            except Exception as exc:
+                self._failed(item.event, exc)
+        return done
 
     def _mark_read(self, inbound: Sequence[InboundEvent]) -> None:
         """The blue ticks, once the messages were applied; a failure is logged, never retried."""
@@ -253,15 +335,6 @@ class Inbox:
             except (WhatsAppSendError, InputRejectedError) as exc:
                 self.counters["mark_read_failures"] += 1
                 log.warning("whatsapp message %s: not marked read (%s)", message.message_id, exc)
-
-    def _done(self, event: ClaimedEvent, batch: WebhookBatch, error: str | None) -> None:
-        with self.sessions.begin() as db:
-            now = self.clock()
-            apply_statuses(db, batch.statuses, now, self.settings.rates)
-            db.execute(update(WhatsAppWebhookEvent).where(WhatsAppWebhookEvent.id == event.id)
-                       .values(processed_at=now, claimed_by=None, claimed_until=None, attempts=event.attempts + 1,
-                               error=error[:MAX_ERROR] if error else None)
-                       .execution_options(synchronize_session=False))
 
     def _failed(self, event: ClaimedEvent, exc: Exception) -> None:
         self.counters["event_failures"] += 1
