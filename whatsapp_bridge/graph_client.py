@@ -19,8 +19,10 @@
 from __future__ import annotations
 
 import json
+import queue
 import re
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -35,12 +37,15 @@ MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a Graph answer (a page of templates is the
 PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,128}")  # a phone number id, a WABA id, a media id
 TEMPLATE_FIELDS = "id,name,language,status,category,components"
 TEMPLATE_PAGE_SIZE = 100
-#: requests at once, and connections kept open, per client. The sender has up to
-#: ``max_in_flight`` (500) sends at once: they wait on a semaphore here, not in httpcore's pool,
-#: whose hand-out of a freed connection looks at every waiting request against every connection
-#: (with 500 waiting, most of the bridge's CPU: 16.8 M ``can_handle_request`` calls in a
-#: benchmark run), and httpx's default of 20 kept-alive connections under 100 made the others
-#: connect anew for each request.
+#: requests at once, and connections kept open, per client: one lane each (an ``httpx.Client``
+#: whose pool holds one connection), handed out last-in first-out so a quiet client keeps using
+#: the same few connections. The sender has up to ``max_in_flight`` (500) sends at once: they wait
+#: for a lane here, not in httpcore's pool. That pool's hand-out of a freed connection looks at
+#: every waiting request against every connection (with 500 waiting: 16.8 M
+#: ``can_handle_request`` calls in a benchmark run), and with the waiting capped but 64
+#: connections in one pool it still checked every idle connection's socket on each hand-out
+#: (``is_socket_readable``: a poll, which under gevent is a trip through the hub; 97,000 of them
+#: for 1,200 sends, most of the process's CPU). A lane's pool checks its one connection.
 CONNECTIONS = 64
 # Raised before the request was written: nothing was sent.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,
@@ -97,8 +102,8 @@ def _text(value: Any) -> str | None:
 
 
 class GraphClient:
-    """One token's client of one Graph API base URL. Not shared between greenlets that send at
-    once unless the transport is (httpx's pool is)."""
+    """One token's client of one Graph API base URL, shared by the greenlets that send at once:
+    each request takes one of its ``connections`` lanes (see :data:`CONNECTIONS`)."""
 
     def __init__(self, base_url: str, token: str, *, connect_timeout: float = 5.0, read_timeout: float = 20.0,
                  transport: httpx.BaseTransport | None = None, max_template_pages: int = 50,
@@ -111,16 +116,33 @@ class GraphClient:
         self.base_url = base
         self.max_template_pages = max_template_pages
         self.template_page_size = template_page_size
-        self._slots = threading.BoundedSemaphore(connections)  # gevent's under monkey-patching
-        self._slot_timeout = connect_timeout + read_timeout  # what one request in the way can take
-        self._http = httpx.Client(
-            base_url=base, transport=transport, follow_redirects=False,
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        self._lane_timeout = connect_timeout + read_timeout  # what one request in the way can take
+        tls = httpx.create_ssl_context()  # one for every lane (httpx's defaults): each made its own (~60 ms)
+        self._lanes: list[httpx.Client] = [httpx.Client(
+            base_url=base, transport=transport, follow_redirects=False, verify=tls,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}) for _ in range(connections)]
+        self._free: queue.LifoQueue[httpx.Client] = queue.LifoQueue()  # gevent's under monkey-patching
+        for lane in reversed(self._lanes):
+            self._free.put(lane)
 
     def close(self) -> None:
-        self._http.close()
+        for lane in self._lanes:
+            lane.close()
+
+    @contextmanager
+    def _lane(self) -> Iterator[httpx.Client]:
+        """A free lane for one request, waited for at most connect + read timeout (then
+        :class:`GraphUnreachable`: nothing was sent)."""
+        try:
+            lane = self._free.get(timeout=self._lane_timeout)
+        except queue.Empty:
+            raise GraphUnreachable(f"no connection to the Graph API became free in {self._lane_timeout:g} s") from None
+        try:
+            yield lane
+        finally:
+            self._free.put(lane)
 
     def __enter__(self) -> GraphClient:
         return self
@@ -172,7 +194,7 @@ class GraphClient:
         if target.scheme not in ("http", "https") or not target.host:
             raise WhatsAppPayloadError("a media URL must be http(s)", "url")
         try:
-            with self._http.stream("GET", target) as response:
+            with self._lane() as http, http.stream("GET", target) as response:
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > max_bytes:
                     raise MediaTooLargeError(f"the media is {declared} bytes, more than {max_bytes}", "media")
@@ -235,10 +257,9 @@ class GraphClient:
         if body is not None:
             content = json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
             headers["Content-Type"] = "application/json"
-        if not self._slots.acquire(timeout=self._slot_timeout):
-            raise GraphUnreachable(f"no connection to the Graph API became free in {self._slot_timeout:g} s")
         try:
-            with self._http.stream(method, url, content=content, params=params, headers=headers) as response:
+            with self._lane() as http, http.stream(method, url, content=content, params=params,
+                                                   headers=headers) as response:
                 status = response.status_code
                 raw = _read_capped(response, MAX_ANSWER_BYTES)
         except _NOT_SENT as exc:
@@ -248,8 +269,6 @@ class GraphClient:
                 raise SendUnconfirmed(f"no answer to the send ({type(exc).__name__}: {exc}): it may have been "
                                       "sent") from exc
             raise GraphUnreachable(f"no answer from the Graph API: {type(exc).__name__}: {exc}") from exc
-        finally:
-            self._slots.release()
         decoded = _decoded(raw) if raw is not None else None
         text = (raw or b"")[:500].decode("utf-8", "replace")
         if not 200 <= status < 300:

@@ -1,6 +1,7 @@
 """Marking sends started, a group at a time: the sender's greenlets each ask, just before a
 message's first request of its claim, and every ask that came while the last write ran goes in
-the next one (whatsapp_bridge.outbox.mark_started: one UPDATE for all of them, a group commit).
+the next one (whatsapp_bridge.outbox.mark_started: one UPDATE for all of them, a group commit;
+under load the writer pauses a moment first so the group is larger: whatsapp_bridge.gathering).
 A send goes only once its mark is stored, so a bridge that dies leaves each claimed message
 either not started (queued again by recovery: it was never written) or started (``unknown``
 unless Meta's statuses tell).
@@ -34,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from whatsapp_bridge import outbox
+from whatsapp_bridge.gathering import Gathering
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class StartMarks:
         self._asked: list[int] = []
         self._answer: AsyncResult = AsyncResult()
         self._writer: gevent.Greenlet | None = None
+        self._gathering = Gathering()
 
     def mark(self, message_id: int) -> bool:
         """Wait until ``message_id`` is marked started; whether it may go (:class:`StartNotStored`:
@@ -93,10 +96,12 @@ class StartMarks:
     def _write_groups(self) -> None:
         try:
             while self._asked:
+                self._gathering.before_write()
                 ids, answer = self._asked, self._answer
                 self._asked, self._answer = [], AsyncResult()
                 try:
                     answer.set(self._write(ids))
+                    self._gathering.wrote()
                 except Exception as exc:  # noqa: BLE001 - every waiting send must hear of it
                     log.exception("whatsapp sender: marking %d sends started failed", len(ids))
                     answer.set_exception(StartNotStored(str(exc)))

@@ -26,9 +26,14 @@ A contact's messages after one that did not go are ``deferred``: they wait for i
 never takes them while it is queued), so a user never gets the second question before the
 first.
 
-**Writing** takes every answer waiting, up to :data:`MAX_RECORD` at a time, in one transaction;
-a write that fails (the database is away) is tried again with the same answers. Claims in flight
-are renewed every third of the lease.
+**Writing** takes every answer waiting, up to :data:`MAX_RECORD` at a time, in one transaction
+(under load after a short pause for more to arrive: whatsapp_bridge.gathering); a write that
+fails (the database is away) is tried again with the same answers. Claims in flight are renewed every third of the lease.
+
+**Claiming** waits, while sends are in flight, until at least :data:`CLAIM_ROOM_SHARE` of the
+claim batch is free: with the in-flight limit reached (sends waiting for their grants), each
+answer used to free one place and start a claim of one message (a transaction and two queries a
+message); with nothing in flight it claims at once.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from whatsapp_bridge.callback_data import FIELD as CALLBACK_FIELD
 from whatsapp_bridge.callback_data import encode as callback_data
 from whatsapp_bridge.config import WhatsAppSettings
 from whatsapp_bridge.driver import send_from_dict
+from whatsapp_bridge.gathering import Gathering
 from whatsapp_bridge.errors import (GraphError, OutsideWindowError, ReengagementError, Retry, SendUnconfirmed,
                                     WhatsAppSendError)
 from whatsapp_bridge.graph_client import SendResult as GraphAnswer
@@ -65,6 +71,7 @@ from whatsapp_bridge.window import window_open
 log = logging.getLogger(__name__)
 
 MAX_RECORD = 500
+CLAIM_ROOM_SHARE = 0.25  # of claim_batch: the free places a claim waits for while sends are in flight
 DATABASE_RETRY = 1.0
 PAIR_LIMIT_CODE = 131056
 #: a pair pacing wait up to this long is slept in the contact's greenlet; a longer one requeues
@@ -191,6 +198,7 @@ class Sender:
         self.in_flight: dict[int, gevent.Greenlet] = {}  # message id -> its contact's greenlet
         self.counters: dict[str, int] = {"sent": 0, "requeued": 0, "failed": 0, "unconfirmed": 0}
         self._answers: Queue[SendResult | None] = Queue()
+        self._gathering = Gathering()
         self._wake = Event()
         self._room = Event()
         self._stopping = Event()
@@ -223,7 +231,7 @@ class Sender:
     def claim_once(self) -> int:
         """One claiming round; gives how many messages it started."""
         room = self.settings.max_in_flight - len(self.in_flight)
-        if room <= 0:
+        if room <= 0 or (self.in_flight and room < self.settings.claim_batch * CLAIM_ROOM_SHARE):
             return 0
         with self.sessions.begin() as db:
             claimed = outbox.claim(db, self.worker, self.clock(), min(room, self.settings.claim_batch),
@@ -301,6 +309,8 @@ class Sender:
     def _write_loop(self) -> None:
         while True:
             batch = [self._answers.get()]
+            if batch[0] is not None:
+                self._gathering.before_write()
             while len(batch) < MAX_RECORD:
                 try:
                     batch.append(self._answers.get_nowait())
@@ -309,6 +319,7 @@ class Sender:
             results = [result for result in batch if result is not None]
             if results:
                 self._write(results)
+                self._gathering.wrote()
             if len(results) < len(batch):
                 return
 

@@ -255,3 +255,12 @@ def test_no_free_connection_in_time_is_unreachable_and_nothing_sent() -> None:
     holder.join(5)
     graph.close()
     assert len(seen) == 1  # the second send never reached the transport
+
+
+def test_every_lane_shares_one_tls_context() -> None:
+    client = GraphClient("https://graph.facebook.com/v23.0", "token", connections=4)
+    try:
+        contexts = {id(lane._transport._pool._ssl_context) for lane in client._lanes}  # type: ignore[attr-defined]
+        assert len(client._lanes) == 4 and len(contexts) == 1
+    finally:
+        client.close()

@@ -199,3 +199,16 @@ def test_a_claim_that_ran_out_before_its_request_started_is_queued_again(world: 
         assert outbox.recover(db, clock.now + timedelta(seconds=2)).requeued >= 1
     [message] = world.messages(recipient=contact)
     assert (message.send_state, message.status, message.claimed_by) == (QUEUED, None, None)
+
+
+def test_with_sends_in_flight_a_claim_waits_for_a_quarter_of_a_batch_of_room(world: World) -> None:
+    graph, clock = ScriptedGraph(), Clock()
+    made = sender(world, graph, clock)
+    for n in range(3):
+        deliver(world, Send("whatsapp", f"message {n}"), to=f"+1555770000{n}")
+    batch, limit = world.settings.claim_batch, world.settings.max_in_flight
+    made.in_flight = {-n: None for n in range(1, limit - batch // 4 + 2)}  # type: ignore[misc]  # room: a quarter less one
+    assert made.claim_once() == 0
+    assert all(m.send_state == QUEUED for m in world.messages() if m.recipient.startswith("+1555770000"))  # none claimed
+    made.in_flight = {}
+    assert made.claim_once() >= 3  # nothing in flight: claims at once, however little is queued
