@@ -206,24 +206,44 @@ class Inbox:
 
     def process_once(self) -> int:
         """One round: claim stored events and apply them together, in order (:meth:`apply`);
-        gives how many were claimed."""
-        with self.sessions.begin() as db:
-            events = claim(db, self.worker, self.clock(), self.settings.inbox_batch, self.settings.inbox_attempts,
-                           self.settings.inbox_lease)
+        gives how many were claimed. The claim's transaction also opens or refreshes the windows
+        of the messages they carry (one commit fewer before a reply can be queued); should that
+        fail, the events are claimed alone and their windows written as :meth:`apply` does."""
+        now = self.clock()
+        try:
+            with self.sessions.begin() as db:
+                events = self._claim(db, now)
+                parsed = [self._parse(event) for event in events]
+                inbound = [inbound for item in parsed for inbound in item.batch.inbound]
+                if inbound:
+                    refresh_windows(db, inbound, now)
+        except Exception as exc:  # noqa: BLE001 - a window that cannot be written must not hold the claim back
+            log.warning("whatsapp inbox: claiming with the windows failed (%s: %s); claiming alone",
+                        type(exc).__name__, exc)
+            with self.sessions.begin() as db:
+                events = self._claim(db, self.clock())
+            if events:
+                self.apply(events)
+            return len(events)
         if events:
-            self.apply(events)
+            self.apply(events, parsed)
         return len(events)
 
-    def apply(self, events: Sequence[ClaimedEvent]) -> Processed:
-        """Apply a round's events as one: the windows of all their messages in one transaction,
+    def _claim(self, db: Session, now: datetime) -> list[ClaimedEvent]:
+        return claim(db, self.worker, now, self.settings.inbox_batch, self.settings.inbox_attempts,
+                     self.settings.inbox_lease)
+
+    def apply(self, events: Sequence[ClaimedEvent], parsed_with_windows: list[_Parsed] | None = None) -> Processed:
+        """Apply a round's events as one: the windows of all their messages in one transaction
+        (unless ``parsed_with_windows``: the events, parsed, their windows already committed),
         all their messages through the router at once (its batches), then all their statuses and
         the events' marks in one transaction. An event whose part fails (its windows, one of its
         messages, its statuses) is tried again later on its own schedule; the others are applied.
         Every step is idempotent, so what a failed event's first try did is not done twice."""
-        parsed = [self._parse(event) for event in events]
+        parsed = parsed_with_windows if parsed_with_windows is not None else [self._parse(event) for event in events]
         now = self.clock()
         with_inbound = [item for item in parsed if item.batch.inbound]
-        if with_inbound:
+        if with_inbound and parsed_with_windows is None:
             try:
                 with self.sessions.begin() as db:
                     refresh_windows(db, [inbound for item in with_inbound for inbound in item.batch.inbound], now)
@@ -255,9 +275,10 @@ class Inbox:
                     log.warning("whatsapp message %s to %s: no whatsapp number of ours", message.message_id,
                                 message.our_address)
             good.append(item)
+        if any(outcome.outcome in ROUTED for item in good for outcome in item.routed):
+            self.on_queued()  # what the router queued is committed: the sender need not wait for the marks
+            gevent.sleep(0)  # the sender claims it now, before this round's statuses and marks are written
         done = self._done_all(good)
-        if any(outcome.outcome in ROUTED for item in done for outcome in item.routed):
-            self.on_queued()
         summary = Processed(routed=[])
         for item in done:
             self._mark_read(item.batch.inbound)

@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, or_, select, tuple_, update
+from sqlalchemy import BindParameter, and_, bindparam, exists, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from voiceplatform.campaigns.message_outcomes import settle_message_outcome
@@ -127,11 +127,19 @@ class Recovered:
         return self.requeued + self.unknown
 
 
+#: ``send_state IN ('queued', 'sending')`` written as literals, not bound parameters: SQLite uses
+#: a partial index (ix_whatsapp_messages_unsent) only when the query's own text implies the
+#: index's WHERE. With parameters the claim's "an earlier unsent message of the same contact"
+#: test scanned every row below each candidate's id (the primary key), so a claim cost grew with
+#: the table: most of the sender's CPU at tier 1,000 in a benchmark run.
+UNSENT_STATES: BindParameter[tuple[str, str]] = bindparam("unsent_states", (QUEUED, SENDING), expanding=True, literal_execute=True)
+
+
 def claim(db: Session, worker: str, now: datetime, limit: int, lease: float) -> list[Claimed]:
     earlier = aliased(WhatsAppMessage)
     blocked = exists().where(earlier.phone_number_id == WhatsAppMessage.phone_number_id,
                              earlier.recipient == WhatsAppMessage.recipient, earlier.id < WhatsAppMessage.id,
-                             earlier.send_state.in_((QUEUED, SENDING)))
+                             earlier.send_state.in_(UNSENT_STATES))
     due = (select(WhatsAppMessage.id).where(
         WhatsAppMessage.send_state == QUEUED,
         or_(WhatsAppMessage.next_attempt_at.is_(None), WhatsAppMessage.next_attempt_at <= now), ~blocked)

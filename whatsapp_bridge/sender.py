@@ -254,6 +254,7 @@ class Sender:
                 self._stopping.wait(DATABASE_RETRY)
                 continue
             if started:
+                gevent.sleep(0)  # the sends just spawned start (and mark) before the next claim's query
                 continue
             if len(self.in_flight) >= self.settings.max_in_flight:
                 self._room.clear()

@@ -123,3 +123,24 @@ def test_an_event_with_a_message_not_applied_is_retried_and_the_others_resume(
     with rig.world.sessions() as db:
         assert db.scalars(select(WhatsAppWebhookEvent.processed_at).where(
             WhatsAppWebhookEvent.id.in_([first, second]))).all().count(None) == 0
+
+
+def test_windows_that_cannot_be_written_fail_only_the_events_with_messages(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    sent, writer = new_contact(), new_contact()
+    rig.sent_message(sent, f"wamid.OUT{sent}")
+    session_id = rig.waiting_session(writer)
+
+    def broken(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("the windows table is away")
+
+    monkeypatch.setattr(inbox_module, "refresh_windows", broken)
+    assert rig.post(envelope(rig.number, messages=[text_message(writer, "yes", f"wamid.IN{writer}")])) == 200
+    assert rig.post(envelope(rig.number, statuses=[status(f"wamid.OUT{sent}", "delivered")])) == 200
+    message_event, status_event = rig.woken[-2:]
+    assert rig.inbox.process_once() == 2  # claimed alone, after the claim with the windows failed
+    assert rig.world.messages(wamid=f"wamid.OUT{sent}")[0].status == "delivered"
+    assert _event(rig, status_event).processed_at is not None
+    failed = _event(rig, message_event)
+    assert failed.processed_at is None and failed.attempts == 1 and "windows table is away" in (failed.error or "")
+    assert not answers(rig, session_id)  # not routed without its window
