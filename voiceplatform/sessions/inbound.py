@@ -41,6 +41,7 @@ from voiceplatform.inbound.router import DatabaseInboundRouter, contact_view
 from voiceplatform.models import Contact, Number
 from voiceplatform.models.base import utcnow
 from voiceplatform.models.sessions import EventKind, FlowSession, InboundReceipt, SessionStatus, UnsolicitedMessage
+from voiceplatform.sessions.arrival_order import ArrivalOrder
 from voiceplatform.sessions import opt_out_words, store, writes
 from voiceplatform.sessions.opt_out_words import OptOutWords
 from voiceplatform.sessions.runner import RunResult, SessionRunner
@@ -101,17 +102,19 @@ class _Batch:
 class MessageRouter:
     def __init__(self, runner: SessionRunner, *, cache_seconds: float = SECONDS) -> None:
         self.runner = runner
+        self.arrivals = ArrivalOrder()  # one contact's messages applied in the order received here
         self.numbers: TtlCache[str, NumberRoute] = TtlCache(cache_seconds)
         self.opt_out_words: TtlCache[int, OptOutWords] = TtlCache(cache_seconds)
 
     def receive(self, message: InboundMessage, *, account_ids: list[int] | None = None) -> Routed:
         """Apply ``message``. ``account_ids`` limits which accounts' numbers it may reach (the
         dev channel's route: the caller's own); a number outside them is ``unknown_number``."""
-        try:
-            routed, follow = self._apply([message], account_ids)
-        except IntegrityError:
-            # a concurrent delivery of the same message id (or the same new contact) won: read again
-            routed, follow = self._apply([message], account_ids)
+        with self.arrivals.held([(message.channel, message.address)]):
+            try:
+                routed, follow = self._apply([message], account_ids)
+            except IntegrityError:
+                # a concurrent delivery of the same message id (or the same new contact) won: read again
+                routed, follow = self._apply([message], account_ids)
         self._follow(follow)
         return routed[0]
 
@@ -129,7 +132,8 @@ class MessageRouter:
 
     def _batch(self, messages: Sequence[InboundMessage], account_ids: list[int] | None) -> list[Routed]:
         try:
-            routed, follow = self._apply(messages, account_ids)
+            with self.arrivals.held((message.channel, message.address) for message in messages):
+                routed, follow = self._apply(messages, account_ids)
         except Exception as exc:  # one message's failure must not cost the others theirs
             log.warning("a batch of %d inbound messages failed (%s: %s); applying them one by one",
                         len(messages), type(exc).__name__, exc)
