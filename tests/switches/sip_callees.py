@@ -31,7 +31,9 @@ LEAD = 0.3  # silence before the callee's first word (rtp_pcap timelines start a
 # after_greeting_silence counts from where the energy falls, inside the word's tail).
 AMD_SILENCE = 0.3
 FLOW_START = 0.1  # from AMD's verdict (or the answer, without AMD) to the flow's first prompt
-YES_INTO_WINDOW = 1.2  # where the say-yes callee's word starts in the confirm gather's window
+YES_INTO_WINDOW = 1.7  # where the say-yes callee's word starts in the confirm gather's window
+LATE_PER_ATTEMPT = 1.8  # how much later again each retry's window may come (see callees())
+NO_INPUT_WINDOW = 2.0  # a listening window with nothing said: RECORD FILE's s=2 of silence
 BEEP = 0.5  # Asterisk's beep before a recording, with the gap to the recording's start
 LONG = 120.0  # seconds of silence a callee keeps sending after its script (the call stays up)
 FLOOR = 20  # RMS of the line noise in a callee's quiet parts: far under Asterisk's silence
@@ -80,6 +82,27 @@ def seconds_until_listening(flow: Any, contact: dict[str, Any], tts: Any) -> flo
     return total
 
 
+def listening_windows(flow: Any, contact: dict[str, Any], tts: Any, attempts: int) -> list[float]:
+    """Seconds from the flow's start to each of its first ``attempts`` listening windows when
+    nothing is heard: the first as :func:`seconds_until_listening`, each next one after the
+    empty window and what the flow says before it listens again."""
+    step = start(flow, contact, "voice", facts={"answered": True, "amd": "HUMAN"})
+    windows: list[float] = []
+    total = 0.0
+    for _ in range(20 * attempts):
+        for output in step.outputs:
+            if isinstance(output, (out.Say, out.Play)):
+                total += _length(output, tts)
+            elif isinstance(output, out.Gather):
+                total += sum(_length(prompt, tts) for prompt in output.prompts)
+                windows.append(total)
+                total += NO_INPUT_WINDOW
+        if len(windows) >= attempts or step.wait is None:
+            break
+        step = resume(flow, step.state, Input.no_input())
+    return windows[:attempts]
+
+
 def _length(prompt: out.Say | out.Play, tts: Any) -> float:
     if isinstance(prompt, out.Play):
         return 0.0
@@ -112,16 +135,25 @@ def callees(voices: Voices, flows: dict[str, Any], contact: dict[str, Any], tts:
             parts += [rtp_pcap.Rfc4733(key), hush(1.5)]
         return (*parts, hush(LONG))
 
-    # "yes" 1.2 s into the confirm gather's listening window (AMD first, as for the Local
-    # callee). The window is a RECORD FILE whose leading silence counts: it closes after 2 s of
-    # quiet, so the word must start inside [0, 2) s of it. Prompt lengths are exact (measured
-    # within 10 ms); what varies is when the flow starts: AMD's verdict, and on a loaded machine
-    # the platform's AGI round trips, which only ever make the window late. So the word sits
-    # late in the window: 0.8 s of margin for an early window, 1.2 s for a late one (at 0.5 s
-    # into it, a CI run with both shards busy missed the window).
-    confirm_at = voices.amd_done + seconds_until_listening(flows["appointment"], contact, tts) + YES_INTO_WINDOW
-    say_yes = (*hello, hush(confirm_at - LEAD - voices.hello.seconds), voices.yes,
-               hush(LONG))
+    # "yes" late in the confirm gather's listening window (AMD first, as for the Local callee).
+    # The window is a RECORD FILE whose leading silence counts: it closes after 2 s of quiet, so
+    # the word must start inside [0, 2) s of it. Prompt lengths are exact (measured within
+    # 10 ms), but the flow's start and each prompt's AGI round trip make the window late, never
+    # early, by more as the machine is busier (0.9 s measured beside another test run; more in
+    # CI with both shards busy, which missed it at 0.5 s and at 1.2 s into the window). So the
+    # word comes YES_INTO_WINDOW (1.7 s) into the first window and, should that window have
+    # come too late for it (heard nothing, so the flow asks again), again into the second and
+    # third attempts' windows, each later by LATE_PER_ATTEMPT: lateness adds up with the
+    # prompts. A "yes" meant for a later attempt falls, when the first was heard, into the
+    # confirmation's own prompts, when nothing listens.
+    windows = listening_windows(flows["appointment"], contact, tts, attempts=3)
+    parts: list[rtp_pcap.Part] = [*hello]
+    at = LEAD + voices.hello.seconds
+    for attempt, window in enumerate(windows):
+        word_at = voices.amd_done + window + YES_INTO_WINDOW + LATE_PER_ATTEMPT * attempt
+        parts += [hush(word_at - at), voices.yes]
+        at = word_at + voices.yes.seconds
+    say_yes = (*parts, hush(LONG))
     # the voicemail flow records after its prompt and beep (no AMD); speak 0.8 s into it
     record_at = FLOW_START + seconds_until_listening(flows["leave_message"], contact, tts) + 0.8
     voicemail = (hush(record_at), voices.yes, hush(LONG))

@@ -226,7 +226,8 @@ def test_spoken_yes_confirms_and_calls_the_webhook(calls: Campaign) -> None:
     record, webhook = calls.records["say-yes"], calls.webhook
     said = [line for line in record.transcript if line.startswith("contact (said")]
     # one utterance, recognised as one of the Yes choice's phrases
-    assert len(said) == 1, (record.outcome, record.amd, record.cause, record.errors, record.transcript)
+    assert len(said) == 1, "\n".join([f"{record.outcome} amd={record.amd} cause={record.cause} errors={record.errors}",
+                                        f"path={record.path}", *record.transcript])
     answer = record.final_state["results"]["attendance"]
     assert answer["value"] == "1" and answer["label"] == "Yes"
     assert answer["input"] in ("yes", "yeah", "yep", "confirm", "correct", "sure", "y")
