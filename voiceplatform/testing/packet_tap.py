@@ -6,10 +6,16 @@ to the lab's resolver address. It needs root (CAP_NET_RAW), which the lab needs 
 
 Each packet is counted once, as it leaves (``PACKET_OUTGOING``): on loopback the kernel shows
 every packet twice, outgoing and incoming.
+
+The kernel passes the socket only IPv4 UDP (to the tap's port, when it has one): a classic BPF
+filter (``SO_ATTACH_FILTER``). Without it the reader parsed every packet on the machine in
+Python, and with a test suite's database and HTTP traffic beside it, fell behind or had its
+buffer overflow: a CI run on a slower machine missed the DNS tap's own test query.
 """
 
 from __future__ import annotations
 
+import ctypes
 import socket
 import struct
 from collections import Counter
@@ -20,6 +26,22 @@ import gevent
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SO_ATTACH_FILTER = 26
+
+
+def udp_filter(port: int | None) -> list[tuple[int, int, int, int]]:
+    """A classic BPF program (code, jt, jf, k) passing IPv4 UDP frames that are not later
+    fragments, to ``port`` if given (tcpdump -dd 'ip and udp [dst port N]')."""
+    accept, drop = (0x06, 0, 0, 0x40000), (0x06, 0, 0, 0)
+    if port is None:
+        return [(0x28, 0, 0, 12), (0x15, 0, 3, 0x0800), (0x30, 0, 0, 23), (0x15, 0, 1, 17), accept, drop]
+    return [(0x28, 0, 0, 12), (0x15, 0, 8, 0x0800), (0x30, 0, 0, 23), (0x15, 0, 6, 17), (0x28, 0, 0, 20),
+            (0x45, 4, 0, 0x1FFF), (0xB1, 0, 0, 14), (0x48, 0, 0, 16), (0x15, 0, 1, port), accept, drop]
+
+
+def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in program))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(program), ctypes.addressof(code)))
 
 
 @dataclass
@@ -35,8 +57,12 @@ class UdpTap:
 
     def start(self) -> UdpTap:
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        attach_filter(self._sock, udp_filter(self.filter_port()))
         self._reader = gevent.spawn(self._read)
         return self
+
+    def filter_port(self) -> int | None:
+        return self.port
 
     def _read(self) -> None:
         assert self._sock is not None
@@ -109,6 +135,9 @@ class PortsTap(UdpTap):
     port: int = 0
     ports: frozenset[int] = frozenset()
     per_port: dict[int, Counter[int]] = field(default_factory=dict)
+
+    def filter_port(self) -> int | None:
+        return None  # many ports: the kernel passes UDP, the reader picks the ports
 
     def _count(self, frame: bytes) -> None:
         seen = udp_destination(frame)
