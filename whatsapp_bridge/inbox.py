@@ -27,8 +27,8 @@ so a round of 50 POSTs costs a handful of transactions rather than four per POST
 
 An event that fails (the database away, a message the router could not apply, statuses that
 could not be applied: the round's statuses are then applied event by event, so only the failing
-event's are left) is tried again after a backoff, at most ``inbox_attempts`` times; every step above is idempotent, so a retry
-applies what the first try did not and nothing twice. A body that is not JSON is marked
+event's are left) is tried again after a backoff, at most ``inbox_attempts`` times; every step
+above is idempotent, so a retry applies what the first try did not and nothing twice. A body that is not JSON is marked
 processed with its error (Meta signed it: sending it again would not help).
 """
 
@@ -322,11 +322,7 @@ class Inbox:
             return []
         if len(items) > 1:
             try:
-                with self.sessions.begin() as db:
-                    now = self.clock()
-                    apply_statuses(db, [status for item in items for status in item.batch.statuses], now,
-                                   self.settings.rates)
-                    db.execute(update(WhatsAppWebhookEvent), [_processed_row(item, now) for item in items])
+                self._mark_done(items)
                 return list(items)
             except Exception as exc:
                 log.warning("whatsapp inbox: %d events' statuses failed together (%s: %s); one by one", len(items),
@@ -334,14 +330,18 @@ class Inbox:
         done: list[_Parsed] = []
         for item in items:
             try:
-                with self.sessions.begin() as db:
-                    now = self.clock()
-                    apply_statuses(db, item.batch.statuses, now, self.settings.rates)
-                    db.execute(update(WhatsAppWebhookEvent), [_processed_row(item, now)])
+                self._mark_done([item])
                 done.append(item)
             except Exception as exc:
                 self._failed(item.event, exc)
         return done
+
+    def _mark_done(self, items: Sequence[_Parsed]) -> None:
+        """One transaction: the statuses of ``items`` in their order, and their events marked processed."""
+        with self.sessions.begin() as db:
+            now = self.clock()
+            apply_statuses(db, [status for item in items for status in item.batch.statuses], now, self.settings.rates)
+            db.execute(update(WhatsAppWebhookEvent), [_processed_row(item, now) for item in items])
 
     def _mark_read(self, inbound: Sequence[InboundEvent]) -> None:
         """The blue ticks, once the messages were applied; a failure is logged, never retried."""
