@@ -28,10 +28,11 @@ first.
 
 **Writing** takes every answer waiting, up to :data:`MAX_RECORD` at a time, in one transaction
 (under load after a short pause for more to arrive: whatsapp_bridge.gathering); a write that
-fails (the database is away) is tried again with the same answers. Claims in flight are renewed every third of the lease.
+fails (the database is away) is tried again with the same answers. Claims in flight are renewed
+every third of the lease.
 
 **Claiming** waits, while sends are in flight, until at least :data:`CLAIM_ROOM_SHARE` of the
-claim batch is free: with the in-flight limit reached (sends waiting for their grants), each
+claim batch (or of the in-flight limit, if smaller) is free: with the in-flight limit reached (sends waiting for their grants), each
 answer used to free one place and start a claim of one message (a transaction and two queries a
 message); with nothing in flight it claims at once.
 """
@@ -231,7 +232,8 @@ class Sender:
     def claim_once(self) -> int:
         """One claiming round; gives how many messages it started."""
         room = self.settings.max_in_flight - len(self.in_flight)
-        if room <= 0 or (self.in_flight and room < self.settings.claim_batch * CLAIM_ROOM_SHARE):
+        wanted = min(self.settings.claim_batch, self.settings.max_in_flight) * CLAIM_ROOM_SHARE
+        if room <= 0 or (self.in_flight and room < wanted):
             return 0
         with self.sessions.begin() as db:
             claimed = outbox.claim(db, self.worker, self.clock(), min(room, self.settings.claim_batch),
