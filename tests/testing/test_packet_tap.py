@@ -24,11 +24,11 @@ def _wait_for(check: object, seconds: float = 3.0) -> None:
 
 def test_a_port_tap_counts_its_datagrams_and_nothing_else() -> None:
     with UdpTap(port=53, host="127.0.0.153") as dns, PortsTap(ports=frozenset({47001, 47002})) as media, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, socket.create_server(("127.0.0.1", 0)) as server:
         for _ in range(200):  # traffic beside it: other ports, another host
             udp.sendto(b"x" * 32, ("127.0.0.1", 47003))
             udp.sendto(b"x" * 32, ("127.0.0.153", 54))
-        with socket.create_connection(("127.0.0.1", _listening_port())) as tcp:
+        with socket.create_connection(server.getsockname()) as tcp:
             tcp.sendall(b"y" * 4096)
         udp.sendto(b"\x12\x34" + b"\0" * 10, ("127.0.0.153", 53))
         udp.sendto(b"\x80\x00" + b"\0" * 10, ("127.0.0.1", 47001))
@@ -40,14 +40,3 @@ def test_a_port_tap_counts_its_datagrams_and_nothing_else() -> None:
         assert media.packets == 3 and sum(media.per_port[47001].values()) == 1
         assert sum(media.per_port[47002].values()) == 2
 
-
-_server: socket.socket | None = None
-
-
-def _listening_port() -> int:
-    global _server
-    if _server is None:
-        _server = socket.socket()
-        _server.bind(("127.0.0.1", 0))
-        _server.listen()
-    return int(_server.getsockname()[1])
