@@ -52,3 +52,15 @@ def test_one_shard_takes_everything_and_bad_options_are_usage_errors() -> None:
     for text in ("3/3", "-1/2", "a/b", "1"):
         with pytest.raises(pytest.UsageError):
             shards.Shard.parse(text)
+
+
+def test_the_emulated_switch_and_the_labs_pure_parts_leave_the_labs_shard() -> None:
+    given = [FakeItem("tests/switches/test_calls.py::test_press_1_pays[asterisk]"),
+             FakeItem("tests/switches/test_freeswitch_frames.py::test_a_frame"),
+             FakeItem("tests/lab/test_lab_units.py::test_config"),
+             FakeItem("tests/lab/test_lab.py::test_up")]
+    shard_of = shards.assign(cast(list[pytest.Item], given), 3)
+    assert shard_of["tests/switches/test_calls.py::test_press_1_pays[asterisk]"] == 0
+    assert shard_of["tests/lab/test_lab.py::test_up"] == 0
+    assert shard_of["tests/switches/test_freeswitch_frames.py::test_a_frame"] != 0
+    assert shard_of["tests/lab/test_lab_units.py::test_config"] != 0
