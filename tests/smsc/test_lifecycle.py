@@ -102,7 +102,7 @@ def _wait_unhealthy_rabbit(settings: SmscSettings) -> health.Health:
 def _submit_and_receive(settings: SmscSettings) -> None:
     state = status(settings).state
     assert state is not None
-    esme = TestEsme(*state.smpp_address, state.esme_username, state.esme_password)
+    esme = TestEsme.once_bound(*state.smpp_address, state.esme_username, state.esme_password)
     try:
         message_id = esme.submit(HANDSET_NUMBERS["delivered"], "after the repair")
         assert esme.wait_receipt(message_id).stat == "DELIVRD"
