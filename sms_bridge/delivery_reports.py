@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, insert, or_, select, union
 from sqlalchemy.orm import Session
 
+from voiceplatform.campaigns.message_outcomes import settling
 from voiceplatform.models.sms import SmsHeldReceipt, SmsPart
 from voiceplatform.sessions.store import one_of, take_write_lock
 
@@ -133,9 +134,10 @@ def _apply(db: Session, reports: Sequence[Report], now: datetime, *, hold: bool)
             touched.add(part.message_id)
     changed = 0
     progress: dict[str, str] = {}
-    for message_id in sorted(touched):
-        statuses = {seq: part.status for seq, part in parts[message_id].items()}
-        changed += roll(db, messages[message_id], statuses, now, progress)
+    with settling(db, {sid for m in touched if (sid := messages[m].session_id) is not None}):
+        for message_id in sorted(touched):
+            statuses = {seq: part.status for seq, part in parts[message_id].items()}
+            changed += roll(db, messages[message_id], statuses, now, progress)
     report_moves(db, progress, now)
     rows.write_parts(db, (part for found in parts.values() for part in found.values()))
     rows.write_messages(db, messages.values())

@@ -44,7 +44,7 @@ from typing import Any
 from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
-from voiceplatform.campaigns.message_outcomes import charge_delivered, report_progress, settle_message_outcome
+from voiceplatform.campaigns.message_outcomes import charge_delivered, report_progress, settle_message_outcome, settling
 from voiceplatform.models.whatsapp import (SENDING, UNKNOWN, WhatsAppHeldStatus, WhatsAppMessage,
                                           WhatsAppStatusReceipt, WhatsAppWamid)
 from voiceplatform.sessions.store import one_of, take_write_lock
@@ -111,38 +111,39 @@ def apply_statuses(db: Session, statuses: Sequence[StatusEvent], now: datetime, 
     receipts: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     progress: dict[str, str] = {}
-    for status in statuses:
-        key = (status.message_id, status.raw_status[:20])
-        if key in seen:
-            summary.duplicates += 1
-            continue
-        part = parts.get(status.message_id)
-        message = messages.get(part[0]) if part is not None else None
-        if part is None or message is None:
-            if hold:
-                held.append({"wamid": status.message_id, "status": status.raw_status[:20],
-                             "payload": status_payload(status), "received_at": now})
-                summary.held += 1
-            continue
-        seen.add(key)
-        receipts.append({"wamid": key[0], "status": key[1], "received_at": now})
-        summary.applied += 1
-        if part[1] < message.parts:
-            continue  # a lead part of a split message
-        unpriced = message.cost is None
-        _price(message, status, rates)
-        if unpriced and message.cost is not None and message.session_id is not None:
-            charge_delivered(db, message.session_id, message.cost)  # once: the status that priced it
-        moved = advance(message.status, status.status)
-        if moved is None:
-            continue
-        summary.moved += 1
-        message.status, message.status_at = moved, now
-        if moved == "failed" and status.errors:
-            first = status.errors[0]
-            message.error_code = first.code
-            message.error = f"({first.code}) {first.title or first.message or 'failed'}"[:MAX_ERROR]
-        _report(db, message, moved, now, progress)
+    with settling(db, {sid for m in messages.values() if (sid := m.session_id) is not None}):
+        for status in statuses:
+            key = (status.message_id, status.raw_status[:20])
+            if key in seen:
+                summary.duplicates += 1
+                continue
+            part = parts.get(status.message_id)
+            message = messages.get(part[0]) if part is not None else None
+            if part is None or message is None:
+                if hold:
+                    held.append({"wamid": status.message_id, "status": status.raw_status[:20],
+                                 "payload": status_payload(status), "received_at": now})
+                    summary.held += 1
+                continue
+            seen.add(key)
+            receipts.append({"wamid": key[0], "status": key[1], "received_at": now})
+            summary.applied += 1
+            if part[1] < message.parts:
+                continue  # a lead part of a split message
+            unpriced = message.cost is None
+            _price(message, status, rates)
+            if unpriced and message.cost is not None and message.session_id is not None:
+                charge_delivered(db, message.session_id, message.cost)  # once: the status that priced it
+            moved = advance(message.status, status.status)
+            if moved is None:
+                continue
+            summary.moved += 1
+            message.status, message.status_at = moved, now
+            if moved == "failed" and status.errors:
+                first = status.errors[0]
+                message.error_code = first.code
+                message.error = f"({first.code}) {first.title or first.message or 'failed'}"[:MAX_ERROR]
+            _report(db, message, moved, now, progress)
     if progress:
         report_progress(db, progress, now)
     if receipts:

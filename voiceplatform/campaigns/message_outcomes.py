@@ -41,12 +41,20 @@ campaign's row is locked next, so that report and the dialler completing the cam
 cross (one sees the other: the campaign is not completed, or it is reopened). A report that
 leaves the contact final (``delivered``, or no retry left) does not lock the campaign: a bridge's
 batch of receipts never holds up the dialler's next batch of attempts.
+
+**A batch of reports** (a bridge's receipts or statuses, in one transaction) settles inside
+:func:`settling`: the batch's attempts are locked and loaded together, in order of id (two
+batches never wait on each other in a circle), with their contacts, campaigns and campaign
+settings, and what each report changes is written with the caller's next flush. Without it, a
+report costs a lock, a few reads and a flush of its own: a 20,000-contact SMS campaign's
+receipts were applied at about 380/s, the bridge's profile 41 % in this function.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -61,6 +69,7 @@ from voiceplatform.messages.reports import apply_progress, apply_report
 from voiceplatform.models import (Account, Campaign, CampaignContact, CampaignContactStatus, CampaignMessage,
                                   CampaignStatus, Contact)
 from voiceplatform.models.base import utcnow
+from voiceplatform.sessions.store import is_postgresql, one_of
 
 SENT = "sent"
 DELIVERED = "delivered"
@@ -79,6 +88,7 @@ RETRY_REASON = "retry_after_delivery_report"
 #: Transports that report each message's price with its delivery status (the WhatsApp bridge's
 #: ``pricing``): an attempt they carry is charged on delivery (:func:`charge_delivered`), not when sent.
 PRICED_ON_DELIVERY = frozenset({"whatsapp"})
+_SETTLING = "voiceplatform.campaigns.message_outcomes.settling"  # db.info: the batch's loaded attempts
 
 
 @dataclass(frozen=True)
@@ -163,16 +173,75 @@ def report_progress(db: Session, reports: Mapping[str, str], now: datetime | Non
     return sum(applied.changed for applied in apply_progress(db, reports, now or utcnow()))
 
 
+@dataclass
+class _Loaded:
+    """A batch's attempts (session id -> its attempt), locked, with what settling them reads.
+    The contacts and entries are kept here so that the session's identity map (weak) keeps them."""
+
+    session_ids: frozenset[str]
+    attempts: dict[str, CampaignMessage] = field(default_factory=dict)
+    campaigns: dict[int, Campaign] = field(default_factory=dict)
+    kept: list[object] = field(default_factory=list)
+    settings: dict[int, CampaignSettings] = field(default_factory=dict)
+
+    def settings_of(self, campaign: Campaign) -> CampaignSettings:
+        found = self.settings.get(campaign.id)
+        if found is None:
+            found = self.settings[campaign.id] = CampaignSettings.model_validate(campaign.settings or {})
+        return found
+
+
+@contextmanager
+def settling(db: Session, session_ids: Collection[str]) -> Iterator[None]:
+    """Within it, :func:`settle_message_outcome` for one of ``session_ids`` reads the attempts
+    locked and loaded here together (see the module's docstring)."""
+    previous = db.info.get(_SETTLING)
+    db.info[_SETTLING] = _load(db, sorted(set(session_ids))) if session_ids else None
+    try:
+        yield
+    finally:
+        db.info[_SETTLING] = previous
+
+
+def _load(db: Session, session_ids: list[str]) -> _Loaded:
+    loaded = _Loaded(frozenset(session_ids))
+    if not is_postgresql(db):  # the write lock (PostgreSQL: the row locks below, in order)
+        db.execute(update(CampaignMessage).where(one_of(db, CampaignMessage.session_id, session_ids))
+                   .values(outcome=CampaignMessage.outcome).execution_options(synchronize_session=False))
+    for attempt in db.scalars(select(CampaignMessage).where(one_of(db, CampaignMessage.session_id, session_ids))
+                              .order_by(CampaignMessage.id).with_for_update()
+                              .execution_options(populate_existing=True)):
+        if attempt.session_id is not None:
+            loaded.attempts.setdefault(attempt.session_id, attempt)
+    if not loaded.attempts:
+        return loaded
+    attempts = loaded.attempts.values()
+    entries = list(db.scalars(select(CampaignContact).where(
+        one_of(db, CampaignContact.id, {a.campaign_contact_id for a in attempts}))
+        .execution_options(populate_existing=True)))
+    loaded.campaigns = {campaign.id: campaign for campaign in db.scalars(select(Campaign).where(
+        one_of(db, Campaign.id, {a.campaign_id for a in attempts})).execution_options(populate_existing=True))}
+    contacts = list(db.scalars(select(Contact).where(one_of(db, Contact.id, {e.contact_id for e in entries}))))
+    loaded.kept = [*entries, *contacts]
+    return loaded
+
+
 def settle_message_outcome(db: Session, session_id: str, outcome: str, now: datetime | None = None) -> MessageSettled:
     """Apply a delivery report for a message of session ``session_id`` (see the module's
     docstring), in the caller's transaction. ``outcome`` is one of :data:`REPORTS`."""
     if outcome not in REPORTS:
         raise ValueError(f"a delivery report's outcome is one of {list(REPORTS)}, not {outcome!r}")
     now = now or utcnow()
-    db.execute(update(CampaignMessage).where(CampaignMessage.session_id == session_id)
-               .values(outcome=CampaignMessage.outcome).execution_options(synchronize_session=False))
-    attempt = db.scalars(select(CampaignMessage).where(CampaignMessage.session_id == session_id)
-                         .with_for_update().execution_options(populate_existing=True)).first()
+    loaded: _Loaded | None = db.info.get(_SETTLING)
+    if loaded is not None and session_id not in loaded.session_ids:
+        loaded = None
+    if loaded is not None:
+        attempt = loaded.attempts.get(session_id)
+    else:
+        db.execute(update(CampaignMessage).where(CampaignMessage.session_id == session_id)
+                   .values(outcome=CampaignMessage.outcome).execution_options(synchronize_session=False))
+        attempt = db.scalars(select(CampaignMessage).where(CampaignMessage.session_id == session_id)
+                             .with_for_update().execution_options(populate_existing=True)).first()
     if attempt is None:  # a message of the messages API (POST /messages), or nobody's
         applied = apply_report(db, session_id, outcome, now)
         if applied is None:
@@ -187,33 +256,38 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
         return MessageSettled(False, f"the attempt was already {attempt.outcome}", attempt.outcome,
                               attempt.campaign_contact_id)
     attempt.outcome, attempt.outcome_at = outcome, now
-    entry = db.get(CampaignContact, attempt.campaign_contact_id)
-    campaign = db.get(Campaign, attempt.campaign_id, populate_existing=True)
+    entry = db.get(CampaignContact, attempt.campaign_contact_id)  # loaded: from the identity map
+    campaign = loaded.campaigns.get(attempt.campaign_id) if loaded is not None else \
+        db.get(Campaign, attempt.campaign_id, populate_existing=True)
     assert entry is not None and campaign is not None
     settled_by_it = (CampaignContactStatus.DONE, CampaignContactStatus.PENDING) if learned else (
         CampaignContactStatus.DONE,)  # pending: a retry the unknown's rule scheduled, not made yet
     if entry.attempts != attempt.attempt or entry.status not in settled_by_it:
-        db.flush()
+        if loaded is None:
+            db.flush()
         return MessageSettled(False, "a later attempt was made since", outcome, entry.id)
-    decision = _decision(db, campaign, entry, outcome, now)
+    settings = loaded.settings_of(campaign) if loaded is not None else None
+    decision = _decision(db, campaign, entry, outcome, now, settings)
     if not decision.final and campaign.status != CampaignStatus.CANCELLED:
         # the contact is due again: completion waits for this report, or this one sees it (a
         # final one leaves the campaign's row alone, so receipts never hold up the dialler)
         lifecycle.lock(db, campaign.id)
         db.refresh(campaign)
     _decide(db, campaign, entry, outcome, now, decision)
-    db.flush()
+    if loaded is None:
+        db.flush()
     final = entry.status == CampaignContactStatus.DONE
     reason = outcome if final else f"{outcome}: tried again"
     return MessageSettled(True, f"unknown, then {reason}" if learned else reason, outcome, entry.id, final,
                           entry.next_attempt_at)
 
 
-def _decision(db: Session, campaign: Campaign, entry: CampaignContact, outcome: str, now: datetime) -> Decision:
+def _decision(db: Session, campaign: Campaign, entry: CampaignContact, outcome: str, now: datetime,
+              settings: CampaignSettings | None = None) -> Decision:
     """What the campaign's retry rule says after ``outcome`` (the contact's attempts already counted)."""
     contact = db.get(Contact, entry.contact_id)
     assert contact is not None
-    settings = CampaignSettings.model_validate(campaign.settings or {})
+    settings = settings or CampaignSettings.model_validate(campaign.settings or {})
     return after_attempt(settings, outcome, entry.attempts, now, contact.timezone)
 
 
