@@ -59,7 +59,7 @@ def test_a_batch_settled_together_ends_as_the_same_reports_one_by_one(engine: En
     assert batch == alone
     assert [applied for applied, *_ in batch] == [True, True, False, True, True, False, False]
     assert _state(engine, together) == _state(engine, one_by_one)
-    rows, outcomes, _, reason = _state(engine, together)
+    _, outcomes, _, reason = _state(engine, together)
     assert sorted(outcomes) == ["delivered", "delivered", "sent", "undelivered"]
     assert reason == "retry_after_delivery_report"  # the undelivered one's retry reopened it
 
