@@ -233,15 +233,10 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
         raise ValueError(f"a delivery report's outcome is one of {list(REPORTS)}, not {outcome!r}")
     now = now or utcnow()
     loaded: _Loaded | None = db.info.get(_SETTLING)
-    if loaded is not None and session_id not in loaded.session_ids:
-        loaded = None
-    if loaded is not None:
-        attempt = loaded.attempts.get(session_id)
-    else:
-        db.execute(update(CampaignMessage).where(CampaignMessage.session_id == session_id)
-                   .values(outcome=CampaignMessage.outcome).execution_options(synchronize_session=False))
-        attempt = db.scalars(select(CampaignMessage).where(CampaignMessage.session_id == session_id)
-                             .with_for_update().execution_options(populate_existing=True)).first()
+    batched = loaded is not None and session_id in loaded.session_ids
+    if loaded is None or not batched:  # a batch of one, flushed here
+        loaded = _load(db, [session_id])
+    attempt = loaded.attempts.get(session_id)
     if attempt is None:  # a message of the messages API (POST /messages), or nobody's
         applied = apply_report(db, session_id, outcome, now)
         if applied is None:
@@ -257,24 +252,22 @@ def settle_message_outcome(db: Session, session_id: str, outcome: str, now: date
                               attempt.campaign_contact_id)
     attempt.outcome, attempt.outcome_at = outcome, now
     entry = db.get(CampaignContact, attempt.campaign_contact_id)  # loaded: from the identity map
-    campaign = loaded.campaigns.get(attempt.campaign_id) if loaded is not None else \
-        db.get(Campaign, attempt.campaign_id, populate_existing=True)
+    campaign = loaded.campaigns.get(attempt.campaign_id)
     assert entry is not None and campaign is not None
     settled_by_it = (CampaignContactStatus.DONE, CampaignContactStatus.PENDING) if learned else (
         CampaignContactStatus.DONE,)  # pending: a retry the unknown's rule scheduled, not made yet
     if entry.attempts != attempt.attempt or entry.status not in settled_by_it:
-        if loaded is None:
+        if not batched:
             db.flush()
         return MessageSettled(False, "a later attempt was made since", outcome, entry.id)
-    settings = loaded.settings_of(campaign) if loaded is not None else None
-    decision = _decision(db, campaign, entry, outcome, now, settings)
+    decision = _decision(db, campaign, entry, outcome, now, loaded.settings_of(campaign))
     if not decision.final and campaign.status != CampaignStatus.CANCELLED:
         # the contact is due again: completion waits for this report, or this one sees it (a
         # final one leaves the campaign's row alone, so receipts never hold up the dialler)
         lifecycle.lock(db, campaign.id)
         db.refresh(campaign)
     _decide(db, campaign, entry, outcome, now, decision)
-    if loaded is None:
+    if not batched:
         db.flush()
     final = entry.status == CampaignContactStatus.DONE
     reason = outcome if final else f"{outcome}: tried again"
