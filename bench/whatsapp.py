@@ -51,9 +51,10 @@ from __future__ import annotations
 import sys
 
 if "--post-webhooks" not in sys.argv:  # the load client is a plain threaded process
-    from gevent import monkey
+    sys.path.insert(0, __file__.rsplit("/bench/", 1)[0])  # the checkout (ROOT, below)
+    from voiceplatform.processes.runtime import use_gevent
 
-    monkey.patch_all()
+    use_gevent()  # as python -m whatsapp_bridge does: monkey-patching, and full collections made rare
 
 import argparse  # noqa: E402
 import base64  # noqa: E402

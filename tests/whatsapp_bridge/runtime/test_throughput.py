@@ -1,7 +1,8 @@
 """The number's throughput across workers: two limiters on one Redis never grant more than the
 tier in any second of the Redis server's clock (each grant's time is the server's, so the count
 does not depend on how fast this machine runs); the in-process limiter keeps the same rule on
-its own clock; the pair pacer allows a burst, then one every interval, and backs off 4^X."""
+its own clock, catches up an asker's lateness (up to CATCH_UP) without two grants at once or
+more than the tier in any 1 + HEADROOM seconds; the pair pacer allows a burst, then one every interval, and backs off 4^X."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import gevent
 from voiceplatform.testing.redis import RedisServer
 
 from whatsapp_bridge.pairs import PairPacer
-from whatsapp_bridge.throughput import (EARLY, HEADROOM, WINDOW_MICROSECONDS, Grant, LocalThroughput, RedisThroughput,
-                                        Turns, acquire,
-                                        redis_client)
+from whatsapp_bridge.throughput import (CATCH_UP, EARLY, HEADROOM, LOG_MICROSECONDS, WINDOW_MICROSECONDS, Grant,
+                                        LocalThroughput, RedisThroughput, Turns, acquire, redis_client)
 
 NUMBER = "106540352242922"
 
@@ -119,3 +119,66 @@ def test_redis_grants_are_spaced_too(redis_server: RedisServer) -> None:
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert min(gaps) >= WINDOW_MICROSECONDS * (1 + HEADROOM) / tier * EARLY - 1  # on the server's clock
     assert sum(gaps) >= WINDOW_MICROSECONDS * (1 + HEADROOM) / tier * (len(gaps) - 1)
+
+
+def _ask_fast(limiter: LocalThroughput, now: list[float], until: float, tier: int, grants: list[int]) -> None:
+    """Ask again exactly when told (a punctual asker) until the clock reaches ``until``."""
+    while now[0] < until:
+        answer = limiter.try_acquire(NUMBER, tier)
+        if isinstance(answer, Grant):
+            grants.append(answer.at)
+        else:
+            now[0] += answer
+
+
+def test_a_late_asker_is_caught_up_half_a_spacing_apart_and_the_log_still_holds() -> None:
+    """A stall of 0.15 s (a busy process) costs nothing: the grants after it come half a spacing
+    apart until the schedule is kept again, so two seconds hold the spacing's whole count; never
+    two at once, and never more than the tier in any 1 + HEADROOM seconds."""
+    now = [10.0]
+    limiter, tier = LocalThroughput(clock=lambda: now[0]), 80
+    spacing = WINDOW_MICROSECONDS * (1 + HEADROOM) / tier
+    grants: list[int] = []
+    _ask_fast(limiter, now, 11.0, tier, grants)
+    now[0] += 0.15  # the stall: nobody asks
+    _ask_fast(limiter, now, 13.0, tier, grants)
+    gaps = [b - a for a, b in zip(grants, grants[1:])]
+    assert min(gaps) >= spacing * EARLY - 1
+    after = [gap for at, gap in zip(grants[1:], gaps) if 11.15e6 <= at <= 11.4e6]
+    assert sum(1 for gap in after if gap < spacing * 0.75) >= 10  # caught up, not lost
+    expected = (grants[-1] - grants[0]) / spacing
+    assert len(grants) - 1 >= expected - 1
+    most, first, ordered = 0, 0, sorted(grants)
+    for last, at in enumerate(ordered):
+        while ordered[first] <= at - LOG_MICROSECONDS:
+            first += 1
+        most = max(most, last - first + 1)
+    assert most <= tier
+
+
+def test_an_idle_number_starts_afresh_instead_of_bursting() -> None:
+    """Lateness beyond CATCH_UP (an idle number) is not owed: the next grants are a spacing apart."""
+    now = [10.0]
+    limiter, tier = LocalThroughput(clock=lambda: now[0]), 80
+    spacing = WINDOW_MICROSECONDS * (1 + HEADROOM) / tier
+    grants: list[int] = []
+    _ask_fast(limiter, now, 10.5, tier, grants)
+    now[0] += CATCH_UP + 0.5
+    first = len(grants)
+    _ask_fast(limiter, now, now[0] + 0.5, tier, grants)
+    gaps = [b - a for a, b in zip(grants[first:], grants[first + 1:])]
+    assert gaps and min(gaps[1:]) >= spacing * (1 - EARLY) - 1
+    assert sorted(gaps)[len(gaps) // 10] >= spacing * 0.9
+
+
+def test_redis_catches_up_a_late_asker_too(redis_server: RedisServer) -> None:
+    limiter, tier = RedisThroughput(redis_server.client()), 50
+    spacing = WINDOW_MICROSECONDS * (1 + HEADROOM) / tier
+    first = [acquire(limiter, NUMBER, tier, timeout=5.0) for _ in range(3)]
+    gevent.sleep(0.12)  # six spacings late
+    after = [acquire(limiter, NUMBER, tier, timeout=5.0) for _ in range(6)]
+    times = [grant.at for grant in first + after if grant is not None]
+    assert len(times) == 9
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= spacing * EARLY - 1  # never two at once, on the server's clock
+    assert sum(1 for gap in gaps[3:] if gap < spacing * 0.9) >= 3  # the lateness caught up

@@ -2,9 +2,9 @@
 the contract server on its own. Prints the bound URL on the first line, serves until SIGTERM or
 SIGINT."""
 
-from gevent import monkey
+from voiceplatform.processes.runtime import use_gevent
 
-monkey.patch_all()
+use_gevent()  # as the platform's processes: monkey-patching, and full collections made rare
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
