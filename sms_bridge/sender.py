@@ -44,7 +44,7 @@ from sms_bridge.counters import Counters
 from sms_bridge.errors import SmsTextError
 from sms_bridge.esme import SubmitAnswer, SubmitNotSent, SubmitRequest, SubmitUnanswered, status_name
 from sms_bridge.outbox import Claimed, Outcome, PartResult, SendResult
-from sms_bridge.submit_encoding import encode_message
+from sms_bridge.submit_encoding import EncodedMessage, encode_message
 from voiceplatform.exceptions import InputRejectedError
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,15 @@ log = logging.getLogger(__name__)
 MAX_RECORD = 500
 DATABASE_RETRY = 1.0
 WAIT_WRITTEN = 10.0  # longest a receipt waits for its answer's write before it is held
+
+
+class SubmitInterrupted(Exception):
+    """:func:`submit_message` failed unexpectedly after some of its parts were accepted:
+    ``submit_ids`` (the SMSC's ids of those parts, which the sender stops waiting to write)."""
+
+    def __init__(self, message_id: int, submit_ids: tuple[str, ...]) -> None:
+        super().__init__(f"sms message {message_id}: submitting failed after {len(submit_ids)} part(s) went")
+        self.submit_ids = submit_ids
 
 
 class Submitter(Protocol):
@@ -71,6 +80,16 @@ def submit_message(submitter: Submitter, message: Claimed, counters: Counters,
     except (SmsTextError, InputRejectedError) as exc:
         return SendResult(message.id, failure=str(exc))
     results: list[PartResult] = []
+    try:
+        _submit_parts(submitter, message, counters, temporary_refusals, encoded, source, destination, results)
+    except Exception as exc:  # a bug or a library's surprise: say which answers it leaves unwritten
+        raise SubmitInterrupted(message.id, tuple(r.submit_id for r in results if r.submit_id)) from exc
+    return SendResult(message.id, tuple(results))
+
+
+def _submit_parts(submitter: Submitter, message: Claimed, counters: Counters, temporary_refusals: int,
+                  encoded: EncodedMessage, source: WireAddress, destination: WireAddress,
+                  results: list[PartResult]) -> None:
     for seq, part in enumerate(encoded.parts, start=1):
         if seq in message.answered:
             continue
@@ -102,7 +121,6 @@ def submit_message(submitter: Submitter, message: Claimed, counters: Counters,
             detail = status_name(answer.status) if answer.status else "accepted with no message id"
             results.append(PartResult(seq, Outcome.REFUSED, detail=detail))
             break
-    return SendResult(message.id, tuple(results))
 
 
 class Sender:
@@ -182,9 +200,11 @@ class Sender:
     def _send(self, message: Claimed) -> None:
         try:
             result = submit_message(self.submitter, message, self.counters, self.settings.temporary_refusals)
-        except Exception:  # which parts went out is not known: the claim runs out, recovery settles it
+        except Exception as exc:  # which parts went out is not known: the claim runs out, recovery settles it
             log.exception("sms message %s: submitting failed; left to recovery", message.id)
             self.in_flight.pop(message.id, None)
+            for submit_id in exc.submit_ids if isinstance(exc, SubmitInterrupted) else ():
+                self.unwritten.pop(submit_id, None)  # never written by this process: receipts stop waiting
             return
         for part in result.parts:
             if part.submit_id:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import gevent
 import pytest
@@ -272,3 +273,34 @@ def test_the_sender_loop_drains_the_queue_and_stops_cleanly(engine: Engine) -> N
     assert sorted("+" + r.destination.address for r in submitter.requests) == sorted(destinations)
     assert not sender.in_flight
 
+
+
+def test_a_submit_that_fails_midway_leaves_no_answer_waiting_to_be_written(engine: Engine) -> None:
+    """Part 1 accepted (its answer read by the bind: ``answered``), then the submit of part 2
+    raises something unexpected: the message is left to recovery, and receipts for part 1 no
+    longer wait for a write that will never come (they used to wait WAIT_WRITTEN each, forever)."""
+    sessions = session_factory(engine)
+    owner = account(sessions, "midway")
+    destination = "+12025553190"
+    queue(sessions, owner, {destination: "x" * 200})  # two parts
+    holder: list[Sender] = []
+
+    class AnsweredThenBroken(ScriptedSubmitter):
+        def submit(self, request: Any) -> SubmitAnswer:
+            if self.requests:
+                raise RuntimeError("a library's surprise")
+            answer = super().submit(request)
+            holder[0].answered(answer.message_id)  # as the bind does when it reads the answer
+            return answer
+
+    submitter = AnsweredThenBroken()
+    sender = Sender(sessions, submitter, BridgeSettings(claim_batch=4, max_in_flight=4, poll_every=0.01), "midway",
+                    Counters())
+    holder.append(sender)
+    sender.start()
+    try:
+        assert poll(lambda: True if len(submitter.requests) == 1 and not sender.in_flight else None, 20)
+    finally:
+        sender.stop(5)
+    assert sender.pending({"smsc-000001"}) == set()
+    assert one(sessions, destination).send_state == "submitting"  # its claim runs out: recovery settles it
