@@ -383,15 +383,27 @@ def test_a_lane_that_fails_loses_nothing_and_the_sweep_says_so(sessions: session
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     ids = _waiting(sessions, seeded, _senders(seeded, 12), minutes=-5)
     later = utcnow() + timedelta(seconds=1)
-    resume_in = messaging.runner.resume_in
+    resume_in, sweep_once = messaging.runner.resume_in, sweeper.sweep_once
+    second_lane_claimed = threading.Event()
+    first_lane_batches = itertools.count(1)
 
     def failing_in_the_second_lane(*args: Any, **kwargs: Any) -> Any:
         if threading.current_thread().name == "sweep lane 1":
+            second_lane_claimed.set()
             raise RuntimeError("the second lane's worker thread died")
         return resume_in(*args, **kwargs)
 
+    def first_lane_after_the_second(*args: Any, **kwargs: Any) -> Any:
+        # past the sweep's first batch, the calling thread's batches wait until the second lane has
+        # claimed one: on a loaded machine the calling thread used to sweep everything before the
+        # second lane's thread had started, and nothing failed
+        if threading.current_thread() is threading.main_thread() and next(first_lane_batches) > 1:
+            second_lane_claimed.wait(10)
+        return sweep_once(*args, **kwargs)
+
     with monkeypatch.context() as patch:
         patch.setattr(messaging.runner, "resume_in", failing_in_the_second_lane)
+        patch.setattr(sweeper, "sweep_once", first_lane_after_the_second)
         with pytest.raises(RuntimeError, match="second lane"):
             sweeper.sweep(messaging.runner, now=later, batch=4, lanes=2)
     swept_before = [session_id for session_id in ids if _inputs(sessions, session_id)]
