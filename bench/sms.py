@@ -35,16 +35,16 @@ Not a timed test: figures for the closing note (tests/sms_bridge/test_bench_sms.
 
 from __future__ import annotations
 
+import os
 import sys
 
-sys.path.insert(0, __file__.rsplit("/bench/", 1)[0])  # the checkout
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.realpath(__file__))))  # the checkout
 from voiceplatform.processes.runtime import use_gevent  # noqa: E402
 
 use_gevent()  # as python -m sms_bridge does: monkey-patching, and full collections made rare
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterable, Iterator  # noqa: E402

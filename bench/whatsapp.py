@@ -48,10 +48,11 @@ Not a timed test: figures for docs/whatsapp-bridge.md, "Performance"
 
 from __future__ import annotations
 
+import os
 import sys
 
 if "--post-webhooks" not in sys.argv:  # the load client is a plain threaded process
-    sys.path.insert(0, __file__.rsplit("/bench/", 1)[0])  # the checkout (ROOT, below)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.realpath(__file__))))  # the checkout (ROOT, below)
     from voiceplatform.processes.runtime import use_gevent
 
     use_gevent()  # as python -m whatsapp_bridge does: monkey-patching, and full collections made rare
@@ -62,7 +63,6 @@ import contextlib  # noqa: E402
 import ctypes  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402

@@ -64,7 +64,7 @@ REDIS_CONNECTIONS = 32
 #: seconds a greenlet waits for a free connection before the ask fails
 REDIS_CONNECTION_WAIT = 5.0
 
-#: KEYS[1] the number's log; ARGV[1] its tier, ARGV[2] the window, ARGV[3] the spacing, ARGV[4]
+#: KEYS[1] the number's log; ARGV[1] its tier, ARGV[2] the log's length, ARGV[3] the spacing, ARGV[4]
 #: the burst allowance (also the least gap between grants) and ARGV[5] the lateness caught up, in
 #: microseconds. Gives {1, now} (granted at the server's microsecond ``now``) or {0, wait in
 #: microseconds}.
