@@ -39,6 +39,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from voiceplatform.db import rows_changed
+from voiceplatform.db.partial_indexes import inline
 from voiceplatform.models.sms import FAILED, QUEUED, SUBMITTED, SUBMITTING, SmsMessage, SmsPart
 from voiceplatform.sessions.store import one_of, take_write_lock
 
@@ -107,7 +108,7 @@ class Recorded:
 
 
 def claim(db: Session, worker: str, now: datetime, limit: int, lease: float) -> list[Claimed]:
-    due = (select(SmsMessage.id).where(SmsMessage.send_state == QUEUED,
+    due = (select(SmsMessage.id).where(SmsMessage.send_state == inline(QUEUED),
                                        or_(SmsMessage.next_attempt_at.is_(None), SmsMessage.next_attempt_at <= now))
            .order_by(SmsMessage.id).limit(limit).with_for_update(skip_locked=True))
     rows = db.execute(
@@ -217,7 +218,7 @@ def recover(db: Session, now: datetime, settings: BridgeSettings, limit: int = 5
     """Settle claims that ran out (see the module's docstring); gives how many."""
     take_write_lock(db)
     stale_ids = list(db.scalars(select(SmsMessage.id).where(
-        and_(SmsMessage.send_state == SUBMITTING, SmsMessage.claimed_until < now)).order_by(SmsMessage.id).limit(limit)))
+        and_(SmsMessage.send_state == inline(SUBMITTING), SmsMessage.claimed_until < now)).order_by(SmsMessage.id).limit(limit)))
     stale = rows.lock(db, stale_ids, skip_locked=True)
     stale = {key: message for key, message in stale.items()  # still run out, now that it is locked
              if message.send_state == SUBMITTING and message.claimed_until is not None and message.claimed_until < now}

@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session, aliased
 
 from voiceplatform.campaigns.message_outcomes import settle_message_outcome
 from voiceplatform.db import rows_changed
+from voiceplatform.db.partial_indexes import inline
 from voiceplatform.models.whatsapp import (FAILED, QUEUED, SENDING, SENT, UNKNOWN, WhatsAppMessage, WhatsAppWamid,
                                           WhatsAppWindow)
 from voiceplatform.sessions.store import one_of, take_write_lock
@@ -141,7 +142,7 @@ def claim(db: Session, worker: str, now: datetime, limit: int, lease: float) -> 
                              earlier.recipient == WhatsAppMessage.recipient, earlier.id < WhatsAppMessage.id,
                              earlier.send_state.in_(UNSENT_STATES))
     due = (select(WhatsAppMessage.id).where(
-        WhatsAppMessage.send_state == QUEUED,
+        WhatsAppMessage.send_state == inline(QUEUED),
         or_(WhatsAppMessage.next_attempt_at.is_(None), WhatsAppMessage.next_attempt_at <= now), ~blocked)
         .order_by(WhatsAppMessage.id).limit(limit).with_for_update(skip_locked=True, of=WhatsAppMessage))
     m = WhatsAppMessage
@@ -278,7 +279,7 @@ def recover(db: Session, now: datetime, limit: int = 500) -> Recovered:
     docstring)."""
     take_write_lock(db)
     m = WhatsAppMessage
-    stale_ids = list(db.scalars(select(m.id).where(and_(m.send_state == SENDING, m.claimed_until < now))
+    stale_ids = list(db.scalars(select(m.id).where(and_(m.send_state == inline(SENDING), m.claimed_until < now))
                                 .order_by(m.id).limit(limit)))
     stale = [message for message in lock_messages(db, stale_ids).values()
              if message.send_state == SENDING and message.claimed_until is not None and message.claimed_until < now]

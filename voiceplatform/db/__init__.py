@@ -17,6 +17,7 @@ from alembic.config import Config
 from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from voiceplatform.db.batch_plans import plan_batches_each_time
 from voiceplatform.settings import paths
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "models" / "migrations"
@@ -40,7 +41,10 @@ def make_engine(url: str | None = None, **options: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    engine = create_engine(url, pool_pre_ping=True, **options)
+    if engine.dialect.driver == "psycopg":
+        plan_batches_each_time(engine)
+    return engine
 
 
 def _private_sqlite_file(path: Path) -> None:

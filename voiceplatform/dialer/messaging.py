@@ -107,7 +107,7 @@ class MessageSender:
                 driver, sender = self._transport_of(db, campaign, settings, due.ready[0][0])
                 started = [self._start(db, campaign, driver, sender, entry, contact, now)
                            for entry, contact in due.ready]
-                db.flush()  # the batch's sessions in one statement, before the attempts that name them
+                store.write_pending(db)  # the batch's sessions in one statement, before the attempts that name them
                 for (entry, _contact), (result, _requests) in zip(due.ready, started):
                     self._record(db, campaign, driver, entry, result, now)
         except _NotStarted as failed:  # the transaction was rolled back: nothing of the sessions is kept

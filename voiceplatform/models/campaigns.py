@@ -71,7 +71,7 @@ class CampaignContact(Base):
     __tablename__ = "campaign_contacts"
     __table_args__ = (
         UniqueConstraint("campaign_id", "contact_id"),
-        Index("ix_campaign_contacts_due", "campaign_id", "status", "next_attempt_at"),
+        Index("ix_campaign_contacts_due", "campaign_id", "status", "next_attempt_at", "id"),  # in ORDER BY order
         Index("ix_campaign_contacts_outcomes", "campaign_id", "status", "last_outcome"),  # campaign stats
     )
 

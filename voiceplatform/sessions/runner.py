@@ -105,10 +105,10 @@ class SessionRunner:
         session_id = store.new_id()
         step = start(flow, dict(contact or {"phone": address}), engine_channel, session_id=session_id, now=now,
                      language=language, channel_limits=limits_of(driver))
-        row = store.create(db, session_id=session_id, account_id=account_id, flow_version_id=flow_version_id,
-                           channel=channel, address=address, state=step.state, contact_id=contact_id,
-                           campaign_contact_id=campaign_contact_id, our_address=our_address, number_id=number_id,
-                           now=now)
+        row = store.start_row(db, session_id=session_id, account_id=account_id, flow_version_id=flow_version_id,
+                              channel=channel, address=address, state=step.state, contact_id=contact_id,
+                              campaign_contact_id=campaign_contact_id, our_address=our_address,
+                              number_id=number_id, now=now)
         if trigger is not None:  # the message that started it: history, not an answer to the flow
             store.append(db, row, [(EventKind.INPUT, trigger.kind.value, {**trigger.to_dict(), "trigger": True})], now=now)
         requests = self._apply(db, row, step, driver, now, rendered_as=engine_channel.value)

@@ -42,7 +42,7 @@ from voiceplatform.models import Contact
 from voiceplatform.models.base import UtcDateTime, utcnow
 from voiceplatform.models.sessions import EventKind, FlowSession, SessionEvent, SessionStatus
 from voiceplatform.sessions import json_text, writes
-from voiceplatform.sessions.rows import COLUMNS, ClaimedRow, SessionRow
+from voiceplatform.sessions.rows import COLUMNS, ClaimedRow, NewRow, SessionRow
 from voiceplatform.sessions.writes import assign, write
 
 _SESSIONS = writes.table_of(FlowSession)
@@ -77,10 +77,11 @@ def batched(db: Session, *, defer_new: bool = False) -> Iterator[None]:
     docstring). ORM autoflush is off inside: a query must not flush rows one by one. An error
     inside voids the batch (the caller's transaction is to be rolled back).
 
-    ``defer_new``: the new sessions (:func:`create`) are not inserted one by one either, but
-    together, by the caller's ``db.flush()`` before it adds rows that refer to them, or at the
-    block's end; for a batch that never reads its new sessions back from the database (a
-    campaign's batch of attempts: voiceplatform.dialer.messaging)."""
+    ``defer_new``: the new sessions (:func:`start_row`) are plain rows, not ORM objects, inserted
+    together as their first steps left them (one statement, no UPDATE after the INSERT), by the
+    caller's :func:`write_pending` before it adds ORM rows that refer to them, or at the block's
+    end; for a batch that never reads its new sessions back from the database (a campaign's
+    batch of attempts: voiceplatform.dialer.messaging)."""
     kept = writes.pending(db)
     kept.depth += 1
     deferring = db.info.get(_DEFER_NEW, False)
@@ -98,6 +99,11 @@ def batched(db: Session, *, defer_new: bool = False) -> Iterator[None]:
         db.info[_DEFER_NEW] = deferring
         if not kept.depth:
             kept.held.clear()
+
+
+def write_pending(db: Session) -> None:
+    """Write what the batch holds so far (its new sessions, their history and outboxes) now."""
+    write(db)
 
 
 def take_write_lock(db: Session) -> None:
@@ -129,17 +135,37 @@ def one_of(db: Session, column: Any, values: Iterable[Any]) -> ColumnElement[boo
 def create(db: Session, *, session_id: str, account_id: int, flow_version_id: int, channel: str, address: str,
            state: dict[str, Any], contact_id: int | None = None, campaign_contact_id: int | None = None,
            our_address: str | None = None, number_id: int | None = None, now: datetime | None = None) -> FlowSession:
-    """A new session row (status ``active``: its first step is being run), inserted now unless
-    a batch defers it (:func:`batched`'s ``defer_new``)."""
-    now = now or utcnow()
-    row = FlowSession(id=session_id, account_id=account_id, flow_version_id=flow_version_id, channel=channel,
-                      address=address, our_address=our_address, number_id=number_id, contact_id=contact_id,
-                      campaign_contact_id=campaign_contact_id, status=SessionStatus.ACTIVE.value, state=state,
-                      last_seq=0, started_at=now, updated_at=now)
-    db.add(row)
+    """A new session row (status ``active``: its first step is being run), inserted now."""
+    session = FlowSession(**_new_values(session_id, account_id, flow_version_id, channel, address, state, contact_id,
+                                        campaign_contact_id, our_address, number_id, now or utcnow()))
+    db.add(session)
+    db.flush()
+    return session
+
+
+def start_row(db: Session, *, session_id: str, account_id: int, flow_version_id: int, channel: str, address: str,
+              state: dict[str, Any], contact_id: int | None = None, campaign_contact_id: int | None = None,
+              our_address: str | None = None, number_id: int | None = None, now: datetime | None = None) -> SessionRow:
+    """:func:`create`; in a batch that defers its new sessions (:func:`batched`'s ``defer_new``)
+    a plain :class:`~voiceplatform.sessions.rows.NewRow` instead, inserted by the batch's write
+    as its first step leaves it."""
     if not db.info.get(_DEFER_NEW, False):
-        db.flush()
+        return create(db, session_id=session_id, account_id=account_id, flow_version_id=flow_version_id,
+                      channel=channel, address=address, state=state, contact_id=contact_id,
+                      campaign_contact_id=campaign_contact_id, our_address=our_address, number_id=number_id, now=now)
+    row = NewRow(**_new_values(session_id, account_id, flow_version_id, channel, address, state, contact_id,
+                               campaign_contact_id, our_address, number_id, now or utcnow()))
+    writes.add_new(db, row)
     return row
+
+
+def _new_values(session_id: str, account_id: int, flow_version_id: int, channel: str, address: str,
+                state: dict[str, Any], contact_id: int | None, campaign_contact_id: int | None,
+                our_address: str | None, number_id: int | None, now: datetime) -> dict[str, Any]:
+    return {"id": session_id, "account_id": account_id, "flow_version_id": flow_version_id, "channel": channel,
+            "address": address, "our_address": our_address, "number_id": number_id, "contact_id": contact_id,
+            "campaign_contact_id": campaign_contact_id, "status": SessionStatus.ACTIVE.value, "state": state,
+            "last_seq": 0, "started_at": now, "updated_at": now}
 
 
 def lock(db: Session, session_id: str) -> FlowSession:

@@ -5,7 +5,8 @@ transaction (``ChannelDriver.deliver``) hand their rows here: history rows, outb
 the session rows a step changed. Inside a batch (``store.batched``) they are kept and written
 when it ends, each table in one statement:
 
-* new rows: on SQLite one ``executemany`` (SQLite's own loop, no round trips); on PostgreSQL one
+* new rows (new sessions first: a batch that defers them, ``store.batched(defer_new=True)``,
+  inserts them as their first steps left them): on SQLite one ``executemany`` (SQLite's own loop, no round trips); on PostgreSQL one
   ``COPY ... FROM STDIN`` (a multi-row INSERT would be a statement with thousands of
   parameters, which psycopg converts anew each time; an executemany, one statement per row);
 * changed session rows: an UPDATE that compares each row's version (``WHERE id = :id AND
@@ -40,7 +41,7 @@ from voiceplatform.exceptions import SessionConflictError
 from voiceplatform.models.base import Base
 from voiceplatform.models.sessions import FlowSession
 from voiceplatform.sessions import json_text
-from voiceplatform.sessions.rows import SessionRow
+from voiceplatform.sessions.rows import NewRow, SessionRow
 
 #: The columns of a session row that a step changes (the store's save, end and append, and a
 #: ``switch_channel``): what an UPDATE writes.
@@ -76,11 +77,13 @@ class Pending:
     depth: int = 0  # nested batches
     inserts: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
     rows: dict[str, SessionRow] = field(default_factory=dict)
+    new: dict[str, NewRow] = field(default_factory=dict)  # sessions started in the batch, not inserted yet
     held: list[Any] = field(default_factory=list)  # rows read ahead for the batch: the ORM keeps them weakly
 
     def clear(self) -> None:
         self.inserts.clear()
         self.rows.clear()
+        self.new.clear()
 
 
 def pending(db: Session) -> Pending:
@@ -100,6 +103,11 @@ def insert_later(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         write(db)
 
 
+def add_new(db: Session, row: NewRow) -> None:
+    """A session started in the batch: inserted by its write, with whatever its steps set on it."""
+    pending(db).new[row.id] = row
+
+
 def assign(db: Session, row: SessionRow, values: dict[str, Any],
            new: tuple[Table, list[dict[str, Any]]] | None = None) -> None:
     """Set ``values`` (:data:`WRITTEN` columns) on ``row`` (and ``new`` rows of a table go with
@@ -108,7 +116,8 @@ def assign(db: Session, row: SessionRow, values: dict[str, Any],
     module's UPDATE writes them."""
     _set_committed(row, values)
     kept = pending(db)
-    kept.rows[row.id] = row
+    if row.id not in kept.new:  # a new row is inserted as it stands: nothing to update
+        kept.rows[row.id] = row
     if new is not None:
         kept.inserts.setdefault(new[0], []).extend(new[1])
     if not kept.depth:
@@ -119,6 +128,8 @@ def write(db: Session) -> None:
     """Write everything kept: the changed session rows first, then the new rows by table."""
     kept = pending(db)
     rows, inserts = list(kept.rows.values()), list(kept.inserts.items())
+    if kept.new:  # first: the history and outbox rows refer to them
+        inserts.insert(0, (_SESSIONS, [row.values() for row in kept.new.values()]))
     kept.clear()
     if not rows and not inserts:
         return
