@@ -1,8 +1,8 @@
 """What becomes of a messaging attempt: recorded when its session starts, moved by the delivery
 reports that follow. The one place the campaign's retry rules meet a message.
 
-- :func:`record_sent`: the attempt's session started and its first step's messages were queued
-  (in the dispatcher's transaction, with the session itself). The attempt is ``sent`` and the
+- :func:`record_sent`: a batch of attempts whose sessions started and queued their first step's
+  messages (in the dispatcher's transaction, with the sessions themselves). The attempt is ``sent`` and the
   contact final (``done``); the account is charged per part (SMS). A WhatsApp attempt carried by
   the WhatsApp bridge costs nothing when sent: Meta prices a message when it is *delivered*, by
   its category (:func:`charge_delivered`); carried by the dev channel standing in (which reports
@@ -52,13 +52,13 @@ receipts were applied at about 380/s, the bridge's profile 41 % in this function
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from voiceplatform.campaigns import lifecycle
@@ -70,6 +70,7 @@ from voiceplatform.models import (Account, Campaign, CampaignContact, CampaignCo
                                   CampaignStatus, Contact)
 from voiceplatform.models.base import utcnow
 from voiceplatform.sessions.store import is_postgresql, one_of
+from voiceplatform.sessions.writes import insert_later, table_of
 
 SENT = "sent"
 DELIVERED = "delivered"
@@ -88,6 +89,7 @@ RETRY_REASON = "retry_after_delivery_report"
 #: Transports that report each message's price with its delivery status (the WhatsApp bridge's
 #: ``pricing``): an attempt they carry is charged on delivery (:func:`charge_delivered`), not when sent.
 PRICED_ON_DELIVERY = frozenset({"whatsapp"})
+_ATTEMPTS = table_of(CampaignMessage)
 _SETTLING = "voiceplatform.campaigns.message_outcomes.settling"  # db.info: the batch's loaded attempts
 
 
@@ -104,28 +106,46 @@ class MessageSettled:
     next_attempt_at: datetime | None = None
 
 
-def record_sent(db: Session, campaign: Campaign, entry: CampaignContact, *, session_id: str, transport: str,
-                texts: list[str], rates: Rates, now: datetime) -> CampaignMessage:
-    """The attempt whose session ``session_id`` just started and queued ``texts`` (its first
-    step's messages on the campaign's channel), in the caller's transaction; written with the
-    transaction's next flush (a batch of attempts flushes once: voiceplatform.dialer.messaging)."""
-    parts = parts_of(campaign.channel, texts)
-    contact = db.get(Contact, entry.contact_id)  # already loaded by the claim: SMS is priced by its country
-    cost = Decimal(0) if transport in PRICED_ON_DELIVERY else rates.message_cost(
-        campaign.channel, len(texts), parts, to=contact.phone if contact else None)
-    entry.attempts += 1
-    attempt = CampaignMessage(campaign_id=campaign.id, campaign_contact_id=entry.id, session_id=session_id,
-                              channel=campaign.channel, transport=transport, attempt=entry.attempts,
-                              messages=len(texts), parts=parts, cost=cost, outcome=SENT, sent_at=now)
-    db.add(attempt)
-    entry.last_outcome = SENT
-    entry.status, entry.final_at, entry.next_attempt_at = CampaignContactStatus.DONE, now, None
-    entry.claimed_by = entry.claimed_until = None
-    if cost:
-        account = db.get(Account, campaign.account_id)
-        assert account is not None
-        account.balance = (account.balance or 0) - cost
-    return attempt
+@dataclass(frozen=True)
+class SentAttempt:
+    """A campaign contact whose session ``session_id`` just started and queued ``texts`` (its
+    first step's messages on the campaign's channel)."""
+
+    entry: CampaignContact
+    session_id: str
+    texts: list[str]
+
+
+def record_sent(db: Session, campaign: Campaign, attempts: Sequence[SentAttempt], *, transport: str, rates: Rates,
+                now: datetime) -> None:
+    """The attempts of a batch of started sessions, in the caller's transaction (the
+    dispatcher's, with the sessions themselves): their ``campaign_messages`` rows go with the
+    batch's other new rows (voiceplatform.sessions.writes: one COPY on PostgreSQL), their
+    contacts are made final in one UPDATE, and the account is charged once for them all. The
+    contacts' ORM objects are left as they were read (nothing of them is flushed)."""
+    if not attempts:
+        return
+    rows: list[dict[str, object]] = []
+    total = Decimal(0)
+    for sent in attempts:
+        entry = sent.entry
+        parts = parts_of(campaign.channel, sent.texts)
+        contact = db.get(Contact, entry.contact_id)  # already loaded by the claim: SMS is priced by its country
+        cost = Decimal(0) if transport in PRICED_ON_DELIVERY else rates.message_cost(
+            campaign.channel, len(sent.texts), parts, to=contact.phone if contact else None)
+        total += cost
+        rows.append({"campaign_id": campaign.id, "campaign_contact_id": entry.id, "session_id": sent.session_id,
+                     "channel": campaign.channel, "transport": transport, "attempt": entry.attempts + 1,
+                     "messages": len(sent.texts), "parts": parts, "cost": cost, "outcome": SENT, "sent_at": now,
+                     "outcome_at": None, "error": None})
+    insert_later(db, _ATTEMPTS, rows)
+    db.execute(update(CampaignContact).where(one_of(db, CampaignContact.id, [sent.entry.id for sent in attempts]))
+               .values(attempts=CampaignContact.attempts + 1, last_outcome=SENT, status=CampaignContactStatus.DONE,
+                       final_at=now, next_attempt_at=None, claimed_by=None, claimed_until=None)
+               .execution_options(synchronize_session=False))
+    if total:
+        db.execute(update(Account).where(Account.id == campaign.account_id)
+                   .values(balance=func.coalesce(Account.balance, 0) - total).execution_options(synchronize_session=False))
 
 
 def charge_delivered(db: Session, session_id: str, cost: Decimal) -> Decimal | None:

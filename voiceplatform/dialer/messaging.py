@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from voiceplatform.campaigns import lifecycle
-from voiceplatform.campaigns.message_outcomes import record_failed, record_sent
+from voiceplatform.campaigns.message_outcomes import SentAttempt, record_failed, record_sent
 from voiceplatform.campaigns.pricing import Rates
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.dialer.claims import due_to_message
@@ -108,8 +108,8 @@ class MessageSender:
                 started = [self._start(db, campaign, driver, sender, entry, contact, now)
                            for entry, contact in due.ready]
                 store.write_pending(db)  # the batch's sessions in one statement, before the attempts that name them
-                for (entry, _contact), (result, _requests) in zip(due.ready, started):
-                    self._record(db, campaign, driver, entry, result, now)
+                self._record(db, campaign, driver, [(entry, result) for (entry, _contact), (result, _requests)
+                                                    in zip(due.ready, started)], now)
         except _NotStarted as failed:  # the transaction was rolled back: nothing of the sessions is kept
             if limit > 1:
                 return self._one_by_one(campaign_id, settings, limit)
@@ -163,17 +163,19 @@ class MessageSender:
         except VoicePlatformError as exc:
             raise _NotStarted(entry.id, driver.capabilities.name, str(exc)) from exc
 
-    def _record(self, db: Session, campaign: Campaign, driver: ChannelDriver, entry: CampaignContact,
-                result: RunResult, now: datetime) -> None:
-        """The attempt of the session ``result`` started: sent, or failed when the flow failed at once."""
+    def _record(self, db: Session, campaign: Campaign, driver: ChannelDriver,
+                started: list[tuple[CampaignContact, RunResult]], now: datetime) -> None:
+        """The attempts of the sessions the batch started: sent, or failed when the flow failed at once."""
         transport = driver.capabilities.name
-        if result.status == "failed":
-            record_failed(db, campaign, entry, transport=transport, reason="the session failed at once",
-                          session_id=result.session_id, now=now)
-            return
         channels = frozenset({campaign.channel, driver.capabilities.renders_as.value})
-        record_sent(db, campaign, entry, session_id=result.session_id, transport=transport,
-                    texts=sent_texts(result.outputs, channels), rates=self.rates, now=now)
+        sent = []
+        for entry, result in started:
+            if result.status == "failed":
+                record_failed(db, campaign, entry, transport=transport, reason="the session failed at once",
+                              session_id=result.session_id, now=now)
+            else:
+                sent.append(SentAttempt(entry, result.session_id, sent_texts(result.outputs, channels)))
+        record_sent(db, campaign, sent, transport=transport, rates=self.rates, now=now)
 
     def _transport(self, campaign: Campaign) -> str:
         try:
