@@ -1,6 +1,6 @@
 """The rows of ``sms_messages`` and ``sms_parts`` as the sender and the receipts change them: read
-in one statement per table, written in one executemany per table (no ORM object per row: a batch
-of hundreds of answers or receipts is a handful of statements).
+in one statement per table, written in one statement per table (voiceplatform.db.bulk_updates; no
+ORM object per row: a batch of hundreds of answers or receipts is a handful of statements).
 
 :func:`lock` reads the messages ``FOR UPDATE`` in id order on PostgreSQL (the write lock is the
 caller's on SQLite: ``store.take_write_lock``), so the sender's answers and the receipts of one
@@ -13,11 +13,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voiceplatform.db.bulk_updates import update_by_key
 from voiceplatform.models.sms import SmsMessage, SmsPart
-from voiceplatform.sessions.store import is_postgresql, one_of
+from voiceplatform.sessions.store import one_of
 from voiceplatform.sessions.writes import insert_later, table_of
 
 MESSAGES = table_of(SmsMessage)
@@ -88,15 +89,8 @@ def owners(db: Session, submit_ids: Collection[str]) -> dict[str, int]:
 
 def write_messages(db: Session, rows: Iterable[MessageRow]) -> None:
     changed = [row for row in rows if row.changed]
-    if not changed:
-        return
-    if is_postgresql(db):  # one UPDATE ... FROM unnest for the batch, its columns as arrays
-        _update_postgresql(db, "sms_messages", ("id",), _WRITTEN, _PG_MESSAGE_TYPES,
-                           [[getattr(row, name) for row in changed] for name in ("id", *_WRITTEN)])
-        return
-    db.execute(update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id")).values(
-        {name: bindparam(name) for name in _WRITTEN}),
-        [{"b_id": row.id, **{name: getattr(row, name) for name in _WRITTEN}} for row in changed])
+    if changed:
+        update_by_key(db, MESSAGES, ("id",), {name: [getattr(row, name) for row in changed] for name in ("id", *_WRITTEN)})
 
 
 def insert_parts(db: Session, rows: list[PartRow]) -> None:
@@ -106,32 +100,9 @@ def insert_parts(db: Session, rows: list[PartRow]) -> None:
 
 def write_parts(db: Session, rows: Iterable[PartRow]) -> None:
     changed = [row for row in rows if row.changed]
-    if not changed:
-        return
-    if is_postgresql(db):
-        _update_postgresql(db, "sms_parts", ("message_id", "seq"), _PART_WRITTEN, _PG_PART_TYPES,
-                           [[getattr(row, name) for row in changed] for name in ("message_id", "seq", *_PART_WRITTEN)])
-        return
-    db.execute(update(PARTS).where(PARTS.c.message_id == bindparam("b_message_id"), PARTS.c.seq == bindparam("b_seq"))
-               .values({name: bindparam(name) for name in _PART_WRITTEN}),
-               [{"b_message_id": row.message_id, "b_seq": row.seq, **{name: getattr(row, name) for name in _PART_WRITTEN}}
-                for row in changed])
+    if changed:
+        update_by_key(db, PARTS, ("message_id", "seq"),
+                      {name: [getattr(row, name) for row in changed] for name in ("message_id", "seq", *_PART_WRITTEN)})
 
 
-_PG_MESSAGE_TYPES = {"id": "integer", "send_state": "varchar", "status": "varchar", "status_at": "timestamptz",
-                     "error": "varchar", "attempts": "integer", "unconfirmed": "integer",
-                     "next_attempt_at": "timestamptz", "claimed_by": "varchar", "claimed_until": "timestamptz",
-                     "submitted_at": "timestamptz"}
-_PG_PART_TYPES = {"message_id": "integer", "seq": "integer", "status": "varchar", "error": "varchar",
-                  "status_at": "timestamptz"}
 _PART_WRITTEN = ("status", "error", "status_at")
-
-
-def _update_postgresql(db: Session, table: str, keys: tuple[str, ...], written: tuple[str, ...],
-                       types: dict[str, str], columns: list[list[object]]) -> None:
-    names = (*keys, *written)
-    statement = (f"UPDATE {table} AS t SET " + ", ".join(f"{name} = u.{name}" for name in written)
-                 + " FROM unnest(" + ", ".join(f"%b::{types[name]}[]" for name in names) + f") AS u({', '.join(names)})"
-                 + " WHERE " + " AND ".join(f"t.{key} = u.{key}" for key in keys))
-    cursor = db.connection().connection.cursor()  # the DBAPI's own: psycopg sends each column as one array
-    cursor.execute(statement, columns)
