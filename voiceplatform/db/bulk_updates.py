@@ -39,10 +39,11 @@ def update_by_key(db: Session, table: Table, keys: Sequence[str], columns: dict[
         cursor = db.connection().connection.cursor()  # the DBAPI's own: each column goes as one array
         cursor.execute(statement, [converted[name] for name in names])
         return int(cursor.rowcount)
-    result = db.execute(
-        update(table).where(*(table.c[key] == bindparam(f"b_{key}") for key in keys))
-        .values({name: bindparam(f"b_{name}") for name in written}),
-        [{f"b_{name}": columns[name][n] for name in columns} for n in range(count)])
+    with db.no_autoflush:  # the ORM must not write the same rows first, one by one
+        result = db.execute(
+            update(table).where(*(table.c[key] == bindparam(f"b_{key}") for key in keys))
+            .values({name: bindparam(f"b_{name}") for name in written}),
+            [{f"b_{name}": columns[name][n] for name in columns} for n in range(count)])
     return int(getattr(result, "rowcount", 0) or 0)
 
 
