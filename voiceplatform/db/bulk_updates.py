@@ -62,7 +62,10 @@ def flush_changed(db: Session, objects: Iterable[Any]) -> None:
         if table is None:
             table = mapper.local_table
             keys = tuple(column.key for column in mapper.primary_key)
-        changed = tuple(sorted(attribute.key for attribute in state.attrs if attribute.history.has_changes()))
+        # the attributes set since the load, with their loaded values (state.attrs would build an
+        # AttributeState per attribute, kept on the state: a reference cycle per object, which the
+        # processes' rare full collections leave for long)
+        changed = tuple(sorted(key for key, before in state.committed_state.items() if before is not state.dict.get(key)))
         if changed:
             groups[changed].append(item)
     if table is None:
