@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.campaigns.windows import next_opening
 from voiceplatform.contacts.opt_out import accepts
 from voiceplatform.models import Campaign, CampaignContact, CampaignContactStatus, Contact, ContactListMember, DoNotCall
+from voiceplatform.sessions.writes import insert_later, table_of
 
 CHUNK = 5000
+_QUEUE = table_of(CampaignContact)
 
 
 @dataclass
@@ -66,8 +68,8 @@ def fan_out(sessions: sessionmaker[Session], campaign_id: int, now: datetime) ->
                          "final_at": now if status is CampaignContactStatus.SKIPPED else None,
                          "last_outcome": outcome})
             if len(rows) >= CHUNK:
-                session.execute(insert(CampaignContact), rows)
+                insert_later(session, _QUEUE, rows)  # now: one COPY on PostgreSQL, an executemany on SQLite
                 rows = []
         if rows:
-            session.execute(insert(CampaignContact), rows)
+            insert_later(session, _QUEUE, rows)
     return report

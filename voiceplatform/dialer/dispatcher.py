@@ -15,7 +15,8 @@ second, so pause, resume and cancel take effect within a second.
   a second, the sessions of a tenth of a second (``calls_per_second`` x :data:`BATCH_SECONDS`,
   at most :data:`MAX_BATCH`) are started together, in one transaction: the schedule then moves
   by a batch at a time, and the rate is the campaign's or what the database takes, whichever is
-  lower.
+  lower. When a batch takes longer than its tenth of a second (the database is behind), the
+  next one is as large as that batch's duration at the campaign's rate (:func:`batch_size`).
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ RENEW_SECONDS = 3.0  # renew slots, claims and the lock this often
 IDLE_SECONDS = 1.0  # nothing due: look again after this long
 BATCH_SECONDS = 0.1  # messaging: the sessions of this long (at the campaign's rate) start in one transaction
 MAX_BATCH = 500
+
+
+def batch_size(calls_per_second: float, last_batch_seconds: float) -> int:
+    """How many messaging attempts the next batch makes: the campaign's rate times a tenth of a
+    second, or times the last batch's duration when that was longer (the database is behind the
+    schedule: a larger batch spreads each batch's fixed cost, its round trips and its commit,
+    over more attempts), at most :data:`MAX_BATCH`; at least one."""
+    return max(1, min(MAX_BATCH, int(calls_per_second * max(BATCH_SECONDS, last_batch_seconds))))
 
 
 class CallPlacer(Protocol):
@@ -114,6 +123,7 @@ class CampaignDispatcher:
         self._campaign: Campaign | None = None
         self._channel = "voice"
         self._sender: MessageSender | None = None
+        self._last_batch_seconds = 0.0  # how long the last batch of messaging attempts took
 
     # ---- control --------------------------------------------------------------------------------
 
@@ -220,8 +230,11 @@ class CampaignDispatcher:
         'placed' and how many, 'wait' (at the cap), 'idle' (nothing due) or 'again'."""
         if self._sender is None:
             self._sender = self.context.sender()
-        size = max(1, min(MAX_BATCH, int(self._settings.calls_per_second * BATCH_SECONDS)))
+        size = batch_size(self._settings.calls_per_second, self._last_batch_seconds)
+        began = time.monotonic()
         result = self._sender.send_batch(self.campaign_id, self._settings, size)
+        if result.outcome == "placed":
+            self._last_batch_seconds = time.monotonic() - began
         self.stats.skipped_at_dial += result.skipped
         self.stats.deferred_at_dial += result.deferred
         if result.outcome == "placed":
