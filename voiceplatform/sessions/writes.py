@@ -6,9 +6,10 @@ the session rows a step changed. Inside a batch (``store.batched``) they are kep
 when it ends, each table in one statement:
 
 * new rows (new sessions first: a batch that defers them, ``store.batched(defer_new=True)``,
-  inserts them as their first steps left them): on SQLite one ``executemany`` (SQLite's own loop, no round trips); on PostgreSQL one
-  ``COPY ... FROM STDIN`` (a multi-row INSERT would be a statement with thousands of
-  parameters, which psycopg converts anew each time; an executemany, one statement per row);
+  inserts them as their first steps left them): on SQLite one ``executemany`` (SQLite's own
+  loop, no round trips); on PostgreSQL one ``COPY ... FROM STDIN`` (a multi-row INSERT would be
+  a statement with thousands of parameters, which psycopg converts anew each time; an
+  executemany, one statement per row);
 * changed session rows: an UPDATE that compares each row's version (``WHERE id = :id AND
   row_version = :seen``) and sets the next one; on SQLite one executemany, on PostgreSQL one
   ``UPDATE ... FROM unnest(...)`` statement for the whole batch, its columns sent as binary
