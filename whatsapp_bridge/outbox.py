@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, exists, insert, or_, select, tuple_, update
+from sqlalchemy import and_, exists, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
 from voiceplatform.campaigns.message_outcomes import settle_message_outcome
@@ -128,12 +128,13 @@ class Recovered:
         return self.requeued + self.unknown
 
 
-#: ``send_state IN ('queued', 'sending')`` written as literals, not bound parameters: SQLite uses
+#: ``send_state IN ('queued', 'sending')`` written as literals (voiceplatform.db.partial_indexes),
+#: not bound parameters: SQLite uses
 #: a partial index (ix_whatsapp_messages_unsent) only when the query's own text implies the
 #: index's WHERE. With parameters the claim's "an earlier unsent message of the same contact"
 #: test scanned every row below each candidate's id (the primary key), so a claim cost grew with
 #: the table: most of the sender's CPU at tier 1,000 in a benchmark run.
-UNSENT_STATES: BindParameter[tuple[str, str]] = bindparam("unsent_states", (QUEUED, SENDING), expanding=True, literal_execute=True)
+UNSENT_STATES = inline((QUEUED, SENDING))
 
 
 def claim(db: Session, worker: str, now: datetime, limit: int, lease: float) -> list[Claimed]:

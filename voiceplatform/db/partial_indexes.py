@@ -19,5 +19,6 @@ from sqlalchemy import BindParameter, bindparam
 
 
 def inline(value: Any) -> BindParameter[Any]:
-    """``value`` written into the SQL as a literal, not sent as a parameter."""
-    return bindparam(None, value, literal_execute=True)
+    """``value`` written into the SQL as a literal, not sent as a parameter; a tuple is a list of
+    them, for ``column.in_(inline((a, b)))``."""
+    return bindparam(None, value, expanding=isinstance(value, tuple), literal_execute=True)
