@@ -155,17 +155,21 @@ def test_no_answer_on_freeswitch_continues_on_the_dev_channel(app: Flask, monkey
         _journey(app, "cross-freeswitch")
 
 
-def _call_and_session(app: Flask, campaign_id: int) -> tuple[Call, FlowSession, list[Any]]:
+def _call_and_session(app: Flask, campaign_id: int,
+                      settled: Callable[[FlowSession], bool]) -> tuple[Call, FlowSession, list[Any]]:
+    """The campaign's call and its session, once the call has an outcome and the session is as
+    ``settled`` says: the session's first steps are stored while the call is still live, before
+    the dialler writes the call's outcome (polling for the session alone raced the outcome)."""
     sessions: sessionmaker[Session] = app.extensions["vp_sessions"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with sessions() as db:
             call = db.scalars(select(Call).where(Call.campaign_id == campaign_id)).first()
             row = db.get(FlowSession, call.id) if call is not None and call.session_id else None
-            if call is not None and row is not None and row.state:
+            if call is not None and call.outcome is not None and row is not None and row.state and settled(row):
                 return call, row, store.history(db, call.id)
         time.sleep(0.3)
-    raise AssertionError("the call was never stored as a session")
+    raise AssertionError("the call never ended with its session settled")
 
 
 def test_a_send_on_a_live_call_goes_through_the_dev_channel_in_the_calls_session(
@@ -177,7 +181,7 @@ def test_a_send_on_a_live_call_goes_through_the_dev_channel_in_the_calls_session
         dialer = start_dialer(app.extensions["vp_sessions"], capacity=5)
         try:
             dialer.runtime.wake()
-            call, row, history = _call_and_session(app, campaign_id)
+            call, row, history = _call_and_session(app, campaign_id, lambda row: row.status == "completed")
         finally:
             dialer.stop(timeout=30)
     assert call.outcome == "answered" and call.session_id == call.id
@@ -206,7 +210,8 @@ def test_a_switch_channel_on_a_live_call_continues_as_the_same_session(
         dialer = start_dialer(app.extensions["vp_sessions"], capacity=5)
         try:
             dialer.runtime.wake()
-            call, row, _ = _call_and_session(app, campaign_id)
+            call, row, _ = _call_and_session(app, campaign_id,
+                                             lambda row: row.status == "waiting" and row.channel == "dev")
         finally:
             dialer.stop(timeout=30)
     assert call.outcome == "answered" and row.channel == "dev" and row.status == "waiting"
