@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import Engine, update
 
 from tests.campaigns.messaging_world import (MessagingWorld, attempts, contacts, numbers, outbox, seed_messaging,
@@ -15,7 +16,7 @@ from tests.campaigns.messaging_world import (MessagingWorld, attempts, contacts,
 from voiceplatform.campaigns.fanout import fan_out
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.db import session_factory
-from voiceplatform.dialer.dispatcher import MAX_BATCH, batch_size
+from voiceplatform.dialer.dispatcher import MAX_BATCH, batch_size, next_slot
 from voiceplatform.dialer.messaging import MessageSender
 from voiceplatform.exceptions import ChannelUnavailableError
 from voiceplatform.models import Account, Campaign, CampaignContactStatus
@@ -114,3 +115,19 @@ def test_a_batch_is_a_tenth_of_a_seconds_worth_or_the_last_batchs_when_the_datab
     assert batch_size(200, 0.4) == 80  # behind: the last batch took 0.4 s
     assert batch_size(2000, 3.0) == MAX_BATCH
     assert batch_size(5, 0.0) == 1
+
+
+def test_a_batch_spends_its_intervals_from_when_it_began_not_from_when_it_returned() -> None:
+    # 400 attempts at 2,000 a second are 0.2 s of the schedule, from the batch's start
+    assert next_slot(10.0, 10.0, 400, 2000) == pytest.approx(10.2)
+    # a batch that began on time and took 0.3 s: the next is due at once (at 10.2, already past)
+    began, returned = 10.0, 10.3
+    assert next_slot(10.0, began, 400, 2000) < returned
+    # a long pause is not saved up as a burst: at most one interval of it is caught up
+    assert next_slot(10.0, 50.0, 1, 2) == pytest.approx(50.0)
+    assert next_slot(10.0, 50.0, 4, 2) == pytest.approx(51.5)
+    # on schedule, evenly spaced: n single calls at 5 a second take n fifths of a second
+    at = 0.0
+    for _ in range(10):
+        at = next_slot(at, at, 1, 5)
+    assert at == pytest.approx(2.0)

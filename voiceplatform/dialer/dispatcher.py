@@ -64,6 +64,17 @@ def batch_size(calls_per_second: float, last_batch_seconds: float) -> int:
     return max(1, min(MAX_BATCH, int(calls_per_second * max(BATCH_SECONDS, last_batch_seconds))))
 
 
+def next_slot(scheduled: float, began: float, placed: int, calls_per_second: float) -> float:
+    """When the next interaction may start, after ``placed`` ones that began at ``began``
+    (monotonic seconds) when the schedule said ``scheduled``: they take ``placed`` intervals of
+    the schedule from when they began (catching up at most one interval of a delay). Counted from
+    their start, not from when the attempt returned: a batch that took longer than its intervals
+    leaves the next one due at once (counted from its end, the campaign's rate was spent twice,
+    on the batch's duration and then on its intervals: 930 a second at 2,000)."""
+    interval = 1.0 / calls_per_second
+    return max(scheduled, began - interval) + interval * placed
+
+
 class CallPlacer(Protocol):
     def place_call(self, flow: Flow, to: str, contact: dict[str, Any] | None = None, *,
                    caller_id: str | None = None, variables: dict[str, str] | None = None,
@@ -170,10 +181,10 @@ class CampaignDispatcher:
             if now < next_dial:
                 gevent.sleep(min(next_dial - now, 0.2))
                 continue
+            began = time.monotonic()
             outcome, placed = (self._dial_one(), 1) if self._channel == "voice" else self._send_some()
             if outcome == "placed":
-                interval = 1.0 / self._settings.calls_per_second
-                next_dial = max(next_dial, time.monotonic() - interval) + interval * placed
+                next_dial = next_slot(next_dial, began, placed, self._settings.calls_per_second)
             elif outcome == "wait":
                 self._call_ended.clear()
                 self._call_ended.wait(0.2)
