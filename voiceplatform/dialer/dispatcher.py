@@ -53,7 +53,7 @@ REFRESH_SECONDS = 1.0  # re-read the campaign (status, settings) this often
 RENEW_SECONDS = 3.0  # renew slots, claims and the lock this often
 IDLE_SECONDS = 1.0  # nothing due: look again after this long
 BATCH_SECONDS = 0.1  # messaging: the sessions of this long (at the campaign's rate) start in one transaction
-MAX_BATCH = 500
+MAX_BATCH = 1000  # the batch's fixed costs (claim, round trips, commit) spread; 500 was 12 % slower at 150,000
 
 
 def batch_size(calls_per_second: float, last_batch_seconds: float) -> int:
