@@ -6,6 +6,7 @@ dispatcher sends in batches above ten a second."""
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,7 @@ from tests.campaigns.messaging_world import (MessagingWorld, attempts, contacts,
 from voiceplatform.campaigns.fanout import fan_out
 from voiceplatform.campaigns.settings import CampaignSettings
 from voiceplatform.db import session_factory
-from voiceplatform.dialer.dispatcher import MAX_BATCH, batch_size, next_slot
+from voiceplatform.dialer.dispatcher import CATCH_UP, MAX_BATCH, batch_size, next_slot
 from voiceplatform.dialer.messaging import MessageSender
 from voiceplatform.exceptions import ChannelUnavailableError
 from voiceplatform.models import Account, Campaign, CampaignContactStatus
@@ -123,11 +124,29 @@ def test_a_batch_spends_its_intervals_from_when_it_began_not_from_when_it_return
     # a batch that began on time and took 0.3 s: the next is due at once (at 10.2, already past)
     began, returned = 10.0, 10.3
     assert next_slot(10.0, began, 400, 2000) < returned
-    # a long pause is not saved up as a burst: at most one interval of it is caught up
-    assert next_slot(10.0, 50.0, 1, 2) == pytest.approx(50.0)
-    assert next_slot(10.0, 50.0, 4, 2) == pytest.approx(51.5)
+    # a long pause is not saved up as a burst: only a twentieth of an interval is caught up
+    assert next_slot(10.0, 50.0, 1, 2) == pytest.approx(50.0 - 0.5 * CATCH_UP + 0.5)
+    assert next_slot(10.0, 50.0, 4, 2) == pytest.approx(50.0 - 0.5 * CATCH_UP + 2.0)
     # on schedule, evenly spaced: n single calls at 5 a second take n fifths of a second
     at = 0.0
     for _ in range(10):
         at = next_slot(at, at, 1, 5)
     assert at == pytest.approx(2.0)
+
+
+def test_never_three_attempts_within_one_interval_whatever_they_take() -> None:
+    """Single attempts of random durations, each observed (its time taken) anywhere inside it, as
+    the dispatcher's loop runs them: one begins when the schedule says, or when the previous one
+    returned if that is later. Three observations are never closer than an interval, less the
+    catch-up."""
+    rng = random.Random(20261204)
+    interval = 0.2
+    for _ in range(200):
+        scheduled, now, seen = 0.0, 0.0, []
+        for _ in range(12):
+            began = max(now, scheduled + rng.choice((0.0, 0.0, 0.001, 0.02)))  # a sleep may overshoot
+            took = rng.choice((0.001, 0.01, 0.15, 0.3, 0.5))
+            seen.append(began + took * rng.random())
+            now = began + took
+            scheduled = next_slot(scheduled, began, 1, 1 / interval)
+        assert all(c - a >= interval * (1 - CATCH_UP) - 1e-9 for a, c in zip(seen, seen[2:])), seen
