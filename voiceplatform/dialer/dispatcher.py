@@ -73,9 +73,10 @@ def next_slot(scheduled: float, began: float, placed: int, calls_per_second: flo
     returned: a batch that took longer than its intervals leaves the next one due at once
     (counted from its end, the rate was spent twice, on the batch's duration and then on its
     intervals: a 2,000-a-second SMS campaign ran at 930). Since an attempt begins only after the
-    previous one returned, the one after next begins at least one interval after this one ended,
-    wherever in an attempt its time is taken: never three within one interval. A late start is
-    caught up by at most :data:`CATCH_UP` of an interval (a sleep's overshoot), never as a burst."""
+    previous one returned, the one after next begins at least an interval (less the catch-up)
+    after this one ended, wherever in an attempt its time is taken: never three within 95 % of an
+    interval. A late start is caught up by at most :data:`CATCH_UP` of an interval (a sleep's
+    overshoot), never as a burst."""
     interval = 1.0 / calls_per_second
     return max(scheduled, began - interval * CATCH_UP) + interval * placed
 
